@@ -1,0 +1,278 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme (JCS), and the strict JSON parser that feeds it.
+ *
+ * Canonical form: no whitespace; object members sorted by the UTF-16 code units of their
+ * names; strings and numbers as ECMAScript's JSON.stringify writes them (RFC 8785 §3.2.2).
+ * Only I-JSON (RFC 7493) is accepted: unique member names, no lone surrogates, and numbers
+ * that are exact as IEEE 754 doubles, which Stele takes to mean integers within
+ * ±(2^53-1). Nesting is bounded so that hostile input cannot exhaust the stack.
+ */
+import { FormatError } from './format-error.js';
+
+/** A JSON value as the parser returns it. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** Deepest nesting of arrays and objects accepted (the top-level value is depth 1). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Serializes a value as RFC 8785 canonical JSON. Throws FormatError for anything that is not
+ * JSON: undefined, functions, symbols, bigints, non-finite numbers, integers beyond
+ * ±(2^53-1), lone surrogates, class instances, or nesting deeper than MAX_JSON_DEPTH.
+ *
+ * @example
+ *   canonicalize({ b: 1, a: [true, null, 'x'] }) === '{"a":[true,null,"x"],"b":1}'
+ */
+export function canonicalize(value: unknown): string {
+  return write(value, 1, '$');
+}
+
+function write(v: unknown, depth: number, path: string): string {
+  switch (typeof v) {
+    case 'string':
+      if (!v.isWellFormed()) bad(path, 'must not contain a lone surrogate');
+      return JSON.stringify(v);
+    case 'number':
+      checkNumber(v, path);
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (depth > MAX_JSON_DEPTH) bad(path, `must not nest deeper than ${MAX_JSON_DEPTH}`);
+      if (Array.isArray(v)) {
+        return `[${v.map((x, i) => write(x, depth + 1, `${path}[${i}]`)).join(',')}]`;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) bad(path, 'must be a plain object');
+      const obj = v as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      const parts: string[] = [];
+      for (const k of keys) {
+        if (!k.isWellFormed()) bad(path, 'member names must not contain a lone surrogate');
+        parts.push(`${JSON.stringify(k)}:${write(obj[k], depth + 1, `${path}.${k}`)}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    default:
+      return bad(path, `is ${typeof v}, which is not JSON`);
+  }
+}
+
+function checkNumber(n: number, path: string): void {
+  if (!Number.isFinite(n)) bad(path, 'must be a finite number');
+  if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
+    bad(path, 'must be an integer within ±(2^53-1) (I-JSON)');
+  }
+}
+
+/**
+ * Parses JSON text strictly (RFC 8259 grammar, I-JSON values): duplicate member names, lone
+ * surrogates, unsafe integers, nesting beyond MAX_JSON_DEPTH, and any trailing text are
+ * errors. Throws FormatError with the offset and the rule.
+ */
+export function parseJson(text: string): JsonValue {
+  const p = new Parser(text);
+  p.ws();
+  const v = p.value(1, '$');
+  p.ws();
+  if (p.i !== text.length) p.fail('$', 'must have nothing after the JSON value');
+  return v;
+}
+
+class Parser {
+  i = 0;
+  constructor(readonly s: string) {}
+
+  fail(path: string, rule: string): never {
+    throw new FormatError('json', `${path} (offset ${this.i})`, rule);
+  }
+
+  ws(): void {
+    const s = this.s;
+    for (;;) {
+      const c = s.charCodeAt(this.i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
+      else return;
+    }
+  }
+
+  value(depth: number, path: string): JsonValue {
+    const c = this.s[this.i];
+    switch (c) {
+      case '{':
+        return this.object(depth, path);
+      case '[':
+        return this.array(depth, path);
+      case '"':
+        return this.string(path);
+      case 't':
+        return this.literal('true', true, path);
+      case 'f':
+        return this.literal('false', false, path);
+      case 'n':
+        return this.literal('null', null, path);
+      default:
+        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number(path);
+        return this.fail(
+          path,
+          c === undefined ? 'ended too early' : `has unexpected character ${JSON.stringify(c)}`,
+        );
+    }
+  }
+
+  literal<T extends JsonValue>(word: string, v: T, path: string): T {
+    if (!this.s.startsWith(word, this.i)) this.fail(path, 'is not a JSON value');
+    this.i += word.length;
+    return v;
+  }
+
+  object(depth: number, path: string): JsonValue {
+    if (depth > MAX_JSON_DEPTH) this.fail(path, `must not nest deeper than ${MAX_JSON_DEPTH}`);
+    this.i++;
+    // Members are defined as own data properties, so a "__proto__" member is data like any
+    // other and never changes the object's prototype.
+    const obj: Record<string, JsonValue> = {};
+    const seen = new Set<string>();
+    this.ws();
+    if (this.s[this.i] === '}') {
+      this.i++;
+      return obj;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail(path, 'expected a member name in double quotes');
+      const key = this.string(path);
+      if (seen.has(key)) this.fail(path, `has duplicate member name ${JSON.stringify(key)}`);
+      seen.add(key);
+      this.ws();
+      if (this.s[this.i] !== ':') this.fail(path, 'expected ":" after a member name');
+      this.i++;
+      this.ws();
+      const value = this.value(depth + 1, `${path}.${key}`);
+      Object.defineProperty(obj, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === '}') return obj;
+      if (c !== ',') this.fail(path, 'expected "," or "}"');
+    }
+  }
+
+  array(depth: number, path: string): JsonValue {
+    if (depth > MAX_JSON_DEPTH) this.fail(path, `must not nest deeper than ${MAX_JSON_DEPTH}`);
+    this.i++;
+    const out: JsonValue[] = [];
+    this.ws();
+    if (this.s[this.i] === ']') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      out.push(this.value(depth + 1, `${path}[${out.length}]`));
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === ']') return out;
+      if (c !== ',') this.fail(path, 'expected "," or "]"');
+    }
+  }
+
+  string(path: string): string {
+    const s = this.s;
+    let i = this.i + 1;
+    let out = '';
+    let start = i;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (Number.isNaN(c)) {
+        this.i = i;
+        this.fail(path, 'has an unterminated string');
+      }
+      if (c === 0x22) break;
+      if (c < 0x20) {
+        this.i = i;
+        this.fail(path, 'has a control character in a string (escape it)');
+      }
+      if (c === 0x5c) {
+        out += s.slice(start, i);
+        const e = s[i + 1];
+        i += 2;
+        switch (e) {
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'u': {
+            const hex = s.slice(i, i + 4);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+              this.i = i;
+              this.fail(path, 'has a bad \\u escape');
+            }
+            out += String.fromCharCode(Number.parseInt(hex, 16));
+            i += 4;
+            break;
+          }
+          default:
+            this.i = i - 1;
+            this.fail(path, 'has a bad escape');
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    out += s.slice(start, i);
+    this.i = i + 1;
+    if (!out.isWellFormed()) this.fail(path, 'must not contain a lone surrogate');
+    return out;
+  }
+
+  number(path: string): number {
+    const m = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+    m.lastIndex = this.i;
+    const r = m.exec(this.s);
+    if (r === null) this.fail(path, 'is not a JSON number');
+    this.i += r[0].length;
+    const n = Number(r[0]);
+    if (!Number.isFinite(n)) this.fail(path, 'is a number too large for a double');
+    if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
+      this.fail(path, 'must be an integer within ±(2^53-1) (I-JSON)');
+    }
+    return n;
+  }
+}
+
+function bad(path: string, rule: string): never {
+  throw new FormatError('json', path, rule);
+}

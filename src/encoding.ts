@@ -1,0 +1,126 @@
+/**
+ * Strict byte encodings used by the text formats: standard padded base64 (RFC 4648 §4),
+ * lowercase hex, and UTF-8. Every decoder accepts only the one canonical spelling of a
+ * value, so that a parsed note, checkpoint or proof re-serializes byte for byte.
+ */
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Standard base64 with padding (RFC 4648 §4). */
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  const n = bytes.length;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v =
+      ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out += B64[v >> 18] + (B64[(v >> 12) & 63] as string) + B64[(v >> 6) & 63] + B64[v & 63];
+  }
+  if (i < n) {
+    const a = bytes[i] as number;
+    const b = i + 1 < n ? (bytes[i + 1] as number) : 0;
+    const v = (a << 16) | (b << 8);
+    out += (B64[v >> 18] as string) + B64[(v >> 12) & 63];
+    out += i + 1 < n ? `${B64[(v >> 6) & 63]}=` : '==';
+  }
+  return out;
+}
+
+/**
+ * Decodes canonical standard base64: length a multiple of 4, only the RFC 4648 alphabet,
+ * padding only at the end, and zero unused bits (so there is exactly one encoding of
+ * each byte string). Returns undefined for anything else; never throws.
+ */
+export function fromBase64(s: string): Uint8Array | undefined {
+  const len = s.length;
+  if (len % 4 !== 0) return undefined;
+  let pad = 0;
+  if (len > 0 && s.charCodeAt(len - 1) === 61) pad = s.charCodeAt(len - 2) === 61 ? 2 : 1;
+  const out = new Uint8Array((len / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < len; i += 4) {
+    const last = i + 4 === len;
+    const c0 = sextet(s, i);
+    const c1 = sextet(s, i + 1);
+    const c2 = last && pad === 2 ? 0 : sextet(s, i + 2);
+    const c3 = last && pad >= 1 ? 0 : sextet(s, i + 3);
+    if ((c0 | c1 | c2 | c3) < 0) return undefined;
+    const v = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+    out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+    if (last && pad === 1 && (c2 & 3) !== 0) return undefined;
+    if (last && pad === 2 && (c1 & 15) !== 0) return undefined;
+  }
+  return out;
+}
+
+function sextet(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c < 128 ? (B64_INDEX[c] as number) : -1;
+}
+
+/** Lowercase hex. */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Decodes lowercase hex of even length; undefined for anything else. */
+export function fromHex(s: string): Uint8Array | undefined {
+  if (s.length % 2 !== 0 || !/^[0-9a-f]*$/.test(s)) return undefined;
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** UTF-8 bytes of a string (a lone surrogate becomes U+FFFD; callers that care reject it first). */
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Decodes well-formed UTF-8; undefined for invalid sequences. A BOM is kept as U+FEFF. */
+export function fromUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Concatenation of byte strings. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Byte equality (not constant time: for public values such as hashes). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Parses an ASCII decimal with no leading zeroes ("0" itself is fine), as the C2SP formats
+ * write sizes and indexes. Bounded by Number.MAX_SAFE_INTEGER (2^53-1), far above any tree
+ * this ledger can hold. Undefined for anything else.
+ */
+export function parseDecimal(s: string): number | undefined {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : undefined;
+}

@@ -1,0 +1,119 @@
+/**
+ * The entry: what a stream's Merkle tree commits to (docs/format.md §Entry).
+ *
+ *   entry bytes = UTF-8(RFC 8785 canonical JSON of
+ *                 {"event": E, "prev": P, "received_at": T, "seq": N, "stream": S})
+ *   leaf hash   = SHA-256(0x00 || entry bytes)
+ *
+ * `prev` is the base64 of the previous entry's leaf hash (32 zero bytes for seq 0): the
+ * stream's hash chain, which a verifier walks alongside the tree.
+ */
+import { canonicalize, type JsonValue, parseJson } from './canonical-json.js';
+import { bytesEqual, fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
+import { type AuditEvent, MAX_EVENT_SIZE, validateEvent } from './event.js';
+import { FormatError } from './format-error.js';
+import { HASH_SIZE, hashLeaf } from './merkle.js';
+
+/** A client stream name: lowercase letters, digits, '_' and '-', 1 to 63 characters. */
+export const STREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** A system stream name (reserved; only the ledger itself writes them), e.g. "_access". */
+export const SYSTEM_STREAM_NAME = /^_[a-z0-9][a-z0-9_-]{0,61}$/;
+
+/** `prev` of seq 0: 32 zero bytes. */
+export const GENESIS_PREV: Uint8Array = new Uint8Array(HASH_SIZE);
+
+/** Largest entry in bytes: the largest event plus the envelope. */
+export const MAX_ENTRY_SIZE = MAX_EVENT_SIZE + 512;
+
+const RECEIVED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** An entry of a stream. */
+export interface Entry {
+  readonly stream: string;
+  readonly seq: number;
+  readonly receivedAt: string;
+  /** The previous entry's leaf hash (GENESIS_PREV for seq 0). */
+  readonly prev: Uint8Array;
+  readonly event: AuditEvent;
+}
+
+/** True for names clients may use (not system streams). */
+export function isStreamName(s: string): boolean {
+  return STREAM_NAME.test(s);
+}
+
+/** True for any stream name, client or system. */
+export function isAnyStreamName(s: string): boolean {
+  return STREAM_NAME.test(s) || SYSTEM_STREAM_NAME.test(s);
+}
+
+/** The server's receive time in the entry's format: RFC 3339 UTC with milliseconds and Z. */
+export function formatReceivedAt(ms: number): string {
+  const s = new Date(ms).toISOString();
+  if (!RECEIVED_AT.test(s))
+    throw new RangeError(`"ms" expected a time in years 0000-9999, got ${ms}`);
+  return s;
+}
+
+/** The canonical bytes of an entry. */
+export function entryBytes(e: Entry): Uint8Array {
+  if (!isAnyStreamName(e.stream)) bad('stream', 'must match ^_?[a-z0-9][a-z0-9_-]{0,62}$');
+  if (!Number.isSafeInteger(e.seq) || e.seq < 0) bad('seq', 'must be a non-negative integer');
+  if (!RECEIVED_AT.test(e.receivedAt)) bad('received_at', 'must be RFC 3339 UTC with milliseconds');
+  if (e.prev.length !== HASH_SIZE) bad('prev', 'must be a 32-byte hash');
+  return utf8(
+    canonicalize({
+      event: e.event,
+      prev: toBase64(e.prev),
+      received_at: e.receivedAt,
+      seq: e.seq,
+      stream: e.stream,
+    }),
+  );
+}
+
+/** The leaf hash of entry bytes: SHA-256(0x00 || bytes) (RFC 9162 §2.1.1). */
+export function entryLeafHash(bytes: Uint8Array): Uint8Array {
+  return hashLeaf(bytes);
+}
+
+/**
+ * Parses entry bytes strictly: canonical JSON (re-serializing gives the same bytes), exactly
+ * the five members, each valid, and a valid event. Throws FormatError naming the member.
+ */
+export function parseEntry(bytes: Uint8Array): Entry {
+  if (bytes.length > MAX_ENTRY_SIZE) bad('entry', `must be at most ${MAX_ENTRY_SIZE} bytes`);
+  const text = fromUtf8(bytes);
+  if (text === undefined) bad('entry', 'must be UTF-8');
+  const v = parseJson(text);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    bad('entry', 'must be a JSON object');
+  const keys = Object.keys(v).sort().join(',');
+  if (keys !== 'event,prev,received_at,seq,stream') {
+    bad('entry', 'must have exactly event, prev, received_at, seq and stream');
+  }
+  const { event, prev, received_at, seq, stream } = v as Record<string, JsonValue>;
+  if (typeof stream !== 'string' || !isAnyStreamName(stream))
+    bad('stream', 'must be a stream name');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+    bad('seq', 'must be a non-negative integer');
+  if (typeof received_at !== 'string' || !RECEIVED_AT.test(received_at)) {
+    bad('received_at', 'must be RFC 3339 UTC with milliseconds');
+  }
+  const prevHash = typeof prev === 'string' ? fromBase64(prev) : undefined;
+  if (prevHash === undefined || prevHash.length !== HASH_SIZE)
+    bad('prev', 'must be the base64 of a 32-byte hash');
+  const entry: Entry = {
+    stream,
+    seq,
+    receivedAt: received_at,
+    prev: prevHash,
+    event: validateEvent(event as JsonValue),
+  };
+  if (!bytesEqual(entryBytes(entry), bytes)) bad('entry', 'must be in RFC 8785 canonical form');
+  return entry;
+}
+
+function bad(field: string, rule: string): never {
+  throw new FormatError('entry', field, rule);
+}

@@ -1,0 +1,50 @@
+/**
+ * Finds the official tlog vectors in ../shared/tlog-vectors (beside the repository; CI
+ * always has it). They are read in place and never copied into the project. Tests that
+ * need them skip themselves when the folder is absent.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Absolute path of the shared vectors, or undefined when they are not on this machine. */
+export const sharedVectorsDir: string | undefined = (() => {
+  const dir = process.env.STELE_TLOG_VECTORS ?? resolve(repoRoot, '..', 'shared', 'tlog-vectors');
+  return existsSync(join(dir, 'README.md')) ? dir : undefined;
+})();
+
+/** Reads one text file under the shared vectors. */
+export function readSharedText(path: string): string {
+  if (sharedVectorsDir === undefined) throw new Error('shared tlog vectors are not present');
+  return readFileSync(join(sharedVectorsDir, path), 'utf8');
+}
+
+/** Parses one JSON file under the shared vectors. */
+export function readSharedJson<T>(path: string): T {
+  return JSON.parse(readSharedText(path)) as T;
+}
+
+/** Every *.json file below a folder of the shared vectors, as [relative path, parsed]. */
+export function readSharedJsonTree<T>(folder: string): [string, T][] {
+  if (sharedVectorsDir === undefined) return [];
+  const root = join(sharedVectorsDir, folder);
+  const out: [string, T][] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.json')) {
+        out.push([relative(root, p), JSON.parse(readFileSync(p, 'utf8')) as T]);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Reads a file of the project's own vectors under test/vectors/. */
+export function readOwnJson<T>(path: string): T {
+  return JSON.parse(readFileSync(join(repoRoot, 'test', 'vectors', path), 'utf8')) as T;
+}
