@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/checkpoint.js';
 import { cosignatureVerifier } from '../../src/cosignature.js';
-import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../src/encoding.js';
+import { fromBase64, fromHex, toHex, utf8 } from '../../src/encoding.js';
 import { CompactRange, EMPTY_ROOT, hashChildren, hashLeaf } from '../../src/merkle.js';
 import { openNote, parseNote, serializeNote, signNote } from '../../src/note.js';
 import {

@@ -1,0 +1,17 @@
+/** Stele's runtime-free core. Each module is one format or concept; see docs/format.md. */
+export * from './canonical-json.js';
+export * from './checkpoint.js';
+export * from './cosignature.js';
+export * from './encoding.js';
+export * from './entry.js';
+export * from './event.js';
+export * from './format-error.js';
+export * from './merkle.js';
+export * from './note.js';
+export * from './note-key.js';
+export * from './policy.js';
+export * from './proof.js';
+export * from './result.js';
+export * from './tile.js';
+export * from './tlog-proof.js';
+export * from './witness-protocol.js';
