@@ -1,5 +1,9 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+
+/** Test-only secrets: a fixed log key seed (base64 of 32 bytes) and an admin token. */
+export const TEST_LOG_PRIVATE_KEY = 'c3RlbGUgdGVzdCBsb2cga2V5IC0tIG5vdCBzZWNyZXQ=';
+export const TEST_ADMIN_TOKEN = 'test-admin-token-not-a-secret';
 
 // Two projects: src/ runs in plain Node (it is runtime-free), the Workers run inside
 // workerd against real Durable Objects, D1 and R2 (storage isolated per test file).
@@ -15,10 +19,23 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                LOG_PRIVATE_KEY: TEST_LOG_PRIVATE_KEY,
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                CHECKPOINT_INTERVAL_MS: '100',
+                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+              },
+            },
+          })),
+        ],
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          setupFiles: ['test/workers/setup.ts'],
           testTimeout: 30_000,
         },
       },

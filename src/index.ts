@@ -12,6 +12,8 @@ export * from './note-key.js';
 export * from './policy.js';
 export * from './proof.js';
 export * from './result.js';
+export * from './sequencer.js';
 export * from './tile.js';
 export * from './tlog-proof.js';
+export * from './token.js';
 export * from './witness-protocol.js';

@@ -1,0 +1,59 @@
+import { env } from 'cloudflare:test';
+import { exports } from 'cloudflare:workers';
+
+export const ADMIN = env.ADMIN_TOKEN;
+
+/** A request to the ledger Worker's own fetch handler (real Durable Objects, D1, R2). */
+export async function api(
+  path: string,
+  init: {
+    method?: string;
+    token?: string | null;
+    body?: unknown;
+    type?: string;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...init.headers };
+  const token = init.token === undefined ? ADMIN : init.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (init.body !== undefined) {
+    body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+    headers['content-type'] = init.type ?? 'application/json';
+  }
+  return exports.default.fetch(
+    new Request(`http://ledger.test${path}`, {
+      method: init.method ?? (body ? 'POST' : 'GET'),
+      headers,
+      body,
+    }),
+  );
+}
+
+export async function json<T = Record<string, unknown>>(
+  res: Response | Promise<Response>,
+): Promise<T> {
+  return (await (await res).json()) as T;
+}
+
+export function event(n: number, extra: Record<string, unknown> = {}) {
+  return {
+    action: 'ssh.login',
+    actor: { id: `u-${n % 5}`, type: 'user' },
+    targets: [{ id: `host-${n % 3}` }],
+    outcome: 'success',
+    ...extra,
+  };
+}
+
+/** Creates a token through the API and returns its secret. */
+export async function token(
+  role: string,
+  streams: string[],
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; token: string }> {
+  const res = await api('/v1/tokens', { body: { name: `${role} test`, role, streams, ...extra } });
+  if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${await res.text()}`);
+  return json(res);
+}

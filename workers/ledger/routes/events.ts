@@ -1,0 +1,110 @@
+/**
+ * POST /v1/streams/{stream}/events: one event, {"events": [...]}, or NDJSON. Validated here
+ * (so a bad event is a 400 naming its index and field, and nothing is appended), then sent
+ * as one all-or-nothing batch to the stream's Durable Object.
+ */
+import { Hono } from 'hono';
+import { isStreamName, type JsonValue, validateEvent } from '../../../src/index.js';
+import { type AppEnv, authorize } from '../auth.js';
+import { decodeText, parseJsonBody, readBody } from '../body.js';
+import { streamParam } from '../params.js';
+import { badRequest, Problem } from '../problem.js';
+import type { AppendItem } from '../stream-do.js';
+
+/** Batch bounds (docs/api.md). */
+export const MAX_BATCH_EVENTS = 1000;
+export const MAX_BATCH_BYTES = 1 << 20;
+const MAX_KEY_LENGTH = 128;
+
+export const events = new Hono<AppEnv>();
+
+events.post('/v1/streams/:stream/events', async (c) => {
+  const stream = streamParam(c);
+  authorize(c, 'append', stream);
+  if (!isStreamName(stream))
+    throw badRequest('stream', 'names starting with "_" are reserved for system streams');
+  const wait = c.req.query('wait');
+  if (wait !== undefined && wait !== 'checkpoint') throw badRequest('wait', 'must be "checkpoint"');
+
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json' && type !== 'application/x-ndjson') {
+    throw new Problem(
+      'unsupported-media-type',
+      'send application/json (one event or {"events": [...]}) or application/x-ndjson',
+    );
+  }
+  const text = decodeText(await readBody(c.req.raw, MAX_BATCH_BYTES));
+  let raw: JsonValue[];
+  let single = false;
+  if (type === 'application/x-ndjson') {
+    raw = text
+      .split('\n')
+      .map((line, i) => [line.replace(/\r$/, ''), i] as const)
+      .filter(([line]) => line.trim() !== '')
+      .map(([line, i]) => {
+        try {
+          return parseJsonBody(line);
+        } catch (e) {
+          throw e instanceof Problem
+            ? badRequest(`line ${i + 1}`, e.detail.replace(/^body /, ''))
+            : e;
+        }
+      });
+  } else {
+    const v = parseJsonBody(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'events' in v) {
+      if (Object.keys(v).length !== 1) throw badRequest('body', 'a batch must have only "events"');
+      if (!Array.isArray(v.events)) throw badRequest('events', 'must be an array');
+      raw = v.events;
+    } else {
+      raw = [v];
+      single = true;
+    }
+  }
+  if (raw.length === 0) throw badRequest('events', 'must hold at least one event');
+  if (raw.length > MAX_BATCH_EVENTS)
+    throw new Problem('payload-too-large', `a batch holds at most ${MAX_BATCH_EVENTS} events`, {
+      limit: MAX_BATCH_EVENTS,
+    });
+
+  const header = c.req.header('idempotency-key');
+  if (header !== undefined) {
+    if (!single)
+      throw badRequest(
+        'Idempotency-Key',
+        'applies to a single event; give batch events an "id" instead',
+      );
+    if (header.length < 1 || header.length > MAX_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(header)) {
+      throw badRequest(
+        'Idempotency-Key',
+        `must be 1 to ${MAX_KEY_LENGTH} visible ASCII characters`,
+      );
+    }
+  }
+  const items: AppendItem[] = raw.map((v, i) => {
+    let e: ReturnType<typeof validateEvent>;
+    try {
+      e = validateEvent(v);
+    } catch (err) {
+      if (err instanceof Error && 'field' in err && 'rule' in err) {
+        const field = single
+          ? String(err.field)
+          : String(err.field).replace(/^event/, `events[${i}]`);
+        throw badRequest(field, String(err.rule));
+      }
+      throw err;
+    }
+    const key = header !== undefined ? `h:${header}` : e.id !== undefined ? `e:${e.id}` : undefined;
+    return key === undefined ? { event: v } : { event: v, key };
+  });
+
+  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
+  const result = await stub.append(stream, items, wait === 'checkpoint' ? 'checkpoint' : undefined);
+  if (!result.ok) {
+    if (result.reason === 'idempotency_conflict') throw new Problem('conflict', result.detail);
+    throw new Problem('gateway-timeout', result.detail);
+  }
+  const { ok: _, ...body } = result;
+  // A retry gets the first answer again (201), marked "duplicate": true per entry.
+  return c.json({ stream, ...body }, 201);
+});

@@ -1,0 +1,651 @@
+/**
+ * The sequencer: one Durable Object per stream (idFromName(stream)), SQLite-backed.
+ *
+ * It is the stream's source of truth. An append validates, sequences (src/sequencer.ts) and
+ * commits the entries, their tree nodes and the new head in ONE storage transaction, with no
+ * await between reading the head and writing the new one; the answer leaves only after the
+ * commit is durable (the output gate). The alarm then, in this order: signs a checkpoint when
+ * the tree has grown (after checking it extends the last one signed), publishes checkpoints
+ * to R2 and D1, and drains the outbox (every entry at or past the `mirrored` watermark) into
+ * D1 with INSERT OR IGNORE. A crash anywhere loses nothing (the entry is committed before the
+ * answer) and duplicates nothing (D1 inserts are idempotent; the watermark moves after them).
+ *
+ * Storage (docs/storage.md): meta(key, value), entries, nodes, checkpoints.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  type AuditEvent,
+  actorId,
+  canonicalize,
+  consistencyProof,
+  deserializeHead,
+  emptyHead,
+  formatCheckpoint,
+  formatTlogProof,
+  type HashStore,
+  inclusionProof,
+  type JsonValue,
+  type NodeId,
+  parseEntry,
+  rootAt,
+  type SequencedEntry,
+  type StreamHead,
+  sequence,
+  serializeHead,
+  signNote,
+  toBase64,
+  utf8,
+  validateEvent,
+  verifyConsistency,
+} from '../../src/index.js';
+import type { LedgerEnv } from './env.js';
+import { logKey, originOf } from './log-key.js';
+
+/** One event of an append, with its idempotency key (header "h:<key>" or event id "e:<id>"). */
+export interface AppendItem {
+  readonly event: JsonValue;
+  readonly key?: string;
+}
+
+export interface AppendedEntry {
+  readonly seq: number;
+  readonly leaf_hash: string;
+  readonly received_at: string;
+  readonly duplicate: boolean;
+  /** The entry's tlog-proof, when the append waited for a checkpoint. */
+  readonly proof?: string;
+}
+
+export type AppendResult =
+  | { ok: true; tree_size: number; entries: AppendedEntry[]; checkpoint?: string }
+  | { ok: false; reason: 'idempotency_conflict' | 'timeout'; detail: string };
+
+export interface StoredEntry {
+  readonly seq: number;
+  readonly received_at: string;
+  readonly leaf_hash: string;
+  readonly entry: string; // base64 of the entry bytes
+}
+
+export interface StreamStatus {
+  readonly stream: string;
+  readonly tree_size: number;
+  readonly checkpoint_size: number;
+  readonly mirrored_size: number;
+}
+
+/** How long an append with wait=checkpoint waits at most. */
+const WAIT_TIMEOUT_MS = 30_000;
+/** Entries mirrored to D1 per batch (one D1 transaction). */
+const MIRROR_BATCH = 200;
+/** Retry backoff for the alarm's network work. */
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 60_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+  seq INTEGER PRIMARY KEY,
+  received_at TEXT NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  entry BLOB NOT NULL,
+  idem_key TEXT UNIQUE,
+  body_hash BLOB
+);
+CREATE TABLE IF NOT EXISTS nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  note TEXT NOT NULL,
+  signed_at INTEGER NOT NULL,
+  published INTEGER NOT NULL DEFAULT 0
+);
+`;
+
+interface Waiter {
+  readonly size: number;
+  readonly resolve: (note: string) => void;
+}
+
+export class StreamDurableObject extends DurableObject<LedgerEnv> {
+  #head: StreamHead | undefined;
+  #mirrored = 0;
+  #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
+  #waiters: Waiter[] = [];
+  #failures = 0;
+  readonly #sql: SqlStorage;
+  readonly #store: HashStore;
+
+  constructor(ctx: DurableObjectState, env: LedgerEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#store = { getNodes: async (ids) => ids.map((id) => this.#node(id)) };
+    ctx.blockConcurrencyWhile(async () => {
+      this.#sql.exec(SCHEMA);
+      this.#load();
+    });
+  }
+
+  /** Reads the persisted state; called at start and after any failed commit. */
+  #load(): void {
+    const meta = new Map(
+      this.#sql
+        .exec<{ key: string; value: string }>('SELECT key, value FROM meta')
+        .toArray()
+        .map((r) => [r.key, r.value]),
+    );
+    const head = meta.get('head');
+    this.#head = head === undefined ? undefined : deserializeHead(head);
+    this.#mirrored = Number(meta.get('mirrored') ?? 0);
+    const last = this.#sql
+      .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
+        'SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1',
+      )
+      .toArray()[0];
+    this.#signed = last && {
+      size: last.size,
+      root: new Uint8Array(last.root),
+      note: last.note,
+      at: last.signed_at,
+    };
+  }
+
+  #headFor(stream: string): StreamHead {
+    if (this.#head === undefined) return emptyHead(stream);
+    if (this.#head.stream !== stream) {
+      throw new Error(`stream object holds "${this.#head.stream}", asked for "${stream}"`);
+    }
+    return this.#head;
+  }
+
+  #node({ level, index }: NodeId): Uint8Array {
+    const row =
+      level === 0
+        ? this.#sql
+            .exec<{ hash: ArrayBuffer }>(
+              'SELECT leaf_hash AS hash FROM entries WHERE seq = ?',
+              index,
+            )
+            .toArray()[0]
+        : this.#sql
+            .exec<{ hash: ArrayBuffer }>(
+              'SELECT hash FROM nodes WHERE level = ? AND idx = ?',
+              level,
+              index,
+            )
+            .toArray()[0];
+    if (row === undefined) throw new Error(`tree node (${level}, ${index}) is not stored`);
+    return new Uint8Array(row.hash);
+  }
+
+  /**
+   * Appends events (already validated by the Worker; validated again here, cheaply) as one
+   * all-or-nothing batch. A retried idempotency key answers with the first result and
+   * appends nothing; the same key with another body rejects the whole request.
+   */
+  async append(
+    stream: string,
+    items: readonly AppendItem[],
+    wait?: 'checkpoint',
+  ): Promise<AppendResult> {
+    const head = this.#headFor(stream);
+    const events = items.map((it) => validateEvent(it.event));
+    const bodyHashes = events.map((e) => sha256(utf8(canonicalize(e))));
+
+    // Idempotency: look up every key first; nothing is written if one conflicts.
+    const answers: (AppendedEntry | undefined)[] = [];
+    const fresh: { index: number; event: AuditEvent }[] = [];
+    const inBatch = new Map<string, number>();
+    for (const [i, it] of items.entries()) {
+      const bodyHash = bodyHashes[i] as Uint8Array;
+      if (it.key === undefined) {
+        fresh.push({ index: i, event: events[i] as AuditEvent });
+        answers.push(undefined);
+        continue;
+      }
+      const prior = this.#sql
+        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; body_hash: ArrayBuffer }>(
+          'SELECT seq, received_at, leaf_hash, body_hash FROM entries WHERE idem_key = ?',
+          it.key,
+        )
+        .toArray()[0];
+      const earlier = inBatch.get(it.key);
+      if (prior !== undefined) {
+        if (toBase64(new Uint8Array(prior.body_hash)) !== toBase64(bodyHash)) {
+          return conflict(it.key);
+        }
+        answers.push({
+          seq: prior.seq,
+          leaf_hash: toBase64(new Uint8Array(prior.leaf_hash)),
+          received_at: prior.received_at,
+          duplicate: true,
+        });
+      } else if (earlier !== undefined) {
+        if (toBase64(bodyHashes[earlier] as Uint8Array) !== toBase64(bodyHash))
+          return conflict(it.key);
+        answers.push(undefined); // filled from the earlier item below
+      } else {
+        inBatch.set(it.key, i);
+        fresh.push({ index: i, event: events[i] as AuditEvent });
+        answers.push(undefined);
+      }
+    }
+
+    const result = sequence(
+      head,
+      fresh.map((f) => f.event),
+      Date.now(),
+    );
+    if (result.entries.length > 0) {
+      try {
+        // One transaction: entries, tree nodes, head. Nothing here awaits.
+        this.ctx.storage.transactionSync(() => {
+          for (const [k, se] of result.entries.entries()) {
+            const item = items[(fresh[k] as { index: number }).index] as AppendItem;
+            this.#insertEntry(
+              se,
+              item.key,
+              bodyHashes[(fresh[k] as { index: number }).index] as Uint8Array,
+            );
+          }
+          for (const n of result.nodes) {
+            if (n.level > 0)
+              this.#sql.exec(
+                'INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)',
+                n.level,
+                n.index,
+                n.hash,
+              );
+          }
+          this.#sql.exec(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)",
+            serializeHead(result.head),
+          );
+        });
+      } catch (e) {
+        // The transaction rolled back: reload so memory matches storage, and fail the batch.
+        this.#load();
+        throw e;
+      }
+      this.#head = result.head;
+      await this.#scheduleAlarm(wait === 'checkpoint');
+    }
+
+    const byIndex = new Map<number, AppendedEntry>();
+    for (const [k, se] of result.entries.entries()) {
+      byIndex.set((fresh[k] as { index: number }).index, {
+        seq: se.entry.seq,
+        leaf_hash: toBase64(se.leafHash),
+        received_at: se.entry.receivedAt,
+        duplicate: false,
+      });
+    }
+    const entries = items.map((it, i) => {
+      const a = answers[i] ?? byIndex.get(i);
+      if (a !== undefined) return a;
+      // A repeat of a key first seen earlier in this batch.
+      const first = byIndex.get(inBatch.get(it.key as string) as number) as AppendedEntry;
+      return { ...first, duplicate: true };
+    });
+    const treeSize = this.#head?.range.size ?? 0;
+    if (wait !== 'checkpoint') return { ok: true, tree_size: treeSize, entries };
+
+    const maxSeq = Math.max(...entries.map((e) => e.seq));
+    const note = await this.#waitForCheckpoint(maxSeq + 1);
+    if (note === undefined) {
+      return {
+        ok: false,
+        reason: 'timeout',
+        detail: `no checkpoint covered seq ${maxSeq} within ${WAIT_TIMEOUT_MS} ms`,
+      };
+    }
+    const signed = this.#signed as { size: number };
+    const withProofs = await Promise.all(
+      entries.map(async (e) => ({ ...e, proof: await this.#tlogProof(e.seq, signed.size, note) })),
+    );
+    return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: note };
+  }
+
+  #insertEntry(se: SequencedEntry, key: string | undefined, bodyHash: Uint8Array): void {
+    this.#sql.exec(
+      'INSERT INTO entries (seq, received_at, leaf_hash, entry, idem_key, body_hash) VALUES (?, ?, ?, ?, ?, ?)',
+      se.entry.seq,
+      se.entry.receivedAt,
+      se.leafHash,
+      se.bytes,
+      key ?? null,
+      key === undefined ? null : bodyHash,
+    );
+  }
+
+  async #waitForCheckpoint(size: number): Promise<string | undefined> {
+    if (this.#signed !== undefined && this.#signed.size >= size) return this.#signed.note;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), WAIT_TIMEOUT_MS);
+      this.#waiters.push({
+        size,
+        resolve: (note) => {
+          clearTimeout(timer);
+          resolve(note);
+        },
+      });
+    });
+  }
+
+  async #scheduleAlarm(soon: boolean): Promise<void> {
+    const interval = this.#interval();
+    const lastAt = this.#signed?.at ?? 0;
+    const due = soon
+      ? Math.max(Date.now(), lastAt + interval)
+      : Date.now() + Math.min(interval, 1000);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  #interval(): number {
+    const n = Number(this.env.CHECKPOINT_INTERVAL_MS ?? 1000);
+    return Number.isFinite(n) && n >= 50 ? n : 1000;
+  }
+
+  override async alarm(): Promise<void> {
+    const head = this.#head;
+    if (head === undefined) return;
+    const now = Date.now();
+    const interval = this.#interval();
+    const signedSize = this.#signed?.size ?? 0;
+    let ok = true;
+    try {
+      if (head.range.size > signedSize && now >= (this.#signed?.at ?? 0) + interval) {
+        await this.#signCheckpoint(head, now);
+      }
+      await this.#publishCheckpoints(head.stream);
+      await this.#drainOutbox(head.stream);
+      this.#failures = 0;
+    } catch (e) {
+      ok = false;
+      this.#failures++;
+      console.error(
+        `stream ${head.stream}: mirror/publish failed (attempt ${this.#failures}): ${String(e)}`,
+      );
+    }
+    // Reschedule while anything is pending: unsigned entries, unpublished checkpoints, or
+    // entries not yet mirrored. Failures back off exponentially up to a minute.
+    const pendingSign = (this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0);
+    const pendingMirror = (this.#head?.range.size ?? 0) > this.#mirrored;
+    const unpublished =
+      this.#sql
+        .exec<{ n: number }>('SELECT count(*) AS n FROM checkpoints WHERE published = 0')
+        .one().n > 0;
+    if (!ok) {
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.#failures, 20));
+      await this.ctx.storage.setAlarm(Date.now() + backoff);
+    } else if (pendingSign) {
+      await this.ctx.storage.setAlarm(
+        Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval),
+      );
+    } else if (pendingMirror || unpublished) {
+      await this.ctx.storage.setAlarm(Date.now() + 10);
+    }
+  }
+
+  /**
+   * Signs a checkpoint for the current tree, after checking that it extends the last signed
+   * checkpoint (a consistency proof from the stored nodes must verify against both roots), so
+   * the log never signs two inconsistent checkpoints even if its state were corrupted.
+   */
+  async #signCheckpoint(head: StreamHead, now: number): Promise<void> {
+    // The HashStore reads SQLite synchronously, so the awaits below settle as microtasks: no
+    // other request runs between reading the head and writing the checkpoint.
+    const size = head.range.size;
+    const root = head.range.root();
+    const stored = await rootAt(this.#store, size);
+    if (toBase64(stored) !== toBase64(root)) {
+      this.#load();
+      throw new Error(
+        `stream ${head.stream}: in-memory root differs from the stored tree at size ${size}; refusing to sign`,
+      );
+    }
+    const last = this.#signed;
+    if (last !== undefined) {
+      const proof = await consistencyProof(this.#store, last.size, size);
+      const check = verifyConsistency(last.size, size, proof, last.root, root);
+      if (!check.ok) {
+        throw new Error(
+          `stream ${head.stream}: new tree does not extend checkpoint ${last.size} (${check.error.detail}); refusing to sign`,
+        );
+      }
+    }
+    const origin = originOf(this.env.ORIGIN_PREFIX, head.stream);
+    const text = formatCheckpoint({ origin, size, root });
+    const note = new TextDecoder().decode(
+      signNote(text, [logKey(this.env.LOG_PRIVATE_KEY).signer(origin)]),
+    );
+    this.#sql.exec(
+      'INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)',
+      size,
+      root,
+      note,
+      now,
+    );
+    this.#signed = { size, root, note, at: now };
+    const ready = this.#waiters.filter((w) => w.size <= size);
+    this.#waiters = this.#waiters.filter((w) => w.size > size);
+    for (const w of ready) w.resolve(note);
+  }
+
+  /** Uploads unpublished checkpoints, oldest first, to R2 and the D1 index. */
+  async #publishCheckpoints(stream: string): Promise<void> {
+    const rows = this.#sql
+      .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
+        'SELECT size, root, note, signed_at FROM checkpoints WHERE published = 0 ORDER BY size',
+      )
+      .toArray();
+    for (const r of rows) {
+      const key = `${stream}/checkpoints/${r.size}`;
+      const existing = await this.env.CHECKPOINTS.get(key);
+      if (existing !== null && (await existing.text()) !== r.note) {
+        throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
+      }
+      if (existing === null)
+        await this.env.CHECKPOINTS.put(key, r.note, {
+          httpMetadata: { contentType: 'text/plain; charset=utf-8' },
+        });
+      if (r.size === this.#signed?.size) {
+        await this.env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, {
+          httpMetadata: { contentType: 'text/plain; charset=utf-8' },
+        });
+      }
+      const at = new Date(r.signed_at).toISOString();
+      await this.env.DB.batch([
+        this.env.DB.prepare(
+          'INSERT OR IGNORE INTO checkpoints (stream, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)',
+        ).bind(stream, r.size, toBase64(new Uint8Array(r.root)), r.note, at),
+        this.env.DB.prepare(
+          'INSERT INTO streams (stream, created_at, checkpoint_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET checkpoint_size = max(checkpoint_size, excluded.checkpoint_size)',
+        ).bind(stream, at, r.size),
+      ]);
+      this.#sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', r.size);
+    }
+  }
+
+  /** Mirrors entries past the watermark into D1, a batch per D1 transaction. */
+  async #drainOutbox(stream: string): Promise<void> {
+    for (;;) {
+      const rows = this.#sql
+        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
+          'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+          this.#mirrored,
+          MIRROR_BATCH,
+        )
+        .toArray();
+      if (rows.length === 0) return;
+      const db = this.env.DB;
+      const stmts: D1PreparedStatement[] = [];
+      for (const r of rows) {
+        const e = parseEntry(new Uint8Array(r.entry));
+        stmts.push(
+          db
+            .prepare(
+              'INSERT OR IGNORE INTO entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            )
+            .bind(
+              stream,
+              r.seq,
+              r.received_at,
+              actorId(e.event),
+              e.event.action,
+              e.event.outcome ?? null,
+              toBase64(new Uint8Array(r.leaf_hash)),
+              canonicalize(e.event),
+            ),
+        );
+        for (const t of new Set((e.event.targets ?? []).map((x) => x.id))) {
+          stmts.push(
+            db
+              .prepare(
+                'INSERT OR IGNORE INTO entry_targets (stream, seq, target_id) VALUES (?, ?, ?)',
+              )
+              .bind(stream, r.seq, t),
+          );
+        }
+      }
+      const next = (rows[rows.length - 1] as { seq: number }).seq + 1;
+      stmts.push(
+        db
+          .prepare(
+            'INSERT INTO streams (stream, created_at, mirrored_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET mirrored_size = max(mirrored_size, excluded.mirrored_size)',
+          )
+          .bind(stream, (rows[0] as { received_at: string }).received_at, next),
+      );
+      await db.batch(stmts);
+      // Only after D1 has the rows does the watermark move: a crash in between re-sends them,
+      // and INSERT OR IGNORE drops the repeats.
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('mirrored', ?)",
+        String(next),
+      );
+      this.#mirrored = next;
+    }
+  }
+
+  status(stream: string): StreamStatus {
+    const head = this.#headFor(stream);
+    return {
+      stream,
+      tree_size: head.range.size,
+      checkpoint_size: this.#signed?.size ?? 0,
+      mirrored_size: this.#mirrored,
+    };
+  }
+
+  entries(stream: string, start: number, limit: number): StoredEntry[] {
+    this.#headFor(stream);
+    return this.#sql
+      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
+        'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+        start,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({
+        seq: r.seq,
+        received_at: r.received_at,
+        leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
+        entry: toBase64(new Uint8Array(r.entry)),
+      }));
+  }
+
+  /** The newest signed checkpoint note, or undefined before the first. */
+  checkpoint(stream: string): string | undefined {
+    this.#headFor(stream);
+    return this.#signed?.note;
+  }
+
+  checkpoints(stream: string, after: number, limit: number): { size: number; note: string }[] {
+    this.#headFor(stream);
+    return this.#sql
+      .exec<{ size: number; note: string }>(
+        'SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?',
+        after,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ size: r.size, note: r.note }));
+  }
+
+  /** Inclusion proof of `seq` in the tree of `size` (default: the newest checkpoint's). */
+  async inclusion(
+    stream: string,
+    seq: number,
+    size?: number,
+  ): Promise<
+    { seq: number; tree_size: number; leaf_hash: string; hashes: string[] } | { error: string }
+  > {
+    const head = this.#headFor(stream);
+    const treeSize = size ?? this.#signed?.size ?? 0;
+    if (treeSize === 0) return { error: 'the stream has no checkpoint yet' };
+    if (treeSize > head.range.size)
+      return { error: `size ${treeSize} is beyond the tree size ${head.range.size}` };
+    if (seq >= treeSize) return { error: `seq ${seq} is not below size ${treeSize}` };
+    const proof = await inclusionProof(this.#store, seq, treeSize);
+    return {
+      seq,
+      tree_size: treeSize,
+      leaf_hash: toBase64(this.#node({ level: 0, index: seq })),
+      hashes: proof.map(toBase64),
+    };
+  }
+
+  async consistency(
+    stream: string,
+    from: number,
+    to: number,
+  ): Promise<{ from: number; to: number; hashes: string[] } | { error: string }> {
+    const head = this.#headFor(stream);
+    if (to > head.range.size)
+      return { error: `to ${to} is beyond the tree size ${head.range.size}` };
+    if (from < 1 || from > to) return { error: 'from must be between 1 and to' };
+    const proof = await consistencyProof(this.#store, from, to);
+    return { from, to, hashes: proof.map(toBase64) };
+  }
+
+  /** The tlog-proof file of `seq` against the newest checkpoint. */
+  async entryProof(stream: string, seq: number): Promise<string | { error: string }> {
+    this.#headFor(stream);
+    const signed = this.#signed;
+    if (signed === undefined || seq >= signed.size)
+      return { error: `seq ${seq} is not covered by a checkpoint yet` };
+    return this.#tlogProof(seq, signed.size, signed.note);
+  }
+
+  async #tlogProof(seq: number, size: number, note: string): Promise<string> {
+    const row = this.#sql
+      .exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = ?', seq)
+      .one();
+    const proof = await inclusionProof(this.#store, seq, size);
+    return new TextDecoder().decode(
+      formatTlogProof({
+        extra: new Uint8Array(row.entry),
+        index: seq,
+        proof,
+        checkpoint: utf8(note),
+      }),
+    );
+  }
+}
+
+function conflict(key: string): AppendResult {
+  const shown = key.slice(2);
+  const what = key.startsWith('h:') ? 'Idempotency-Key' : 'event id';
+  return {
+    ok: false,
+    reason: 'idempotency_conflict',
+    detail: `${what} "${shown}" was already used with a different event`,
+  };
+}
