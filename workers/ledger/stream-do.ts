@@ -129,6 +129,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     ctx.blockConcurrencyWhile(async () => {
       this.#sql.exec(SCHEMA);
       this.#load();
+      // Alarms are durable, but make sure pending work (unsigned entries, unpublished
+      // checkpoints, unmirrored entries) always has one, whatever happened before.
+      if (this.#pending() && (await ctx.storage.getAlarm()) === null) {
+        await ctx.storage.setAlarm(Date.now() + 10);
+      }
     });
   }
 
@@ -376,22 +381,24 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     }
     // Reschedule while anything is pending: unsigned entries, unpublished checkpoints, or
     // entries not yet mirrored. Failures back off exponentially up to a minute.
-    const pendingSign = (this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0);
-    const pendingMirror = (this.#head?.range.size ?? 0) > this.#mirrored;
-    const unpublished =
-      this.#sql
-        .exec<{ n: number }>('SELECT count(*) AS n FROM checkpoints WHERE published = 0')
-        .one().n > 0;
     if (!ok) {
       const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.#failures, 20));
       await this.ctx.storage.setAlarm(Date.now() + backoff);
-    } else if (pendingSign) {
+    } else if ((this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0)) {
       await this.ctx.storage.setAlarm(
         Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval),
       );
-    } else if (pendingMirror || unpublished) {
+    } else if (this.#pending()) {
       await this.ctx.storage.setAlarm(Date.now() + 10);
     }
+  }
+
+  /** Whether anything waits for the alarm: unsigned or unmirrored entries, unpublished checkpoints. */
+  #pending(): boolean {
+    const size = this.#head?.range.size ?? 0;
+    if (size > (this.#signed?.size ?? 0) || size > this.#mirrored) return true;
+    const sql = 'SELECT count(*) AS n FROM checkpoints WHERE published = 0';
+    return this.#sql.exec<{ n: number }>(sql).one().n > 0;
   }
 
   /**
