@@ -57,19 +57,43 @@ export function formatReceivedAt(ms: number): string {
 
 /** The canonical bytes of an entry. */
 export function entryBytes(e: Entry): Uint8Array {
-  if (!isAnyStreamName(e.stream)) bad('stream', 'must match ^_?[a-z0-9][a-z0-9_-]{0,62}$');
-  if (!Number.isSafeInteger(e.seq) || e.seq < 0) bad('seq', 'must be a non-negative integer');
-  if (!RECEIVED_AT.test(e.receivedAt)) bad('received_at', 'must be RFC 3339 UTC with milliseconds');
-  if (e.prev.length !== HASH_SIZE) bad('prev', 'must be a 32-byte hash');
+  return entryBytesOf(canonicalize(e.event), e.prev, e.receivedAt, e.seq, e.stream);
+}
+
+/**
+ * The entry bytes from the event's canonical JSON (docs/format.md §4). The envelope's
+ * members are written in RFC 8785 order (event, prev, received_at, seq, stream) and none of
+ * their values needs escaping (base64, a fixed-format time, an integer, a stream name), so
+ * concatenation yields exactly the canonical form without canonicalizing the event again.
+ * Requires `canonicalEvent` to be the canonical JSON of a valid event.
+ */
+export function entryBytesOf(
+  canonicalEvent: string,
+  prev: Uint8Array,
+  receivedAt: string,
+  seq: number,
+  stream: string,
+): Uint8Array {
+  if (!isAnyStreamName(stream)) bad('stream', 'must match ^_?[a-z0-9][a-z0-9_-]{0,62}$');
+  if (!Number.isSafeInteger(seq) || seq < 0) bad('seq', 'must be a non-negative integer');
+  if (!RECEIVED_AT.test(receivedAt)) bad('received_at', 'must be RFC 3339 UTC with milliseconds');
+  if (prev.length !== HASH_SIZE) bad('prev', 'must be a 32-byte hash');
   return utf8(
-    canonicalize({
-      event: e.event,
-      prev: toBase64(e.prev),
-      received_at: e.receivedAt,
-      seq: e.seq,
-      stream: e.stream,
-    }),
+    `{"event":${canonicalEvent},"prev":"${toBase64(prev)}","received_at":"${receivedAt}","seq":${seq},"stream":"${stream}"}`,
   );
+}
+
+/**
+ * The event's canonical JSON inside entry text built by entryBytesOf, found by the fixed
+ * shape of the envelope rather than by parsing (the event may itself contain any text).
+ * Requires `text` to be valid entry bytes of (seq, stream).
+ */
+export function eventJsonOf(text: string, seq: number, stream: string): string {
+  const head = '{"event":';
+  const tail = `","received_at":"${'0'.repeat(24)}","seq":${seq},"stream":"${stream}"}`.length;
+  const prev = ',"prev":"'.length + 44;
+  if (!text.startsWith(head)) bad('entry', 'must start with {"event":');
+  return text.slice(head.length, text.length - tail - prev);
 }
 
 /** The leaf hash of entry bytes: SHA-256(0x00 || bytes) (RFC 9162 §2.1.1). */

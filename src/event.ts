@@ -62,6 +62,14 @@ const OUTCOMES = new Set(['success', 'failure', 'unknown']);
  * characters`.
  */
 export function validateEvent(v: JsonValue): AuditEvent {
+  return validateEventCanonical(v).event;
+}
+
+/**
+ * validateEvent, also returning the event's RFC 8785 canonical JSON (computed once, for the
+ * size rule, and reused to build the entry bytes without canonicalizing again).
+ */
+export function validateEventCanonical(v: JsonValue): { event: AuditEvent; canonical: string } {
   const e = object(v, 'event');
   for (const k of Object.keys(e)) {
     if (!EVENT_FIELDS.has(k)) bad(`event.${k}`, 'is not a known field (see docs/format.md)');
@@ -95,10 +103,11 @@ export function validateEvent(v: JsonValue): AuditEvent {
   }
   if (e.metadata !== undefined) object(e.metadata, 'event.metadata');
   if (e.id !== undefined) text(e.id, 'event.id', MAX_ID_LENGTH);
-  const size = utf8(canonicalize(e)).length;
+  const canonical = canonicalize(e);
+  const size = utf8(canonical).length;
   if (size > MAX_EVENT_SIZE)
     bad('event', `must be at most ${MAX_EVENT_SIZE} bytes in canonical form, got ${size}`);
-  return e as unknown as AuditEvent;
+  return { event: e as unknown as AuditEvent, canonical };
 }
 
 /** The actor's id: the string actor itself, or actor.id. */

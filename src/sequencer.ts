@@ -5,8 +5,7 @@
  */
 import { canonicalize } from './canonical-json.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { type Entry, entryBytes, entryLeafHash, formatReceivedAt, GENESIS_PREV } from './entry.js';
-import type { AuditEvent } from './event.js';
+import { entryBytesOf, entryLeafHash, formatReceivedAt, GENESIS_PREV } from './entry.js';
 import { CompactRange, type Node } from './merkle.js';
 
 /** What a stream must remember between appends: O(log n) hashes and two scalars. */
@@ -22,7 +21,10 @@ export interface StreamHead {
 
 /** A newly sequenced entry with everything the stores need. */
 export interface SequencedEntry {
-  readonly entry: Entry;
+  readonly seq: number;
+  readonly receivedAt: string;
+  readonly prev: Uint8Array;
+  /** The entry bytes (docs/format.md §4). */
   readonly bytes: Uint8Array;
   readonly leafHash: Uint8Array;
 }
@@ -33,13 +35,14 @@ export function emptyHead(stream: string): StreamHead {
 }
 
 /**
- * Sequences `events` after `head` at time `nowMs`. received_at never decreases within a
- * stream, even if the clock steps back. Returns the entries, every tree node they complete
- * (to store for proofs), and the new head; `head` itself is not changed.
+ * Sequences events, given as their canonical JSON (validateEventCanonical), after `head` at
+ * time `nowMs`. received_at never decreases within a stream, even if the clock steps back.
+ * Returns the entries, every tree node they complete (to store for proofs), and the new
+ * head; `head` itself is not changed.
  */
 export function sequence(
   head: StreamHead,
-  events: readonly AuditEvent[],
+  canonicalEvents: readonly string[],
   nowMs: number,
 ): { entries: SequencedEntry[]; nodes: Node[]; head: StreamHead } {
   const range = head.range.clone();
@@ -48,12 +51,12 @@ export function sequence(
   const entries: SequencedEntry[] = [];
   const nodes: Node[] = [];
   let prev = head.lastLeaf;
-  for (const event of events) {
-    const entry: Entry = { stream: head.stream, seq: range.size, receivedAt, prev, event };
-    const bytes = entryBytes(entry);
+  for (const event of canonicalEvents) {
+    const seq = range.size;
+    const bytes = entryBytesOf(event, prev, receivedAt, seq, head.stream);
     const leafHash = entryLeafHash(bytes);
     nodes.push(...range.append(leafHash));
-    entries.push({ entry, bytes, leafHash });
+    entries.push({ seq, receivedAt, prev, bytes, leafHash });
     prev = leafHash;
   }
   return {

@@ -7,7 +7,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, utf8 } from './encoding.js';
 
-/** Roles, each including the rights of the ones before it except writer. */
+/** The four roles (GRANTS says what each may do). */
 export type Role = 'writer' | 'verifier' | 'reader' | 'admin';
 export const ROLES: readonly Role[] = ['writer', 'verifier', 'reader', 'admin'];
 
@@ -16,7 +16,7 @@ export type Permission = 'append' | 'verify' | 'read' | 'admin';
 
 /**
  * writer: append only. verifier: checkpoints, proofs, verification, never event contents.
- * reader: verifier plus entries, search and tail. admin: everything, and tokens.
+ * reader: verifier plus entries and search. admin: everything, and tokens.
  */
 const GRANTS: Record<Role, readonly Permission[]> = {
   writer: ['append'],

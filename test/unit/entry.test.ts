@@ -1,10 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseJson } from '../../src/canonical-json.js';
+import { canonicalize, parseJson } from '../../src/canonical-json.js';
 import { toBase64, toHex, utf8 } from '../../src/encoding.js';
 import {
   type Entry,
   entryBytes,
+  entryBytesOf,
   entryLeafHash,
+  eventJsonOf,
   formatReceivedAt,
   GENESIS_PREV,
   isAnyStreamName,
@@ -150,5 +153,39 @@ describe('entries', () => {
     expect(isAnyStreamName('__x')).toBe(false);
     expect(formatReceivedAt(0)).toBe('1970-01-01T00:00:00.000Z');
     expect(() => formatReceivedAt(-1e15)).toThrow(RangeError);
+  });
+});
+
+describe('entry bytes from canonical events', () => {
+  it('concatenation equals RFC 8785 of the whole entry, and the event is found again', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          action: fc.string({ minLength: 1, maxLength: 20 }),
+          actor: fc.string({ minLength: 1, maxLength: 20 }),
+          metadata: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })),
+        }),
+        fc.nat({ max: 2 ** 40 }),
+        fc.constantFrom('a', 'prod-access', '_access'),
+        (ev, seq, stream) => {
+          let e: AuditEvent;
+          try {
+            e = validateEvent(ev as never);
+          } catch {
+            return; // not a valid event (e.g. an unsafe integer in metadata)
+          }
+          const prev = entryLeafHash(utf8(String(seq)));
+          const receivedAt = '2026-11-26T13:43:00.123Z';
+          const viaConcat = entryBytesOf(canonicalize(e), prev, receivedAt, seq, stream);
+          const viaJcs = utf8(
+            canonicalize({ event: e, prev: toBase64(prev), received_at: receivedAt, seq, stream }),
+          );
+          expect(toHex(viaConcat)).toBe(toHex(viaJcs));
+          const text = new TextDecoder().decode(viaConcat);
+          expect(eventJsonOf(text, seq, stream)).toBe(canonicalize(e));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -31,7 +31,7 @@ export interface Caller {
 }
 
 interface CacheEntry {
-  readonly caller: Caller | undefined;
+  readonly caller: Caller;
   readonly expiresAt: number | undefined;
   readonly fetchedAt: number;
 }
@@ -49,7 +49,7 @@ export type AppEnv = { Bindings: LedgerEnv; Variables: { caller: Caller } };
 /** Requires a valid token; sets c.var.caller. */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header('authorization') ?? '';
-  const m = /^Bearer ([\x21-\x7e]{1,256})$/.exec(header);
+  const m = /^Bearer +([\x21-\x7e]{1,256})$/i.exec(header);
   if (m === null) {
     throw new Problem(
       'unauthorized',
@@ -92,20 +92,23 @@ async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined
         streams: string;
         expires_at: string | null;
       }>();
+    // Only valid tokens are cached, so made-up tokens cannot push real ones out.
+    if (row === null || !isRole(row.role)) {
+      cache.delete(hash);
+      return undefined;
+    }
     hit = {
-      caller:
-        row && isRole(row.role)
-          ? {
-              tokenId: row.id,
-              name: row.name,
-              role: row.role,
-              streams: JSON.parse(row.streams) as string[],
-            }
-          : undefined,
-      expiresAt: row?.expires_at ? Date.parse(row.expires_at) : undefined,
+      caller: {
+        tokenId: row.id,
+        name: row.name,
+        role: row.role,
+        streams: JSON.parse(row.streams) as string[],
+      },
+      expiresAt: row.expires_at ? Date.parse(row.expires_at) : undefined,
       fetchedAt: now,
     };
-    if (cache.size >= MAX_CACHE) cache.clear();
+    cache.delete(hash);
+    if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value as string);
     cache.set(hash, hit);
   }
   if (hit.expiresAt !== undefined && hit.expiresAt <= now) return undefined;

@@ -10,12 +10,9 @@ export type ProblemType =
   | 'unauthorized'
   | 'forbidden'
   | 'not-found'
-  | 'method-not-allowed'
   | 'conflict'
   | 'payload-too-large'
   | 'unsupported-media-type'
-  | 'too-many-requests'
-  | 'gateway-timeout'
   | 'internal';
 
 const STATUS: Record<ProblemType, { status: number; title: string }> = {
@@ -23,12 +20,9 @@ const STATUS: Record<ProblemType, { status: number; title: string }> = {
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
-  'too-many-requests': { status: 429, title: 'Too many requests' },
-  'gateway-timeout': { status: 504, title: 'Timed out' },
   internal: { status: 500, title: 'Internal error' },
 };
 

@@ -17,17 +17,19 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   type AuditEvent,
   actorId,
+  bytesEqual,
   canonicalize,
   consistencyProof,
   deserializeHead,
   emptyHead,
+  eventJsonOf,
   formatCheckpoint,
   formatTlogProof,
+  fromUtf8,
   type HashStore,
   inclusionProof,
   type JsonValue,
   type NodeId,
-  parseEntry,
   rootAt,
   type SequencedEntry,
   type StreamHead,
@@ -36,15 +38,15 @@ import {
   signNote,
   toBase64,
   utf8,
-  validateEvent,
   verifyConsistency,
 } from '../../src/index.js';
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
 
-/** One event of an append, with its idempotency key (header "h:<key>" or event id "e:<id>"). */
+/** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
 export interface AppendItem {
-  readonly event: JsonValue;
+  /** The event's RFC 8785 canonical JSON, validated by the Worker (validateEventCanonical). */
+  readonly canonical: string;
   readonly key?: string;
 }
 
@@ -58,8 +60,15 @@ export interface AppendedEntry {
 }
 
 export type AppendResult =
-  | { ok: true; tree_size: number; entries: AppendedEntry[]; checkpoint?: string }
-  | { ok: false; reason: 'idempotency_conflict' | 'timeout'; detail: string };
+  | {
+      ok: true;
+      tree_size: number;
+      entries: AppendedEntry[];
+      checkpoint?: string;
+      /** wait=checkpoint gave up after WAIT_TIMEOUT_MS; the entries ARE appended. */
+      pending_checkpoint?: true;
+    }
+  | { ok: false; reason: 'idempotency_conflict'; detail: string };
 
 export interface StoredEntry {
   readonly seq: number;
@@ -190,9 +199,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /**
-   * Appends events (already validated by the Worker; validated again here, cheaply) as one
-   * all-or-nothing batch. A retried idempotency key answers with the first result and
-   * appends nothing; the same key with another body rejects the whole request.
+   * Appends events as one all-or-nothing batch. The Worker has validated every event and
+   * sends its canonical JSON (the Durable Object is reachable only through that Worker), so
+   * the hot path here is idempotency lookups, hashing and one transaction. A retried
+   * idempotency key answers with the first result and appends nothing; the same key with
+   * another body rejects the whole request.
    */
   async append(
     stream: string,
@@ -200,19 +211,23 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     wait?: 'checkpoint',
   ): Promise<AppendResult> {
     const head = this.#headFor(stream);
-    const events = items.map((it) => validateEvent(it.event));
-    const bodyHashes = events.map((e) => sha256(utf8(canonicalize(e))));
 
-    // Idempotency: look up every key first; nothing is written if one conflicts.
-    const answers: (AppendedEntry | undefined)[] = [];
-    const fresh: { index: number; event: AuditEvent }[] = [];
-    const inBatch = new Map<string, number>();
+    // Idempotency: every key is looked up before anything is written.
+    const answers: (AppendedEntry | undefined)[] = new Array(items.length);
+    const fresh: number[] = [];
+    const firstInBatch = new Map<string, number>();
+    const bodyHashes = new Map<number, Uint8Array>();
     for (const [i, it] of items.entries()) {
-      const bodyHash = bodyHashes[i] as Uint8Array;
       if (it.key === undefined) {
-        fresh.push({ index: i, event: events[i] as AuditEvent });
-        answers.push(undefined);
+        fresh.push(i);
         continue;
+      }
+      const bodyHash = sha256(utf8(it.canonical));
+      bodyHashes.set(i, bodyHash);
+      const earlier = firstInBatch.get(it.key);
+      if (earlier !== undefined) {
+        if (!bytesEqual(bodyHashes.get(earlier) as Uint8Array, bodyHash)) return conflict(it.key);
+        continue; // answered below as a duplicate of the earlier item
       }
       const prior = this.#sql
         .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; body_hash: ArrayBuffer }>(
@@ -220,53 +235,50 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           it.key,
         )
         .toArray()[0];
-      const earlier = inBatch.get(it.key);
-      if (prior !== undefined) {
-        if (toBase64(new Uint8Array(prior.body_hash)) !== toBase64(bodyHash)) {
-          return conflict(it.key);
-        }
-        answers.push({
+      firstInBatch.set(it.key, i);
+      if (prior === undefined) {
+        fresh.push(i);
+      } else if (!bytesEqual(new Uint8Array(prior.body_hash), bodyHash)) {
+        return conflict(it.key);
+      } else {
+        answers[i] = {
           seq: prior.seq,
           leaf_hash: toBase64(new Uint8Array(prior.leaf_hash)),
           received_at: prior.received_at,
           duplicate: true,
-        });
-      } else if (earlier !== undefined) {
-        if (toBase64(bodyHashes[earlier] as Uint8Array) !== toBase64(bodyHash))
-          return conflict(it.key);
-        answers.push(undefined); // filled from the earlier item below
-      } else {
-        inBatch.set(it.key, i);
-        fresh.push({ index: i, event: events[i] as AuditEvent });
-        answers.push(undefined);
+        };
       }
     }
 
     const result = sequence(
       head,
-      fresh.map((f) => f.event),
+      fresh.map((i) => (items[i] as AppendItem).canonical),
       Date.now(),
     );
     if (result.entries.length > 0) {
       try {
-        // One transaction: entries, tree nodes, head. Nothing here awaits.
+        // One transaction: entries, tree nodes, head. Nothing in here awaits.
         this.ctx.storage.transactionSync(() => {
           for (const [k, se] of result.entries.entries()) {
-            const item = items[(fresh[k] as { index: number }).index] as AppendItem;
-            this.#insertEntry(
-              se,
-              item.key,
-              bodyHashes[(fresh[k] as { index: number }).index] as Uint8Array,
+            const i = fresh[k] as number;
+            this.#sql.exec(
+              'INSERT INTO entries (seq, received_at, leaf_hash, entry, idem_key, body_hash) VALUES (?, ?, ?, ?, ?, ?)',
+              se.seq,
+              se.receivedAt,
+              se.leafHash,
+              se.bytes,
+              items[i]?.key ?? null,
+              bodyHashes.get(i) ?? null,
             );
           }
           for (const n of result.nodes) {
-            if (n.level > 0)
-              this.#sql.exec(
-                'INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)',
-                n.level,
-                n.index,
-                n.hash,
-              );
+            if (n.level === 0) continue; // leaves are entries.leaf_hash
+            this.#sql.exec(
+              'INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)',
+              n.level,
+              n.index,
+              n.hash,
+            );
           }
           this.#sql.exec(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)",
@@ -281,21 +293,19 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       this.#head = result.head;
       await this.#scheduleAlarm(wait === 'checkpoint');
     }
-
-    const byIndex = new Map<number, AppendedEntry>();
     for (const [k, se] of result.entries.entries()) {
-      byIndex.set((fresh[k] as { index: number }).index, {
-        seq: se.entry.seq,
+      answers[fresh[k] as number] = {
+        seq: se.seq,
         leaf_hash: toBase64(se.leafHash),
-        received_at: se.entry.receivedAt,
+        received_at: se.receivedAt,
         duplicate: false,
-      });
+      };
     }
     const entries = items.map((it, i) => {
-      const a = answers[i] ?? byIndex.get(i);
+      const a = answers[i];
       if (a !== undefined) return a;
       // A repeat of a key first seen earlier in this batch.
-      const first = byIndex.get(inBatch.get(it.key as string) as number) as AppendedEntry;
+      const first = answers[firstInBatch.get(it.key as string) as number] as AppendedEntry;
       return { ...first, duplicate: true };
     });
     const treeSize = this.#head?.range.size ?? 0;
@@ -303,30 +313,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
     const maxSeq = Math.max(...entries.map((e) => e.seq));
     const note = await this.#waitForCheckpoint(maxSeq + 1);
-    if (note === undefined) {
-      return {
-        ok: false,
-        reason: 'timeout',
-        detail: `no checkpoint covered seq ${maxSeq} within ${WAIT_TIMEOUT_MS} ms`,
-      };
-    }
-    const signed = this.#signed as { size: number };
+    if (note === undefined)
+      return { ok: true, tree_size: treeSize, entries, pending_checkpoint: true };
+    const size = (this.#signed as { size: number }).size;
     const withProofs = await Promise.all(
-      entries.map(async (e) => ({ ...e, proof: await this.#tlogProof(e.seq, signed.size, note) })),
+      entries.map(async (e) => ({ ...e, proof: await this.#tlogProof(e.seq, size, note) })),
     );
     return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: note };
-  }
-
-  #insertEntry(se: SequencedEntry, key: string | undefined, bodyHash: Uint8Array): void {
-    this.#sql.exec(
-      'INSERT INTO entries (seq, received_at, leaf_hash, entry, idem_key, body_hash) VALUES (?, ?, ?, ?, ?, ?)',
-      se.entry.seq,
-      se.entry.receivedAt,
-      se.leafHash,
-      se.bytes,
-      key ?? null,
-      key === undefined ? null : bodyHash,
-    );
   }
 
   async #waitForCheckpoint(size: number): Promise<string | undefined> {
@@ -495,7 +488,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const db = this.env.DB;
       const stmts: D1PreparedStatement[] = [];
       for (const r of rows) {
-        const e = parseEntry(new Uint8Array(r.entry));
+        const eventJson = eventJsonOf(fromUtf8(new Uint8Array(r.entry)) ?? '', r.seq, stream);
+        const event = JSON.parse(eventJson) as AuditEvent;
         stmts.push(
           db
             .prepare(
@@ -505,14 +499,14 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
               stream,
               r.seq,
               r.received_at,
-              actorId(e.event),
-              e.event.action,
-              e.event.outcome ?? null,
+              actorId(event),
+              event.action,
+              event.outcome ?? null,
               toBase64(new Uint8Array(r.leaf_hash)),
-              canonicalize(e.event),
+              eventJson,
             ),
         );
-        for (const t of new Set((e.event.targets ?? []).map((x) => x.id))) {
+        for (const t of new Set((event.targets ?? []).map((x) => x.id))) {
           stmts.push(
             db
               .prepare(
@@ -592,14 +586,31 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     seq: number,
     size?: number,
   ): Promise<
-    { seq: number; tree_size: number; leaf_hash: string; hashes: string[] } | { error: string }
+    | { seq: number; tree_size: number; leaf_hash: string; hashes: string[] }
+    | { error: { status: 400 | 404; field: string; rule: string } }
   > {
     const head = this.#headFor(stream);
     const treeSize = size ?? this.#signed?.size ?? 0;
-    if (treeSize === 0) return { error: 'the stream has no checkpoint yet' };
+    if (treeSize === 0)
+      return {
+        error: {
+          status: 404,
+          field: 'size',
+          rule: 'defaults to the newest checkpoint, and the stream has none yet',
+        },
+      };
     if (treeSize > head.range.size)
-      return { error: `size ${treeSize} is beyond the tree size ${head.range.size}` };
-    if (seq >= treeSize) return { error: `seq ${seq} is not below size ${treeSize}` };
+      return {
+        error: {
+          status: 400,
+          field: 'size',
+          rule: `must not exceed the tree size ${head.range.size}`,
+        },
+      };
+    if (seq >= treeSize)
+      return {
+        error: { status: 400, field: 'seq', rule: `must be below the tree size ${treeSize}` },
+      };
     const proof = await inclusionProof(this.#store, seq, treeSize);
     return {
       seq,
@@ -613,21 +624,34 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     stream: string,
     from: number,
     to: number,
-  ): Promise<{ from: number; to: number; hashes: string[] } | { error: string }> {
+  ): Promise<
+    | { from: number; to: number; hashes: string[] }
+    | { error: { status: 400 | 404; field: string; rule: string } }
+  > {
     const head = this.#headFor(stream);
     if (to > head.range.size)
-      return { error: `to ${to} is beyond the tree size ${head.range.size}` };
-    if (from < 1 || from > to) return { error: 'from must be between 1 and to' };
+      return {
+        error: {
+          status: 400,
+          field: 'to',
+          rule: `must not exceed the tree size ${head.range.size}`,
+        },
+      };
+    if (from < 1 || from > to)
+      return { error: { status: 400, field: 'from', rule: 'must be from 1 to the value of to' } };
     const proof = await consistencyProof(this.#store, from, to);
     return { from, to, hashes: proof.map(toBase64) };
   }
 
   /** The tlog-proof file of `seq` against the newest checkpoint. */
-  async entryProof(stream: string, seq: number): Promise<string | { error: string }> {
+  async entryProof(
+    stream: string,
+    seq: number,
+  ): Promise<string | { error: { status: 400 | 404; field: string; rule: string } }> {
     this.#headFor(stream);
     const signed = this.#signed;
     if (signed === undefined || seq >= signed.size)
-      return { error: `seq ${seq} is not covered by a checkpoint yet` };
+      return { error: { status: 404, field: 'seq', rule: 'is not covered by a checkpoint yet' } };
     return this.#tlogProof(seq, signed.size, signed.note);
   }
 
@@ -648,11 +672,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 }
 
 function conflict(key: string): AppendResult {
-  const shown = key.slice(2);
-  const what = key.startsWith('h:') ? 'Idempotency-Key' : 'event id';
   return {
     ok: false,
     reason: 'idempotency_conflict',
-    detail: `${what} "${shown}" was already used with a different event`,
+    detail: `idempotency key "${key}" was already used with a different event`,
   };
 }

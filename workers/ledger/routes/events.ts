@@ -4,7 +4,7 @@
  * as one all-or-nothing batch to the stream's Durable Object.
  */
 import { Hono } from 'hono';
-import { isStreamName, type JsonValue, validateEvent } from '../../../src/index.js';
+import { isStreamName, type JsonValue, validateEventCanonical } from '../../../src/index.js';
 import { type AppEnv, authorize } from '../auth.js';
 import { decodeText, parseJsonBody, readBody } from '../body.js';
 import { streamParam } from '../params.js';
@@ -35,21 +35,22 @@ events.post('/v1/streams/:stream/events', async (c) => {
   }
   const text = decodeText(await readBody(c.req.raw, MAX_BATCH_BYTES));
   let raw: JsonValue[];
+  // Where each event came from, for error messages: "events[i]" or "line N" (NDJSON).
+  let where: (i: number) => string = (i) => `events[${i}]`;
   let single = false;
   if (type === 'application/x-ndjson') {
-    raw = text
+    const lines = text
       .split('\n')
-      .map((line, i) => [line.replace(/\r$/, ''), i] as const)
-      .filter(([line]) => line.trim() !== '')
-      .map(([line, i]) => {
-        try {
-          return parseJsonBody(line);
-        } catch (e) {
-          throw e instanceof Problem
-            ? badRequest(`line ${i + 1}`, e.detail.replace(/^body /, ''))
-            : e;
-        }
-      });
+      .map((line, i) => [line.replace(/\r$/, ''), i + 1] as const)
+      .filter(([line]) => line.trim() !== '');
+    raw = lines.map(([line, n]) => {
+      try {
+        return parseJsonBody(line);
+      } catch (e) {
+        throw e instanceof Problem ? badRequest(`line ${n}`, e.detail.replace(/^body \$ /, '')) : e;
+      }
+    });
+    where = (i) => `line ${lines[i]?.[1]}: event`;
   } else {
     const v = parseJsonBody(text);
     if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'events' in v) {
@@ -59,6 +60,7 @@ events.post('/v1/streams/:stream/events', async (c) => {
     } else {
       raw = [v];
       single = true;
+      where = () => 'event';
     }
   }
   if (raw.length === 0) throw badRequest('events', 'must hold at least one event');
@@ -82,29 +84,30 @@ events.post('/v1/streams/:stream/events', async (c) => {
     }
   }
   const items: AppendItem[] = raw.map((v, i) => {
-    let e: ReturnType<typeof validateEvent>;
+    let e: ReturnType<typeof validateEventCanonical>;
     try {
-      e = validateEvent(v);
+      e = validateEventCanonical(v);
     } catch (err) {
       if (err instanceof Error && 'field' in err && 'rule' in err) {
-        const field = single
-          ? String(err.field)
-          : String(err.field).replace(/^event/, `events[${i}]`);
+        const field = String(err.field).replace(/^event/, where(i));
         throw badRequest(field, String(err.rule));
       }
       throw err;
     }
-    const key = header !== undefined ? `h:${header}` : e.id !== undefined ? `e:${e.id}` : undefined;
-    return key === undefined ? { event: v } : { event: v, key };
+    const id = e.event.id;
+    if (header !== undefined && id !== undefined && id !== header) {
+      throw badRequest('Idempotency-Key', 'must equal the event\'s "id" when both are given');
+    }
+    // One key space per stream: the header, or else the event's id.
+    const key = header ?? id;
+    return key === undefined ? { canonical: e.canonical } : { canonical: e.canonical, key };
   });
 
   const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
   const result = await stub.append(stream, items, wait === 'checkpoint' ? 'checkpoint' : undefined);
-  if (!result.ok) {
-    if (result.reason === 'idempotency_conflict') throw new Problem('conflict', result.detail);
-    throw new Problem('gateway-timeout', result.detail);
-  }
+  if (!result.ok) throw new Problem('conflict', result.detail);
   const { ok: _, ...body } = result;
-  // A retry gets the first answer again (201), marked "duplicate": true per entry.
-  return c.json({ stream, ...body }, 201);
+  // A retry gets the first answer again (201), marked "duplicate": true per entry. With
+  // wait=checkpoint, 202 says the entries are appended but no checkpoint covered them in time.
+  return c.json({ stream, ...body }, body.pending_checkpoint ? 202 : 201);
 });

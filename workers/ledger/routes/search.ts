@@ -85,9 +85,10 @@ search.get('/v1/search', async (c) => {
   ] as const) {
     const v = q[name];
     if (v === undefined) continue;
-    if (!isRfc3339(v)) throw badRequest(name, 'must be an RFC 3339 date-time');
+    const ms = isRfc3339(v) ? Date.parse(v.replace(/:60(?=[.Zz+-])/, ':59')) : Number.NaN;
+    if (Number.isNaN(ms)) throw badRequest(name, 'must be an RFC 3339 date-time');
     where.push(`e.received_at ${op} ?`);
-    args.push(new Date(Date.parse(v)).toISOString());
+    args.push(new Date(ms).toISOString());
   }
   if (q.cursor !== undefined) {
     const c0 = decodeCursor(q.cursor);

@@ -4,7 +4,7 @@ import { fromBase64, type JsonValue, parseEntry, toBase64 } from '../../../src/i
 import { type AppEnv, authorize } from '../auth.js';
 import { logKey, originOf } from '../log-key.js';
 import { intParam, notFound, streamParam } from '../params.js';
-import { badRequest } from '../problem.js';
+import { badRequest, Problem } from '../problem.js';
 import type { StoredEntry } from '../stream-do.js';
 
 export const streams = new Hono<AppEnv>();
@@ -95,7 +95,7 @@ streams.get('/v1/streams/:stream/entries/:seq/proof', async (c) => {
   const { s, status } = await existing(c.env, stream);
   if (seq >= status.tree_size) throw notFound(`stream "${stream}" has no seq ${seq}`);
   const proof = await s.entryProof(stream, seq);
-  if (typeof proof !== 'string') throw notFound(proof.error);
+  if (typeof proof !== 'string') throw problemOf(proof.error);
   return c.text(proof, 200, { 'content-type': 'text/plain; charset=utf-8' });
 });
 
@@ -130,7 +130,7 @@ streams.get('/v1/streams/:stream/proof/inclusion', async (c) => {
   const { s, status } = await existing(c.env, stream);
   if (seq >= status.tree_size) throw notFound(`stream "${stream}" has no seq ${seq}`);
   const r = await s.inclusion(stream, seq, size);
-  if ('error' in r) throw badRequest(size === undefined ? 'seq' : 'size', r.error);
+  if ('error' in r) throw problemOf(r.error);
   return c.json(r);
 });
 
@@ -142,6 +142,12 @@ streams.get('/v1/streams/:stream/proof/consistency', async (c) => {
   if (from > to) throw badRequest('from', 'must not exceed to');
   const { s } = await existing(c.env, stream);
   const r = await s.consistency(stream, from, to);
-  if ('error' in r) throw badRequest('to', r.error);
+  if ('error' in r) throw problemOf(r.error);
   return c.json(r);
 });
+
+function problemOf(e: { status: 400 | 404; field: string; rule: string }): Problem {
+  return e.status === 404
+    ? new Problem('not-found', `${e.field} ${e.rule}`, { field: e.field, rule: e.rule })
+    : badRequest(e.field, e.rule);
+}

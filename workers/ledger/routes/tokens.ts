@@ -11,7 +11,7 @@ import {
 import { type AppEnv, authorize, evictToken } from '../auth.js';
 import { readJson } from '../body.js';
 import { notFound } from '../params.js';
-import { badRequest } from '../problem.js';
+import { badRequest, Problem } from '../problem.js';
 
 export const tokens = new Hono<AppEnv>();
 
@@ -35,8 +35,20 @@ const present = (r: TokenRow) => ({
   revoked_at: r.revoked_at,
 });
 
+/** Token administration needs an admin token for every stream ("*"): a scoped admin could
+ * otherwise mint a token wider than its own scope. */
+function authorizeTokenAdmin(c: Parameters<typeof authorize>[0]): void {
+  const caller = authorize(c, 'admin');
+  if (!caller.streams.includes('*')) {
+    throw new Problem(
+      'forbidden',
+      'managing tokens needs an admin token scoped to all streams ("*")',
+    );
+  }
+}
+
 tokens.post('/v1/tokens', async (c) => {
-  authorize(c, 'admin');
+  authorizeTokenAdmin(c);
   const body = await readJson(c.req.raw, 16 * 1024);
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw badRequest('body', 'must be a JSON object');
@@ -45,7 +57,7 @@ tokens.post('/v1/tokens', async (c) => {
       throw badRequest(k, 'is not a known field');
   }
   const { name, role, streams, expires_at } = body;
-  if (typeof name !== 'string' || name.length < 1 || name.length > 128)
+  if (typeof name !== 'string' || [...name].length < 1 || [...name].length > 128)
     throw badRequest('name', 'must be a string of 1 to 128 characters');
   if (!isRole(role)) throw badRequest('role', `must be one of ${ROLES.join(', ')}`);
   if (!Array.isArray(streams) || streams.length < 1 || streams.length > 32)
@@ -81,7 +93,7 @@ tokens.post('/v1/tokens', async (c) => {
 });
 
 tokens.get('/v1/tokens', async (c) => {
-  authorize(c, 'admin');
+  authorizeTokenAdmin(c);
   const rows = await c.env.DB.prepare(
     'SELECT id, name, role, streams, created_at, expires_at, revoked_at FROM tokens ORDER BY created_at, id',
   ).all<TokenRow>();
@@ -89,7 +101,7 @@ tokens.get('/v1/tokens', async (c) => {
 });
 
 tokens.delete('/v1/tokens/:id', async (c) => {
-  authorize(c, 'admin');
+  authorizeTokenAdmin(c);
   const id = c.req.param('id');
   if (!/^[a-z2-7]{12}$/.test(id))
     throw badRequest('id', 'must be a token id (12 base32 characters)');

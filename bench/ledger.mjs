@@ -1,0 +1,212 @@
+// The ledger load benchmark (docs/benchmarks.md). Starts the ledger and the ceiling Worker
+// with `wrangler dev` on loopback, fresh state in a temp folder, and drives them with wrk:
+//   - single-event appends, 1 connection, and 16 connections over 1 and 16 streams;
+//   - 100-event batches on one stream;
+//   - the same single-event load against the ceiling (a Durable Object that only counts);
+//   - inclusion-proof latency at 1,000 and 1,000,000 entries.
+// Env: RUNS (default 2), DURATION seconds (default 10), BIG (entries for the large tree,
+// default 1000000). Installs wrk from apt when it is missing (needs root, as here).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const RUNS = Number(process.env.RUNS ?? 2);
+const DURATION = Number(process.env.DURATION ?? 10);
+const BIG = Number(process.env.BIG ?? 1_000_000);
+const root = resolve(import.meta.dirname, '..');
+const tmp = mkdtempSync(join(tmpdir(), 'stele-load-'));
+const env = {
+  ...process.env,
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_SEND_METRICS: 'false',
+};
+const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
+const children = [];
+
+function ensureWrk() {
+  if (spawnSync('wrk', ['--version']).error === undefined) return;
+  console.log('installing wrk from apt');
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+}
+
+async function start(name, config, port, extra = []) {
+  const persist = join(tmp, name);
+  if (name === 'ledger') {
+    execFileSync(
+      'wrangler',
+      ['d1', 'migrations', 'apply', 'DB', '--local', '-c', config, '--persist-to', persist],
+      { env, stdio: 'ignore' },
+    );
+  }
+  const child = spawn(
+    'wrangler',
+    [
+      'dev',
+      '-c',
+      config,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level=error',
+      '--persist-to',
+      persist,
+      ...extra,
+    ],
+    { env, stdio: 'ignore', detached: true },
+  );
+  children.push(child);
+  for (let i = 0; i < 120; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.status < 500) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${name} did not start`);
+}
+
+function stop() {
+  for (const c of children) {
+    try {
+      process.kill(-c.pid, 'SIGTERM');
+    } catch {}
+  }
+}
+process.on('exit', stop);
+process.on('SIGINT', () => process.exit(130));
+
+const EVENT = {
+  action: 'ssh.login',
+  actor: { id: 'u-42', type: 'user', name: 'Ada' },
+  targets: [{ id: 'db-prod-1', type: 'host' }],
+  outcome: 'success',
+  context: { ip: '192.0.2.7', request_id: 'req-1' },
+};
+
+function lua(body, streams) {
+  const file = join(tmp, `s${streams}-${body.length}.lua`);
+  writeFileSync(
+    file,
+    `wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer ${ADMIN}"
+wrk.body = [[${body}]]
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/v1/streams/s" .. (n % ${streams}) .. "/events")
+end
+`,
+  );
+  return file;
+}
+
+function wrk(port, script, conns, seconds = DURATION, path = '/') {
+  const threads = conns > 1 ? 2 : 1;
+  const args = ['-t', String(threads), '-c', String(conns), '-d', `${seconds}s`, '--latency'];
+  if (script) args.push('-s', script);
+  const out = execFileSync('wrk', [...args, `http://127.0.0.1:${port}${path}`], {
+    encoding: 'utf8',
+  });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const pct = (p) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!m) return Number.NaN;
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  };
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  if (non2xx > 0) console.log(`  (!) ${non2xx} non-2xx responses`);
+  return { rps, p50: pct(50), p99: pct(99) };
+}
+
+const fmt = (r, unit = 'req/s', mult = 1) =>
+  `${Math.round(r.rps * mult)
+    .toLocaleString('en-US')
+    .padStart(8)} ${unit}  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`;
+
+async function fill(port, stream, n) {
+  const batch = JSON.stringify({ events: Array.from({ length: 1000 }, () => EVENT) });
+  let sent = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (sent < n) {
+      sent += 1000;
+      const r = await fetch(`http://127.0.0.1:${port}/v1/streams/${stream}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+        body: batch,
+      });
+      if (r.status !== 201) throw new Error(`fill: ${r.status} ${await r.text()}`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return (n / (performance.now() - t0)) * 1000;
+}
+
+async function waitCheckpoint(port, stream, size) {
+  for (;;) {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/streams/${stream}/checkpoint`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    if (r.status === 200 && Number((await r.text()).split('\n')[1]) >= size) return;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+ensureWrk();
+console.log(`node ${process.version}; ${RUNS} runs of ${DURATION} s; wrk on 127.0.0.1`);
+await start('ledger', join(root, 'wrangler.toml'), 8801, [
+  '--var',
+  `ADMIN_TOKEN:${ADMIN}`,
+  '--var',
+  `LOG_PRIVATE_KEY:${randomBytes(32).toString('base64')}`,
+]);
+await start('ceiling', join(root, 'bench/ceiling/wrangler.toml'), 8802);
+const single = JSON.stringify(EVENT);
+const batch100 = JSON.stringify({ events: Array.from({ length: 100 }, () => EVENT) });
+for (let run = 1; run <= RUNS; run++) {
+  console.log(`\n== run ${run}/${RUNS}`);
+  for (const [label, port, conns, streams] of [
+    ['ceiling, 1 conn, 1 stream', 8802, 1, 1],
+    ['ledger,  1 conn, 1 stream', 8801, 1, 1],
+    ['ceiling, 16 conns, 1 stream', 8802, 16, 1],
+    ['ledger,  16 conns, 1 stream', 8801, 16, 1],
+    ['ceiling, 16 conns, 16 streams', 8802, 16, 16],
+    ['ledger,  16 conns, 16 streams', 8801, 16, 16],
+  ]) {
+    wrk(port, lua(single, streams), conns, 2); // warm-up
+    console.log(`${label.padEnd(32)} ${fmt(wrk(port, lua(single, streams), conns))}`);
+  }
+  const b = wrk(8801, lua(batch100, 1), 4);
+  console.log(`${'ledger, 100-event batches, 4 conns'.padEnd(32)} ${fmt(b, 'events/s', 100)}`);
+}
+
+// Proof latency: a small and a large tree.
+console.log(`\nfilling trees of 1,000 and ${BIG.toLocaleString('en-US')} entries`);
+await fill(8801, 'small', 1000);
+const rate = await fill(8801, 'large', BIG);
+console.log(
+  `  filled at ${Math.round(rate).toLocaleString('en-US')} events/s (1000-event batches, 2 clients)`,
+);
+await waitCheckpoint(8801, 'small', 1000);
+await waitCheckpoint(8801, 'large', BIG);
+for (let run = 1; run <= RUNS; run++) {
+  for (const [stream, n] of [
+    ['small', 1000],
+    ['large', BIG],
+  ]) {
+    const script = join(tmp, `proof-${stream}.lua`);
+    writeFileSync(
+      script,
+      `wrk.headers["authorization"] = "Bearer ${ADMIN}"\nrequest = function()\n  return wrk.format("GET", "/v1/streams/${stream}/proof/inclusion?seq=" .. math.random(0, ${n - 1}))\nend\n`,
+    );
+    console.log(
+      `${`inclusion proof, ${n.toLocaleString('en-US')} entries`.padEnd(32)} ${fmt(wrk(8801, script, 1, 5))}`,
+    );
+  }
+}
+stop();
