@@ -141,6 +141,7 @@ async function fill(port, stream, n) {
         body: batch,
       });
       if (r.status !== 201) throw new Error(`fill: ${r.status} ${await r.text()}`);
+      await r.arrayBuffer();
     }
   };
   await Promise.all([worker(), worker()]);

@@ -40,13 +40,13 @@ export function decodeText(bytes: Uint8Array, field = 'body'): string {
   return text;
 }
 
-/** Strict JSON (docs/format.md §2); errors name the path and the rule. */
-export function parseJsonBody(text: string): JsonValue {
+/** Strict JSON (docs/format.md §2); errors name where (`label`), the path and the rule. */
+export function parseJsonBody(text: string, label = 'body'): JsonValue {
   try {
     return parseJson(text);
   } catch (e) {
     const f = e as FormatError;
-    throw badRequest(`body ${f.field}`, f.rule);
+    throw badRequest(`${label} ${f.field}`, f.rule);
   }
 }
 

@@ -1,2 +1,686 @@
-// Placeholder until the OpenAPI document is written (replaced in the same change).
-export const openapi = { openapi: '3.1.0' } as const;
+/**
+ * The OpenAPI 3.1 description of the ledger's HTTP API v1, served at GET /v1/openapi.json.
+ * It describes what routes/*.ts implement; docs/api.md is the human reference and
+ * docs/format.md defines the entry, checkpoint and proof formats.
+ */
+
+/** What each `x-stele-role` value means (src/token.ts GRANTS). */
+const ROLE_TEXT = {
+  none: 'Role: none (no token).',
+  writer: 'Role: writer or admin.',
+  verifier: 'Role: verifier, reader or admin.',
+  reader: 'Role: reader or admin.',
+  admin: 'Role: admin.',
+} as const;
+
+/** The common head of an operation: tags, id, summary, role (text and extension). */
+function op(
+  role: keyof typeof ROLE_TEXT,
+  tag: string,
+  operationId: string,
+  summary: string,
+  description?: string,
+) {
+  return {
+    tags: [tag],
+    operationId,
+    summary,
+    description: description === undefined ? ROLE_TEXT[role] : `${ROLE_TEXT[role]} ${description}`,
+    'x-stele-role': role,
+    ...(role === 'none' ? { security: [] } : {}),
+  };
+}
+
+const s = (name: string) => ({ $ref: `#/components/schemas/${name}` }) as const;
+const arrayOf = (name: string) => ({ type: 'array', items: s(name) }) as const;
+const object = (required: readonly string[], properties: Record<string, object>) =>
+  ({ type: 'object', required, properties }) as const;
+const query = (name: string, schema: object, description?: string, required?: true) => ({
+  name,
+  in: 'query',
+  ...(description === undefined ? {} : { description }),
+  ...(required ? { required } : {}),
+  schema,
+});
+
+const json = (schema: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: s(schema) } },
+});
+const text = (description: string) => ({
+  description,
+  content: { 'text/plain': { schema: { type: 'string' } } },
+});
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: s('Problem') } },
+});
+
+const err = {
+  400: { $ref: '#/components/responses/BadRequest' },
+  401: { $ref: '#/components/responses/Unauthorized' },
+  403: { $ref: '#/components/responses/Forbidden' },
+  404: { $ref: '#/components/responses/NotFound' },
+  409: { $ref: '#/components/responses/Conflict' },
+  413: { $ref: '#/components/responses/PayloadTooLarge' },
+  415: { $ref: '#/components/responses/UnsupportedMediaType' },
+} as const;
+/** The errors of a list that is not one stream's. */
+const listErrors = { 400: err[400], 401: err[401], 403: err[403] } as const;
+/** The errors of a read of one stream. */
+const readErrors = { ...listErrors, 404: err[404] } as const;
+
+const streamParam = { $ref: '#/components/parameters/Stream' } as const;
+const seqParam = { $ref: '#/components/parameters/Seq' } as const;
+const limitParam = { $ref: '#/components/parameters/Limit' } as const;
+
+const hash = s('Hash');
+const count = { type: 'integer', minimum: 0, maximum: 9007199254740991 } as const;
+const nullableCount = { type: ['integer', 'null'], minimum: 0 } as const;
+const shortText = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const base64 = (description: string) =>
+  ({ type: 'string', contentEncoding: 'base64', description }) as const;
+const inScope = 'The stream must be in the token scope.';
+const allStreams =
+  'The admin token\'s scope must contain "*" itself; a narrower admin token gets a 403 ' +
+  '("managing tokens needs an admin token scoped to all streams ("*")").';
+
+export const openapi = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Stele ledger API',
+    version: '1',
+    description:
+      'Append audit events to streams; read entries, checkpoints and proofs; search; manage ' +
+      'tokens. Every /v1 route except /v1/log-keys and /v1/openapi.json needs a bearer ' +
+      'token, and `x-stele-role` names the least role an operation needs. Errors are RFC ' +
+      '9457 problem details (application/problem+json); any route may also answer 500 ' +
+      '(type `internal`), and unknown paths and methods answer 404. Formats: ' +
+      'docs/format.md. Reference: docs/api.md.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  tags: [
+    { name: 'meta', description: 'Health, the log key and this document (no token).' },
+    { name: 'events', description: 'Appending events.' },
+    { name: 'streams', description: 'Streams, entries and checkpoints.' },
+    { name: 'proofs', description: 'Inclusion and consistency proofs.' },
+    { name: 'search', description: 'Search over the D1 mirror.' },
+    { name: 'tokens', description: 'API tokens.' },
+  ],
+  security: [{ bearer: [] }],
+  paths: {
+    '/healthz': {
+      get: {
+        ...op('none', 'meta', 'health', 'Liveness check'),
+        responses: { 200: json('Health', 'The Worker is up.') },
+      },
+    },
+    '/v1/log-keys': {
+      get: {
+        ...op(
+          'none',
+          'meta',
+          'getLogKeys',
+          'The log public key and the origin prefix',
+          'The Ed25519 key that signs every checkpoint; the origin of stream S is ' +
+            '`<origin_prefix>/S` (docs/format.md §7).',
+        ),
+        responses: { 200: json('LogKeys', 'The log key.') },
+      },
+    },
+    '/v1/openapi.json': {
+      get: {
+        ...op('none', 'meta', 'getOpenApi', 'This OpenAPI document'),
+        responses: {
+          200: {
+            description: 'The OpenAPI 3.1 document.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/v1/streams/{stream}/events': {
+      post: {
+        ...op(
+          'writer',
+          'events',
+          'appendEvents',
+          'Append one event or an all-or-nothing batch',
+          `${inScope} The body is one event, {"events": [...]}, or NDJSON (one event per ` +
+            'line, blank lines skipped); 1 to 1000 events, at most 1 MiB. Every event is ' +
+            'validated and every idempotency key checked before anything is appended. A 400 ' +
+            'names the event member as `event.<member>` (one event), `events[i].<member>` ' +
+            '(batch, i from 0) or `line N: event.<member>` (NDJSON, N counting lines from 1, ' +
+            "blank lines included); an NDJSON line that is not JSON is `line N`. An event's " +
+            'idempotency key is the Idempotency-Key header if given, else its `id`: one key ' +
+            'space per stream. A retry of a key with the same event (same canonical JSON, ' +
+            '`id` included) answers 201 with the first seq, leaf_hash and received_at and ' +
+            '"duplicate": true; the same key with another event is a 409. With ' +
+            'wait=checkpoint the answer waits for a signed checkpoint covering the entries ' +
+            'and carries it and a tlog-proof per entry; if none comes within 30 s the answer ' +
+            'is a 202 with "pending_checkpoint": true and no proofs, and the entries ARE ' +
+            'appended.',
+        ),
+        parameters: [
+          {
+            name: 'stream',
+            in: 'path',
+            required: true,
+            description: 'A client stream name: a name starting with `_` is a 400.',
+            schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
+          },
+          query('wait', { type: 'string', enum: ['checkpoint'] }, 'Wait for a checkpoint.'),
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            description:
+              'Idempotency key of a single-event application/json body (a 400 with a batch ' +
+              'or NDJSON). Same key space as the event `id`; if the event has an `id` it must ' +
+              'be equal (else a 400, field Idempotency-Key).',
+            schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { oneOf: [s('Event'), s('EventBatch')] } },
+            'application/x-ndjson': {
+              schema: { type: 'string', description: 'One Event per line.' },
+            },
+          },
+        },
+        responses: {
+          201: json(
+            'AppendResponse',
+            'Appended, or appended before (duplicate); with wait=checkpoint, also the ' +
+              'checkpoint and a proof per entry.',
+          ),
+          202: json(
+            'AppendResponse',
+            'wait=checkpoint only: appended, but no checkpoint covered the entries within ' +
+              '30 s; "pending_checkpoint": true, no checkpoint and no proofs.',
+          ),
+          ...listErrors,
+          409: err[409],
+          413: err[413],
+          415: err[415],
+        },
+      },
+    },
+    '/v1/streams': {
+      get: {
+        ...op(
+          'verifier',
+          'streams',
+          'listStreams',
+          'The streams in the token scope, by name',
+          'Read from the D1 mirror: a new stream is listed once its first entries are ' +
+            'mirrored or its first checkpoint published. Pass `next` as `after`.',
+        ),
+        parameters: [
+          query('after', { type: 'string' }, 'Only streams whose name sorts after this one.'),
+          limitParam,
+        ],
+        responses: { 200: json('StreamList', 'One page of streams.'), ...listErrors },
+      },
+    },
+    '/v1/streams/{stream}/entries': {
+      get: {
+        ...op(
+          'reader',
+          'streams',
+          'listEntries',
+          'Entries in seq order',
+          `${inScope} 404 when the stream has no entries. Pass \`next\` as \`start\`.`,
+        ),
+        parameters: [
+          streamParam,
+          query('start', { ...count, default: 0 }, 'The first seq.'),
+          limitParam,
+        ],
+        responses: { 200: json('EntryList', 'One page of entries.'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/entries/{seq}': {
+      get: {
+        ...op('reader', 'streams', 'getEntry', 'One entry', inScope),
+        parameters: [streamParam, seqParam],
+        responses: { 200: json('Entry', 'The entry.'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/entries/{seq}/proof': {
+      get: {
+        ...op(
+          'reader',
+          'proofs',
+          'getEntryProof',
+          'The tlog-proof file of one entry',
+          `${inScope} A c2sp.org/tlog-proof file (docs/format.md §11) against the newest ` +
+            'checkpoint, with the entry bytes as `extra`. 404 until a checkpoint covers seq ' +
+            '(field `seq`, rule "is not covered by a checkpoint yet").',
+        ),
+        parameters: [streamParam, seqParam],
+        responses: { 200: text('The proof file (text/plain; charset=utf-8).'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/checkpoint': {
+      get: {
+        ...op(
+          'verifier',
+          'streams',
+          'getCheckpoint',
+          'The newest signed checkpoint',
+          `${inScope} A C2SP signed note (docs/format.md §7). 404 before the first one.`,
+        ),
+        parameters: [streamParam],
+        responses: { 200: text('The signed note (text/plain; charset=utf-8).'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/checkpoints': {
+      get: {
+        ...op(
+          'verifier',
+          'streams',
+          'listCheckpoints',
+          'Signed checkpoints, smallest first',
+          `${inScope} Pass \`next\` as \`after\`.`,
+        ),
+        parameters: [
+          streamParam,
+          query('after', { ...count, default: 0 }, 'Only checkpoints of a larger size.'),
+          limitParam,
+        ],
+        responses: { 200: json('CheckpointList', 'One page of checkpoints.'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/proof/inclusion': {
+      get: {
+        ...op(
+          'verifier',
+          'proofs',
+          'getInclusionProof',
+          'Inclusion proof of one entry',
+          `${inScope} RFC 9162 §2.1.3 proof of seq in the tree of \`size\` leaves (default: ` +
+            'the newest checkpoint). 404 when seq is not below the current tree size, or ' +
+            'when size is omitted and there is no checkpoint yet (field `size`). 400 when ' +
+            'size exceeds the current tree size (field `size`, "must not exceed the tree ' +
+            'size N") or seq is not below the size proved against (field `seq`, "must be ' +
+            'below the tree size N").',
+        ),
+        parameters: [
+          streamParam,
+          query('seq', count, 'The entry.', true),
+          query('size', { ...count, minimum: 1 }, 'Tree size: seq < size <= tree size.'),
+        ],
+        responses: { 200: json('InclusionProof', 'The proof.'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/proof/consistency': {
+      get: {
+        ...op(
+          'verifier',
+          'proofs',
+          'getConsistencyProof',
+          'Consistency proof between two tree sizes',
+          `${inScope} RFC 9162 §2.1.4 proof that the tree of \`to\` leaves extends the tree ` +
+            'of `from` leaves; 1 <= from <= to <= tree size; empty when from = to. 400 when ' +
+            'to exceeds the tree size (field `to`) or from is not within 1..to (field `from`).',
+        ),
+        parameters: [
+          streamParam,
+          query('from', { ...count, minimum: 1 }, 'The smaller tree size.', true),
+          query('to', { ...count, minimum: 1 }, 'The larger tree size.', true),
+        ],
+        responses: { 200: json('ConsistencyProof', 'The proof.'), ...readErrors },
+      },
+    },
+    '/v1/search': {
+      get: {
+        ...op(
+          'reader',
+          'search',
+          'search',
+          'Exact-match search, newest first',
+          'Searches the D1 mirror (entries counted in `mirror_lag` are not found yet) of the ' +
+            'streams in the token scope. Filters combine with AND; an unknown query ' +
+            'parameter is a 400. Pass `cursor` from one page to get the next.',
+        ),
+        parameters: [
+          query('stream', { type: 'string' }, 'One stream (a 403 outside the token scope).'),
+          query('actor', shortText, 'The actor string, or actor.id.'),
+          query('action', shortText),
+          query('target', shortText, 'The id of one of the targets.'),
+          query('outcome', { type: 'string', enum: ['success', 'failure', 'unknown'] }),
+          query(
+            'since',
+            dateTime,
+            'received_at at or after this time (RFC 3339; a leap second :60 is read as :59).',
+          ),
+          query(
+            'until',
+            dateTime,
+            'received_at before this time (RFC 3339; a leap second :60 is read as :59).',
+          ),
+          limitParam,
+          query('cursor', { type: 'string' }, 'The `cursor` of the previous page.'),
+        ],
+        responses: { 200: json('SearchResponse', 'One page of results.'), ...listErrors },
+      },
+    },
+    '/v1/tokens': {
+      post: {
+        ...op(
+          'admin',
+          'tokens',
+          'createToken',
+          'Create a token',
+          'The secret `token` is in this answer only: the ledger keeps its SHA-256. The body ' +
+            `is at most 16 KiB. ${allStreams}`,
+        ),
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: s('TokenRequest') } },
+        },
+        responses: {
+          201: json('CreatedToken', 'The new token, with its secret.'),
+          ...listErrors,
+          413: err[413],
+          415: err[415],
+        },
+      },
+      get: {
+        ...op(
+          'admin',
+          'tokens',
+          'listTokens',
+          'All tokens',
+          'Every token created through the API, revoked and expired ones included, oldest ' +
+            `first; no secrets. ${allStreams}`,
+        ),
+        responses: { 200: json('TokenList', 'The tokens.'), 401: err[401], 403: err[403] },
+      },
+    },
+    '/v1/tokens/{id}': {
+      delete: {
+        ...op(
+          'admin',
+          'tokens',
+          'revokeToken',
+          'Revoke a token',
+          'Idempotent. Takes effect at once in the isolate that served the request and within ' +
+            `30 s (the token cache time) everywhere else. ${allStreams}`,
+        ),
+        parameters: [{ name: 'id', in: 'path', required: true, schema: s('TokenId') }],
+        responses: { 204: { description: 'Revoked, or already revoked.' }, ...readErrors },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'A token from POST /v1/tokens (stl_<id>_<secret>) or the ADMIN_TOKEN secret. The ' +
+          'scheme name is case-insensitive, followed by one or more spaces and the token.',
+      },
+    },
+    parameters: {
+      Stream: {
+        name: 'stream',
+        in: 'path',
+        required: true,
+        description: 'A stream name; system streams start with `_`.',
+        schema: {
+          type: 'string',
+          pattern: '^([a-z0-9][a-z0-9_-]{0,62}|_[a-z0-9][a-z0-9_-]{0,61})$',
+        },
+      },
+      Seq: { name: 'seq', in: 'path', required: true, schema: count },
+      Limit: query('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+    },
+    responses: {
+      BadRequest: problem('A parameter, header or body member breaks a rule: `field`, `rule`.'),
+      Unauthorized: {
+        ...problem('No bearer token, or it is unknown, expired or revoked.'),
+        headers: {
+          'WWW-Authenticate': {
+            description: 'Bearer realm="stele", with error="invalid_token" for a bad token.',
+            schema: { type: 'string' },
+          },
+        },
+      },
+      Forbidden: problem(
+        "The token's role or stream scope does not allow the operation (token administration " +
+          'needs an admin token scoped to "*").',
+      ),
+      NotFound: problem(
+        'No such route, no entries in the stream, or no such seq, checkpoint or token; for ' +
+          'proofs, no checkpoint yet to prove against (then with `field` and `rule`).',
+      ),
+      Conflict: problem('An idempotency key was already used with a different event.'),
+      PayloadTooLarge: problem('The body or batch is too large; `limit` is the bound.'),
+      UnsupportedMediaType: problem('The Content-Type is not one the operation accepts.'),
+    },
+    schemas: {
+      Hash: {
+        ...base64('A 32-byte SHA-256 hash, base64 (RFC 4648 §4, padded).'),
+        minLength: 44,
+        maxLength: 44,
+      },
+      Party: {
+        ...object(['id'], { id: shortText, type: shortText, name: shortText }),
+        additionalProperties: false,
+      },
+      Event: {
+        ...object(['action', 'actor'], {
+          action: { type: 'string', minLength: 1, maxLength: 128 },
+          actor: { oneOf: [shortText, s('Party')] },
+          targets: { ...arrayOf('Party'), maxItems: 100 },
+          outcome: { type: 'string', enum: ['success', 'failure', 'unknown'] },
+          occurred_at: { ...dateTime, description: "The client's clock (RFC 3339)." },
+          context: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              ip: { type: 'string', description: 'An IPv4 or IPv6 address.' },
+              user_agent: { type: 'string', minLength: 1, maxLength: 1024 },
+              session_id: shortText,
+              request_id: shortText,
+              location: shortText,
+            },
+          },
+          metadata: { type: 'object', description: 'Any JSON object.' },
+          id: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 128,
+            description:
+              'The client event id: the idempotency key (the same key space as ' +
+              'Idempotency-Key, which must equal it when both are given).',
+          },
+        }),
+        additionalProperties: false,
+        description:
+          'An audit event (docs/format.md §2): at most 65,536 bytes in canonical JSON, parsed ' +
+          'strictly (no duplicate names, integers within ±(2^53−1), nesting at most 32). ' +
+          'Lengths count Unicode code points.',
+        examples: [
+          {
+            action: 'ssh.login',
+            actor: { id: 'u-42', type: 'user' },
+            targets: [{ id: 'db-1', type: 'host' }],
+            outcome: 'success',
+            id: 'evt-1',
+          },
+        ],
+      },
+      EventBatch: {
+        ...object(['events'], { events: { ...arrayOf('Event'), minItems: 1, maxItems: 1000 } }),
+        additionalProperties: false,
+      },
+      ReceivedAt: {
+        ...dateTime,
+        pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$',
+        description: "The ledger's receive time: UTC, milliseconds.",
+      },
+      AppendedEntry: object(['seq', 'leaf_hash', 'received_at', 'duplicate'], {
+        seq: count,
+        leaf_hash: hash,
+        received_at: s('ReceivedAt'),
+        duplicate: { type: 'boolean', description: 'The key was seen before; nothing appended.' },
+        proof: {
+          type: 'string',
+          description: 'wait=checkpoint (201) only: the tlog-proof file.',
+        },
+      }),
+      AppendResponse: object(['stream', 'tree_size', 'entries'], {
+        stream: { type: 'string' },
+        tree_size: { ...count, description: 'The tree size after this request.' },
+        entries: { ...arrayOf('AppendedEntry'), description: 'One per event, in order.' },
+        checkpoint: {
+          type: 'string',
+          description: 'wait=checkpoint (201) only: the signed note.',
+        },
+        pending_checkpoint: {
+          type: 'boolean',
+          const: true,
+          description:
+            'wait=checkpoint (202) only: no checkpoint covered the entries within 30 s; they ' +
+            'are appended.',
+        },
+      }),
+      Entry: object(['seq', 'received_at', 'prev', 'leaf_hash', 'event', 'entry'], {
+        seq: count,
+        received_at: s('ReceivedAt'),
+        prev: { ...hash, description: "The previous entry's leaf hash (zeros for seq 0)." },
+        leaf_hash: hash,
+        event: s('Event'),
+        entry: base64('The entry bytes (docs/format.md §4), base64.'),
+      }),
+      EntryList: object(['entries', 'next'], {
+        entries: arrayOf('Entry'),
+        next: { ...nullableCount, description: 'The `start` of the next page, or null.' },
+      }),
+      StreamSummary: object(
+        ['stream', 'origin', 'vkey', 'tree_size', 'checkpoint_size', 'mirror_lag'],
+        {
+          stream: { type: 'string' },
+          origin: { type: 'string', description: '<origin_prefix>/<stream>' },
+          vkey: { type: 'string', description: 'The verifier key of its checkpoints.' },
+          tree_size: count,
+          checkpoint_size: { ...count, description: 'Size of the newest checkpoint; 0: none.' },
+          mirror_lag: { ...count, description: 'tree_size minus the entries mirrored to D1.' },
+        },
+      ),
+      StreamList: object(['streams', 'next'], {
+        streams: arrayOf('StreamSummary'),
+        next: { type: ['string', 'null'], description: 'The `after` of the next page, or null.' },
+      }),
+      Checkpoint: object(['size', 'note'], {
+        size: count,
+        note: { type: 'string', description: 'The signed note.' },
+      }),
+      CheckpointList: object(['checkpoints', 'next'], {
+        checkpoints: arrayOf('Checkpoint'),
+        next: { ...nullableCount, description: 'The `after` of the next page, or null.' },
+      }),
+      InclusionProof: object(['seq', 'tree_size', 'leaf_hash', 'hashes'], {
+        seq: count,
+        tree_size: count,
+        leaf_hash: hash,
+        hashes: { type: 'array', items: hash, description: "Siblings, the leaf's first." },
+      }),
+      ConsistencyProof: object(['from', 'to', 'hashes'], {
+        from: count,
+        to: count,
+        hashes: { type: 'array', items: hash },
+      }),
+      SearchResult: object(['stream', 'seq', 'received_at', 'leaf_hash', 'event'], {
+        stream: { type: 'string' },
+        seq: count,
+        received_at: s('ReceivedAt'),
+        leaf_hash: hash,
+        event: s('Event'),
+      }),
+      SearchResponse: object(['results', 'cursor'], {
+        results: arrayOf('SearchResult'),
+        cursor: { type: ['string', 'null'], description: 'Opaque; null on a short page.' },
+      }),
+      Role: { type: 'string', enum: ['writer', 'verifier', 'reader', 'admin'] },
+      StreamGlob: {
+        type: 'string',
+        pattern: '^[a-z0-9_*-]{1,64}$',
+        description: 'A stream name, or a glob in which `*` matches any run of characters.',
+      },
+      TokenId: { type: 'string', pattern: '^[a-z2-7]{12}$' },
+      TokenRequest: {
+        ...object(['name', 'role', 'streams'], {
+          name: { type: 'string', minLength: 1, maxLength: 128 },
+          role: s('Role'),
+          streams: { ...arrayOf('StreamGlob'), minItems: 1, maxItems: 32 },
+          expires_at: { ...nullableDateTime, description: 'In the future; absent or null: never.' },
+        }),
+        additionalProperties: false,
+      },
+      Token: object(['id', 'name', 'role', 'streams', 'created_at', 'expires_at', 'revoked_at'], {
+        id: s('TokenId'),
+        name: { type: 'string' },
+        role: s('Role'),
+        streams: arrayOf('StreamGlob'),
+        created_at: dateTime,
+        expires_at: nullableDateTime,
+        revoked_at: nullableDateTime,
+      }),
+      CreatedToken: {
+        allOf: [
+          s('Token'),
+          object(['token'], {
+            token: {
+              type: 'string',
+              pattern: '^stl_[a-z2-7]{12}_[a-z2-7]{32}$',
+              description: 'The bearer token, shown only here.',
+            },
+          }),
+        ],
+      },
+      TokenList: object(['tokens'], { tokens: arrayOf('Token') }),
+      LogKeys: object(['origin_prefix', 'public_key'], {
+        origin_prefix: { type: 'string' },
+        public_key: base64('The 32-byte Ed25519 public key, base64.'),
+      }),
+      Health: object(['ok'], { ok: { type: 'boolean', const: true } }),
+      Problem: {
+        ...object(['type', 'title', 'status', 'detail', 'instance'], {
+          type: { type: 'string', format: 'uri', description: 'https://stele.dev/problems/<name>' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          instance: { type: 'string', description: 'The request path.' },
+          field: {
+            type: 'string',
+            description: '400, and proof 404s: the parameter, header, member or line at fault.',
+          },
+          rule: { type: 'string', description: 'With `field`: the rule it breaks.' },
+          limit: { type: 'integer', description: '413: the bound that was exceeded.' },
+        }),
+        description:
+          'RFC 9457 problem details, plus `field` and `rule` (400, and the proof 404s) or ' +
+          '`limit` (413).',
+        examples: [
+          {
+            type: 'https://stele.dev/problems/bad-request',
+            title: 'Bad request',
+            status: 400,
+            detail: 'events[1].actor.id must be a string of 1 to 256 characters',
+            instance: '/v1/streams/prod-access/events',
+            field: 'events[1].actor.id',
+            rule: 'must be a string of 1 to 256 characters',
+          },
+        ],
+      },
+    },
+  },
+} as const;

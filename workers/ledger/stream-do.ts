@@ -259,27 +259,27 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       try {
         // One transaction: entries, tree nodes, head. Nothing in here awaits.
         this.ctx.storage.transactionSync(() => {
-          for (const [k, se] of result.entries.entries()) {
+          const rows = result.entries.map((se, k) => {
             const i = fresh[k] as number;
-            this.#sql.exec(
-              'INSERT INTO entries (seq, received_at, leaf_hash, entry, idem_key, body_hash) VALUES (?, ?, ?, ?, ?, ?)',
+            return [
               se.seq,
               se.receivedAt,
               se.leafHash,
               se.bytes,
               items[i]?.key ?? null,
               bodyHashes.get(i) ?? null,
-            );
-          }
-          for (const n of result.nodes) {
-            if (n.level === 0) continue; // leaves are entries.leaf_hash
-            this.#sql.exec(
-              'INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)',
-              n.level,
-              n.index,
-              n.hash,
-            );
-          }
+            ];
+          });
+          insertRows(
+            this.#sql,
+            'entries (seq, received_at, leaf_hash, entry, idem_key, body_hash)',
+            rows,
+          );
+          // Leaves are entries.leaf_hash; only the interior nodes go to `nodes`.
+          const nodes = result.nodes
+            .filter((n) => n.level > 0)
+            .map((n) => [n.level, n.index, n.hash]);
+          insertRows(this.#sql, 'nodes (level, idx, hash)', nodes);
           this.#sql.exec(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)",
             serializeHead(result.head),
@@ -677,4 +677,23 @@ function conflict(key: string): AppendResult {
     reason: 'idempotency_conflict',
     detail: `idempotency key "${key}" was already used with a different event`,
   };
+}
+
+/**
+ * Inserts rows with multi-row INSERT statements: one statement per row costs far more in
+ * the Durable Object's SQLite than the rows themselves (docs/benchmarks.md). Each statement
+ * stays under SQLite's limit of 100 bound parameters.
+ */
+function insertRows(sql: SqlStorage, target: string, rows: readonly unknown[][]): void {
+  const width = rows[0]?.length ?? 0;
+  if (width === 0) return;
+  const per = Math.floor(100 / width);
+  const one = `(${Array(width).fill('?').join(', ')})`;
+  for (let at = 0; at < rows.length; at += per) {
+    const chunk = rows.slice(at, at + per);
+    sql.exec(
+      `INSERT INTO ${target} VALUES ${Array(chunk.length).fill(one).join(', ')}`,
+      ...chunk.flat(),
+    );
+  }
 }

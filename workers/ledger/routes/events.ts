@@ -43,13 +43,7 @@ events.post('/v1/streams/:stream/events', async (c) => {
       .split('\n')
       .map((line, i) => [line.replace(/\r$/, ''), i + 1] as const)
       .filter(([line]) => line.trim() !== '');
-    raw = lines.map(([line, n]) => {
-      try {
-        return parseJsonBody(line);
-      } catch (e) {
-        throw e instanceof Problem ? badRequest(`line ${n}`, e.detail.replace(/^body \$ /, '')) : e;
-      }
-    });
+    raw = lines.map(([line, n]) => parseJsonBody(line, `line ${n}`));
     where = (i) => `line ${lines[i]?.[1]}: event`;
   } else {
     const v = parseJsonBody(text);
