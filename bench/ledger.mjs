@@ -135,13 +135,23 @@ async function fill(port, stream, n) {
   const worker = async () => {
     while (sent < n) {
       sent += 1000;
-      const r = await fetch(`http://127.0.0.1:${port}/v1/streams/${stream}/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-        body: batch,
-      });
-      if (r.status !== 201) throw new Error(`fill: ${r.status} ${await r.text()}`);
-      await r.arrayBuffer();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/v1/streams/${stream}/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+            body: batch,
+          });
+          const text = await r.text();
+          if (r.status !== 201) throw new Error(`fill: ${r.status} ${text.slice(0, 200)}`);
+          break;
+        } catch (e) {
+          // No idempotency keys here: a retry after a lost answer may append a batch twice,
+          // which only makes the tree larger.
+          if (attempt >= 3) throw e;
+          console.log(`  fill retry after: ${e.message} ${e.cause?.message ?? ''}`);
+        }
+      }
     }
   };
   await Promise.all([worker(), worker()]);

@@ -1,6 +1,6 @@
 /** Every error path: the status, problem+json, the field and rule named, nothing appended. */
 import { describe, expect, it } from 'vitest';
-import { ADMIN, api, event, json, token } from './helpers.js';
+import { api, event, json, token } from './helpers.js';
 
 async function problem(res: Response | Promise<Response>, status: number) {
   const r = await res;

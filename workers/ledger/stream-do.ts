@@ -2,15 +2,15 @@
  * The sequencer: one Durable Object per stream (idFromName(stream)), SQLite-backed.
  *
  * It is the stream's source of truth. An append validates, sequences (src/sequencer.ts) and
- * commits the entries, their tree nodes and the new head in ONE storage transaction, with no
- * await between reading the head and writing the new one; the answer leaves only after the
+ * commits the entries and the tree nodes they complete in ONE storage transaction, with no
+ * await between reading the head and writing; the answer leaves only after the
  * commit is durable (the output gate). The alarm then, in this order: signs a checkpoint when
  * the tree has grown (after checking it extends the last one signed), publishes checkpoints
  * to R2 and D1, and drains the outbox (every entry at or past the `mirrored` watermark) into
  * D1 with INSERT OR IGNORE. A crash anywhere loses nothing (the entry is committed before the
  * answer) and duplicates nothing (D1 inserts are idempotent; the watermark moves after them).
  *
- * Storage (docs/storage.md): meta(key, value), entries, nodes, checkpoints.
+ * Storage (docs/storage.md): meta(key, value), entries, checkpoints.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -18,9 +18,8 @@ import {
   type AuditEvent,
   actorId,
   bytesEqual,
-  canonicalize,
+  CompactRange,
   consistencyProof,
-  deserializeHead,
   emptyHead,
   eventJsonOf,
   formatCheckpoint,
@@ -28,13 +27,12 @@ import {
   fromUtf8,
   type HashStore,
   inclusionProof,
-  type JsonValue,
   type NodeId,
+  nodeOwner,
+  rangeNodes,
   rootAt,
-  type SequencedEntry,
   type StreamHead,
   sequence,
-  serializeHead,
   signNote,
   toBase64,
   utf8,
@@ -86,6 +84,8 @@ export interface StreamStatus {
 
 /** How long an append with wait=checkpoint waits at most. */
 const WAIT_TIMEOUT_MS = 30_000;
+/** How long new entries wait before the alarm mirrors them (so D1 gets batches). */
+const MIRROR_DELAY_MS = 200;
 /** Entries mirrored to D1 per batch (one D1 transaction). */
 const MIRROR_BATCH = 200;
 /** Retry backoff for the alarm's network work. */
@@ -99,15 +99,10 @@ CREATE TABLE IF NOT EXISTS entries (
   received_at TEXT NOT NULL,
   leaf_hash BLOB NOT NULL,
   entry BLOB NOT NULL,
+  nodes BLOB NOT NULL,
   idem_key TEXT UNIQUE,
   body_hash BLOB
 );
-CREATE TABLE IF NOT EXISTS nodes (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   size INTEGER PRIMARY KEY,
   root BLOB NOT NULL,
@@ -128,6 +123,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
   #waiters: Waiter[] = [];
   #failures = 0;
+  #alarmAt: number | null = null;
   readonly #sql: SqlStorage;
   readonly #store: HashStore;
 
@@ -140,9 +136,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       this.#load();
       // Alarms are durable, but make sure pending work (unsigned entries, unpublished
       // checkpoints, unmirrored entries) always has one, whatever happened before.
-      if (this.#pending() && (await ctx.storage.getAlarm()) === null) {
-        await ctx.storage.setAlarm(Date.now() + 10);
-      }
+      this.#alarmAt = await ctx.storage.getAlarm();
+      if (this.#pending()) await this.#alarmBy(Date.now() + 10);
     });
   }
 
@@ -154,19 +149,37 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         .toArray()
         .map((r) => [r.key, r.value]),
     );
-    const head = meta.get('head');
-    this.#head = head === undefined ? undefined : deserializeHead(head);
-    this.#mirrored = Number(meta.get('mirrored') ?? 0);
+    // The head is rebuilt from the stored tree: the newest entry, and the perfect subtrees
+    // that make up [0, size), O(log n) rows.
+    const stream = meta.get('stream');
     const last = this.#sql
+      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer }>(
+        'SELECT seq, received_at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1',
+      )
+      .toArray()[0];
+    this.#head =
+      stream === undefined || last === undefined
+        ? undefined
+        : {
+            stream,
+            range: new CompactRange(
+              last.seq + 1,
+              rangeNodes(0, last.seq + 1).map((id) => this.#node(id)),
+            ),
+            lastLeaf: new Uint8Array(last.leaf_hash),
+            lastReceivedAt: Date.parse(last.received_at),
+          };
+    this.#mirrored = Number(meta.get('mirrored') ?? 0);
+    const signed = this.#sql
       .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
         'SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1',
       )
       .toArray()[0];
-    this.#signed = last && {
-      size: last.size,
-      root: new Uint8Array(last.root),
-      note: last.note,
-      at: last.signed_at,
+    this.#signed = signed && {
+      size: signed.size,
+      root: new Uint8Array(signed.root),
+      note: signed.note,
+      at: signed.signed_at,
     };
   }
 
@@ -178,24 +191,26 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     return this.#head;
   }
 
+  /** A stored tree node: a leaf hash, or an interior node kept in the row of the leaf that completed it. */
   #node({ level, index }: NodeId): Uint8Array {
-    const row =
-      level === 0
-        ? this.#sql
-            .exec<{ hash: ArrayBuffer }>(
-              'SELECT leaf_hash AS hash FROM entries WHERE seq = ?',
-              index,
-            )
-            .toArray()[0]
-        : this.#sql
-            .exec<{ hash: ArrayBuffer }>(
-              'SELECT hash FROM nodes WHERE level = ? AND idx = ?',
-              level,
-              index,
-            )
-            .toArray()[0];
-    if (row === undefined) throw new Error(`tree node (${level}, ${index}) is not stored`);
-    return new Uint8Array(row.hash);
+    if (level === 0) {
+      const row = this.#sql
+        .exec<{ h: ArrayBuffer }>('SELECT leaf_hash AS h FROM entries WHERE seq = ?', index)
+        .toArray()[0];
+      if (row === undefined) throw new Error(`tree node (0, ${index}) is not stored`);
+      return new Uint8Array(row.h);
+    }
+    const { seq, offset } = nodeOwner(level, index);
+    const row = this.#sql
+      .exec<{ h: ArrayBuffer }>(
+        'SELECT substr(nodes, ?, 32) AS h FROM entries WHERE seq = ?',
+        offset + 1,
+        seq,
+      )
+      .toArray()[0];
+    if (row === undefined || row.h.byteLength !== 32)
+      throw new Error(`tree node (${level}, ${index}) is not stored`);
+    return new Uint8Array(row.h);
   }
 
   /**
@@ -257,7 +272,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     );
     if (result.entries.length > 0) {
       try {
-        // One transaction: entries, tree nodes, head. Nothing in here awaits.
+        // One transaction: the entries, each carrying the tree nodes it completes (the head is
+        // derived from them). Nothing in here awaits.
         this.ctx.storage.transactionSync(() => {
           const rows = result.entries.map((se, k) => {
             const i = fresh[k] as number;
@@ -266,24 +282,18 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
               se.receivedAt,
               se.leafHash,
               se.bytes,
+              se.completed,
               items[i]?.key ?? null,
               bodyHashes.get(i) ?? null,
             ];
           });
           insertRows(
             this.#sql,
-            'entries (seq, received_at, leaf_hash, entry, idem_key, body_hash)',
+            'entries (seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash)',
             rows,
           );
-          // Leaves are entries.leaf_hash; only the interior nodes go to `nodes`.
-          const nodes = result.nodes
-            .filter((n) => n.level > 0)
-            .map((n) => [n.level, n.index, n.hash]);
-          insertRows(this.#sql, 'nodes (level, idx, hash)', nodes);
-          this.#sql.exec(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)",
-            serializeHead(result.head),
-          );
+          if (head.range.size === 0)
+            this.#sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", stream);
         });
       } catch (e) {
         // The transaction rolled back: reload so memory matches storage, and fail the batch.
@@ -336,14 +346,20 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     });
   }
 
+  /**
+   * Makes sure an alarm fires by `at`. The alarm time is mirrored in memory, so a busy stream
+   * does not read or write it on every append.
+   */
+  async #alarmBy(at: number): Promise<void> {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    await this.ctx.storage.setAlarm(at);
+    this.#alarmAt = at;
+  }
+
+  /** After an append: sign at the next interval boundary, mirror soon (batched). */
   async #scheduleAlarm(soon: boolean): Promise<void> {
-    const interval = this.#interval();
-    const lastAt = this.#signed?.at ?? 0;
-    const due = soon
-      ? Math.max(Date.now(), lastAt + interval)
-      : Date.now() + Math.min(interval, 1000);
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+    const signAt = (this.#signed?.at ?? 0) + this.#interval();
+    await this.#alarmBy(soon ? Math.max(Date.now(), signAt) : Date.now() + MIRROR_DELAY_MS);
   }
 
   #interval(): number {
@@ -352,6 +368,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   override async alarm(): Promise<void> {
+    this.#alarmAt = null; // this alarm is being handled; setting a new one is up to us
     const head = this.#head;
     if (head === undefined) return;
     const now = Date.now();
@@ -376,13 +393,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     // entries not yet mirrored. Failures back off exponentially up to a minute.
     if (!ok) {
       const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.#failures, 20));
-      await this.ctx.storage.setAlarm(Date.now() + backoff);
+      await this.#alarmBy(Date.now() + backoff);
     } else if ((this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0)) {
-      await this.ctx.storage.setAlarm(
-        Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval),
-      );
+      await this.#alarmBy(Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval));
     } else if (this.#pending()) {
-      await this.ctx.storage.setAlarm(Date.now() + 10);
+      await this.#alarmBy(Date.now() + MIRROR_DELAY_MS);
     }
   }
 
