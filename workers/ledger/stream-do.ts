@@ -40,6 +40,7 @@ import {
 } from '../../src/index.js';
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
+import { multiRowInserts } from './sql.js';
 
 /** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
 export interface AppendItem {
@@ -87,7 +88,7 @@ const WAIT_TIMEOUT_MS = 30_000;
 /** How long new entries wait before the alarm mirrors them (so D1 gets batches). */
 const MIRROR_DELAY_MS = 200;
 /** Entries mirrored to D1 per batch (one D1 transaction). */
-const MIRROR_BATCH = 200;
+const MIRROR_BATCH = 500;
 /** Retry backoff for the alarm's network work. */
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 60_000;
@@ -287,11 +288,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
               bodyHashes.get(i) ?? null,
             ];
           });
-          insertRows(
-            this.#sql,
-            'entries (seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash)',
-            rows,
-          );
+          const target = 'entries (seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash)';
+          for (const q of multiRowInserts('INSERT', target, rows))
+            this.#sql.exec(q.sql, ...q.params);
           if (head.range.size === 0)
             this.#sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", stream);
         });
@@ -501,36 +500,35 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         .toArray();
       if (rows.length === 0) return;
       const db = this.env.DB;
-      const stmts: D1PreparedStatement[] = [];
+      const entryRows: unknown[][] = [];
+      const targetRows: unknown[][] = [];
       for (const r of rows) {
         const eventJson = eventJsonOf(fromUtf8(new Uint8Array(r.entry)) ?? '', r.seq, stream);
         const event = JSON.parse(eventJson) as AuditEvent;
-        stmts.push(
-          db
-            .prepare(
-              'INSERT OR IGNORE INTO entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            )
-            .bind(
-              stream,
-              r.seq,
-              r.received_at,
-              actorId(event),
-              event.action,
-              event.outcome ?? null,
-              toBase64(new Uint8Array(r.leaf_hash)),
-              eventJson,
-            ),
-        );
-        for (const t of new Set((event.targets ?? []).map((x) => x.id))) {
-          stmts.push(
-            db
-              .prepare(
-                'INSERT OR IGNORE INTO entry_targets (stream, seq, target_id) VALUES (?, ?, ?)',
-              )
-              .bind(stream, r.seq, t),
-          );
-        }
+        entryRows.push([
+          stream,
+          r.seq,
+          r.received_at,
+          actorId(event),
+          event.action,
+          event.outcome ?? null,
+          toBase64(new Uint8Array(r.leaf_hash)),
+          eventJson,
+        ]);
+        for (const t of new Set((event.targets ?? []).map((x) => x.id)))
+          targetRows.push([stream, r.seq, t]);
       }
+      // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated.
+      const columns =
+        'entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event)';
+      const stmts = [
+        ...multiRowInserts('INSERT OR IGNORE', columns, entryRows),
+        ...multiRowInserts(
+          'INSERT OR IGNORE',
+          'entry_targets (stream, seq, target_id)',
+          targetRows,
+        ),
+      ].map((q) => db.prepare(q.sql).bind(...q.params));
       const next = (rows[rows.length - 1] as { seq: number }).seq + 1;
       stmts.push(
         db
@@ -692,23 +690,4 @@ function conflict(key: string): AppendResult {
     reason: 'idempotency_conflict',
     detail: `idempotency key "${key}" was already used with a different event`,
   };
-}
-
-/**
- * Inserts rows with multi-row INSERT statements: one statement per row costs far more in
- * the Durable Object's SQLite than the rows themselves (docs/benchmarks.md). Each statement
- * stays under SQLite's limit of 100 bound parameters.
- */
-function insertRows(sql: SqlStorage, target: string, rows: readonly unknown[][]): void {
-  const width = rows[0]?.length ?? 0;
-  if (width === 0) return;
-  const per = Math.floor(100 / width);
-  const one = `(${Array(width).fill('?').join(', ')})`;
-  for (let at = 0; at < rows.length; at += per) {
-    const chunk = rows.slice(at, at + per);
-    sql.exec(
-      `INSERT INTO ${target} VALUES ${Array(chunk.length).fill(one).join(', ')}`,
-      ...chunk.flat(),
-    );
-  }
 }
