@@ -27,6 +27,7 @@ export default defineConfig({
                 LOG_PRIVATE_KEY: TEST_LOG_PRIVATE_KEY,
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 CHECKPOINT_INTERVAL_MS: '100',
+                MAX_MIRROR_LAG: '1500',
                 TEST_MIGRATIONS: await readD1Migrations('./migrations'),
               },
             },

@@ -7,7 +7,13 @@ import {
   runInDurableObject,
 } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { entryLeafHash, fromBase64, parseEntry, toBase64 } from '../../src/index.js';
+import {
+  entryLeafHash,
+  fromBase64,
+  parseEntry,
+  toBase64,
+  validateEventCanonical,
+} from '../../src/index.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 import { api, event, json } from './helpers.js';
 
@@ -126,5 +132,57 @@ describe('D1 mirror', () => {
     expect(toBase64(parseEntry(e2 as Uint8Array).prev)).toBe(
       toBase64(entryLeafHash(e1 as Uint8Array)),
     );
+  });
+});
+
+describe('backpressure', () => {
+  it('refuses appends with 429 and Retry-After while the mirror is too far behind, then recovers', async () => {
+    // Tests run with MAX_MIRROR_LAG=1500. Append 2000 entries with the alarm held back, so
+    // the mirror cannot drain in between.
+    const stub = stubOf('pressure');
+    const items = Array.from({ length: 1000 }, (_, i) => ({
+      canonical: validateEventCanonical(event(i)).canonical,
+    }));
+    await runInDurableObject<StreamDurableObject, void>(stub, async (instance, state) => {
+      expect((await instance.append('pressure', items)).ok).toBe(true);
+      await state.storage.deleteAlarm();
+      expect((await instance.append('pressure', items)).ok).toBe(true);
+    });
+    const refused = await api('/v1/streams/pressure/events', { body: event(0) });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { detail: string }).detail).toContain('2000 entries ahead');
+    await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+      state.storage.setAlarm(Date.now()),
+    );
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await d1Count('pressure')).toBe(2000);
+    expect((await api('/v1/streams/pressure/events', { body: event(1) })).status).toBe(201);
+  });
+});
+
+describe('R2 checkpoints', () => {
+  it('are create-only: an object with other content is never overwritten', async () => {
+    await env.CHECKPOINTS.put('guard/checkpoints/1', 'not this note');
+    const r = await json<{ checkpoint: string }>(
+      api('/v1/streams/guard/events?wait=checkpoint', { body: event(0) }),
+    );
+    expect(r.checkpoint).toContain('stele.localhost/log/guard\n1\n');
+    await runDurableObjectAlarm(stubOf('guard'));
+    expect(await (await env.CHECKPOINTS.get('guard/checkpoints/1'))?.text()).toBe('not this note');
+    expect(await env.CHECKPOINTS.get('guard/checkpoint')).toBeNull();
+    const indexed = await env.DB.prepare('SELECT count(*) AS n FROM checkpoints WHERE stream = ?')
+      .bind('guard')
+      .first<{ n: number }>();
+    expect(indexed?.n).toBe(0);
+    // A failing publish does not hold up the search mirror.
+    expect(await d1Count('guard')).toBe(1);
+    // Once the object is the right note (e.g. written by an earlier attempt), publishing goes on.
+    await env.CHECKPOINTS.put('guard/checkpoints/1', r.checkpoint);
+    await runInDurableObject<StreamDurableObject, void>(stubOf('guard'), (_, state) =>
+      state.storage.setAlarm(Date.now()),
+    );
+    await runDurableObjectAlarm(stubOf('guard'));
+    expect(await (await env.CHECKPOINTS.get('guard/checkpoint'))?.text()).toBe(r.checkpoint);
   });
 });

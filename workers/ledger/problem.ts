@@ -13,6 +13,7 @@ export type ProblemType =
   | 'conflict'
   | 'payload-too-large'
   | 'unsupported-media-type'
+  | 'too-many-requests'
   | 'internal';
 
 const STATUS: Record<ProblemType, { status: number; title: string }> = {
@@ -23,6 +24,7 @@ const STATUS: Record<ProblemType, { status: number; title: string }> = {
   conflict: { status: 409, title: 'Conflict' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
 };
 

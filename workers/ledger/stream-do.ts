@@ -67,7 +67,8 @@ export type AppendResult =
       /** wait=checkpoint gave up after WAIT_TIMEOUT_MS; the entries ARE appended. */
       pending_checkpoint?: true;
     }
-  | { ok: false; reason: 'idempotency_conflict'; detail: string };
+  | { ok: false; reason: 'idempotency_conflict'; detail: string }
+  | { ok: false; reason: 'overloaded'; detail: string; retryAfter: number };
 
 export interface StoredEntry {
   readonly seq: number;
@@ -85,8 +86,14 @@ export interface StreamStatus {
 
 /** How long an append with wait=checkpoint waits at most. */
 const WAIT_TIMEOUT_MS = 30_000;
-/** How long new entries wait before the alarm mirrors them (so D1 gets batches). */
-const MIRROR_DELAY_MS = 200;
+/** Unmirrored entries beyond which appends get 429 (MAX_MIRROR_LAG overrides). */
+const DEFAULT_MAX_MIRROR_LAG = 100_000;
+const TEXT = { contentType: 'text/plain; charset=utf-8' };
+/**
+ * How long new entries wait before the alarm mirrors them: one alarm a second per busy
+ * stream signs, publishes and mirrors together, and D1 gets batches.
+ */
+const MIRROR_DELAY_MS = 1000;
 /** Entries mirrored to D1 per batch (one D1 transaction). */
 const MIRROR_BATCH = 500;
 /** Retry backoff for the alarm's network work. */
@@ -227,6 +234,17 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     wait?: 'checkpoint',
   ): Promise<AppendResult> {
     const head = this.#headFor(stream);
+    // Backpressure: when the D1 mirror has fallen this far behind, refuse new entries (429)
+    // rather than let the outbox grow without bound; retries after it catches up succeed.
+    const lag = head.range.size - this.#mirrored;
+    if (lag > this.#maxMirrorLag()) {
+      return {
+        ok: false,
+        reason: 'overloaded',
+        detail: `stream "${stream}" is ${lag} entries ahead of its search mirror; retry shortly`,
+        retryAfter: 1,
+      };
+    }
 
     // Idempotency: every key is looked up before anything is written.
     const answers: (AppendedEntry | undefined)[] = new Array(items.length);
@@ -361,6 +379,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     await this.#alarmBy(soon ? Math.max(Date.now(), signAt) : Date.now() + MIRROR_DELAY_MS);
   }
 
+  #maxMirrorLag(): number {
+    const n = Number(this.env.MAX_MIRROR_LAG ?? DEFAULT_MAX_MIRROR_LAG);
+    return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MAX_MIRROR_LAG;
+  }
+
   #interval(): number {
     const n = Number(this.env.CHECKPOINT_INTERVAL_MS ?? 1000);
     return Number.isFinite(n) && n >= 50 ? n : 1000;
@@ -373,21 +396,31 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const now = Date.now();
     const interval = this.#interval();
     const signedSize = this.#signed?.size ?? 0;
+    // Three independent steps: a failure in one (say, R2 is down) does not hold up the others.
+    const steps: [string, () => Promise<void>][] = [
+      [
+        'sign',
+        async () => {
+          if (head.range.size > signedSize && now >= (this.#signed?.at ?? 0) + interval) {
+            await this.#signCheckpoint(head, now);
+          }
+        },
+      ],
+      ['publish', () => this.#publishCheckpoints(head.stream)],
+      ['mirror', () => this.#drainOutbox(head.stream)],
+    ];
     let ok = true;
-    try {
-      if (head.range.size > signedSize && now >= (this.#signed?.at ?? 0) + interval) {
-        await this.#signCheckpoint(head, now);
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (e) {
+        ok = false;
+        console.error(
+          `stream ${head.stream}: ${name} failed (attempt ${this.#failures + 1}): ${String(e)}`,
+        );
       }
-      await this.#publishCheckpoints(head.stream);
-      await this.#drainOutbox(head.stream);
-      this.#failures = 0;
-    } catch (e) {
-      ok = false;
-      this.#failures++;
-      console.error(
-        `stream ${head.stream}: mirror/publish failed (attempt ${this.#failures}): ${String(e)}`,
-      );
     }
+    this.#failures = ok ? 0 : this.#failures + 1;
     // Reschedule while anything is pending: unsigned entries, unpublished checkpoints, or
     // entries not yet mirrored. Failures back off exponentially up to a minute.
     if (!ok) {
@@ -462,18 +495,20 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       .toArray();
     for (const r of rows) {
       const key = `${stream}/checkpoints/${r.size}`;
-      const existing = await this.env.CHECKPOINTS.get(key);
-      if (existing !== null && (await existing.text()) !== r.note) {
-        throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
+      // Create-only: an existing object must already be this exact note (a retry after a
+      // crash); anything else is refused, never overwritten.
+      const created = await this.env.CHECKPOINTS.put(key, r.note, {
+        httpMetadata: TEXT,
+        onlyIf: new Headers({ 'if-none-match': '*' }),
+      });
+      if (created === null) {
+        const existing = await this.env.CHECKPOINTS.get(key);
+        if ((await existing?.text()) !== r.note) {
+          throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
+        }
       }
-      if (existing === null)
-        await this.env.CHECKPOINTS.put(key, r.note, {
-          httpMetadata: { contentType: 'text/plain; charset=utf-8' },
-        });
       if (r.size === this.#signed?.size) {
-        await this.env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, {
-          httpMetadata: { contentType: 'text/plain; charset=utf-8' },
-        });
+        await this.env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, { httpMetadata: TEXT });
       }
       const at = new Date(r.signed_at).toISOString();
       await this.env.DB.batch([

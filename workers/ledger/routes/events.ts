@@ -99,7 +99,17 @@ events.post('/v1/streams/:stream/events', async (c) => {
 
   const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
   const result = await stub.append(stream, items, wait === 'checkpoint' ? 'checkpoint' : undefined);
-  if (!result.ok) throw new Problem('conflict', result.detail);
+  if (!result.ok) {
+    if (result.reason === 'overloaded') {
+      throw new Problem(
+        'too-many-requests',
+        result.detail,
+        {},
+        { 'retry-after': String(result.retryAfter) },
+      );
+    }
+    throw new Problem('conflict', result.detail);
+  }
   const { ok: _, ...body } = result;
   // A retry gets the first answer again (201), marked "duplicate": true per entry. With
   // wait=checkpoint, 202 says the entries are appended but no checkpoint covered them in time.
