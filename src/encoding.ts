@@ -34,6 +34,19 @@ export function toBase64(bytes: Uint8Array): string {
  * each byte string). Returns undefined for anything else; never throws.
  */
 export function fromBase64(s: string): Uint8Array | undefined {
+  return decodeBase64(s, true);
+}
+
+/**
+ * Like fromBase64, but ignores the unused bits of the last character, as Go's
+ * encoding/base64 StdEncoding does. Used only where interoperating with Go's signed-note
+ * parser needs it (signature lines); callers keep the original text to re-serialize.
+ */
+export function fromBase64IgnoringUnusedBits(s: string): Uint8Array | undefined {
+  return decodeBase64(s, false);
+}
+
+function decodeBase64(s: string, strictBits: boolean): Uint8Array | undefined {
   const len = s.length;
   if (len % 4 !== 0) return undefined;
   let pad = 0;
@@ -51,8 +64,8 @@ export function fromBase64(s: string): Uint8Array | undefined {
     out[o++] = v >> 16;
     if (o < out.length) out[o++] = (v >> 8) & 255;
     if (o < out.length) out[o++] = v & 255;
-    if (last && pad === 1 && (c2 & 3) !== 0) return undefined;
-    if (last && pad === 2 && (c1 & 15) !== 0) return undefined;
+    if (strictBits && last && pad === 1 && (c2 & 3) !== 0) return undefined;
+    if (strictBits && last && pad === 2 && (c1 & 15) !== 0) return undefined;
   }
   return out;
 }

@@ -16,4 +16,5 @@ export * from './sequencer.js';
 export * from './tile.js';
 export * from './tlog-proof.js';
 export * from './token.js';
+export * from './witness.js';
 export * from './witness-protocol.js';

@@ -6,7 +6,7 @@
  * golang.org/x/mod/sumdb/note on every limit, so that notes are exchanged unchanged with the
  * rest of the transparency-log ecosystem.
  */
-import { concat, fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
+import { concat, fromBase64IgnoringUnusedBits, fromUtf8, toBase64, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
 import { fail, ok, type Result } from './result.js';
 
@@ -26,6 +26,12 @@ export interface NoteSignature {
   readonly keyId: number;
   /** The signature bytes after the key ID. */
   readonly signature: Uint8Array;
+  /**
+   * The base64 exactly as it appeared, when parsed. Go's decoder ignores the unused bits of
+   * the last base64 character, so two spellings can carry the same bytes; keeping the text
+   * makes a parsed note re-serialize byte for byte.
+   */
+  readonly base64?: string;
 }
 
 /** A parsed note: its text (with the final newline) and its signatures in order. */
@@ -94,15 +100,17 @@ export function parseSignatureLine(line: string, field = 'signature line'): Note
   if (space < 0) malformed(field, 'must be "— <key name> <base64 signature>"');
   const name = rest.slice(0, space);
   if (!isValidKeyName(name)) malformed(field, 'key name must be non-empty, without spaces or "+"');
-  const sig = fromBase64(rest.slice(space + 1));
-  if (sig === undefined) malformed(field, 'signature must be canonical standard base64');
+  const base64 = rest.slice(space + 1);
+  const sig = fromBase64IgnoringUnusedBits(base64);
+  if (sig === undefined) malformed(field, 'signature must be standard base64');
   if (sig.length < 5) malformed(field, 'signature must hold a key ID and at least one byte');
   const keyId = new DataView(sig.buffer, sig.byteOffset, 4).getUint32(0);
-  return { name, keyId, signature: sig.slice(4) };
+  return { name, keyId, signature: sig.slice(4), base64 };
 }
 
 /** The text of one signature line, with its newline. */
 export function formatSignatureLine(sig: NoteSignature): string {
+  if (sig.base64 !== undefined) return `${SIG_PREFIX}${sig.name} ${sig.base64}\n`;
   const id = new Uint8Array(4);
   new DataView(id.buffer).setUint32(0, sig.keyId);
   return `${SIG_PREFIX}${sig.name} ${toBase64(concat(id, sig.signature))}\n`;

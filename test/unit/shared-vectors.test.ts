@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/checkpoint.js';
-import { cosignatureVerifier } from '../../src/cosignature.js';
+import { cosignatureSigner, cosignatureVerifier } from '../../src/cosignature.js';
 import { fromBase64, fromHex, toHex, utf8 } from '../../src/encoding.js';
 import { CompactRange, EMPTY_ROOT, hashChildren, hashLeaf } from '../../src/merkle.js';
 import { openNote, parseNote, serializeNote, signNote } from '../../src/note.js';
@@ -12,16 +12,19 @@ import {
   computeKeyId,
   ed25519Signer,
   ed25519Verifier,
+  formatSignerKey,
   formatVerifierKey,
   parseSignerKey,
   parseVerifierKey,
   publicKeyOf,
+  SIG_TYPE_COSIGNATURE_V1,
   SIG_TYPE_ED25519,
 } from '../../src/note-key.js';
 import { parsePolicy, quorumThreshold } from '../../src/policy.js';
 import { verifyConsistency, verifyInclusion } from '../../src/proof.js';
 import { formatTileIndex, formatTilePath, parseTilePath, tilesForSize } from '../../src/tile.js';
 import { parseTlogProof } from '../../src/tlog-proof.js';
+import { decideAddCheckpoint, type WitnessState } from '../../src/witness.js';
 import {
   formatCosignatureResponse,
   parseAddCheckpoint,
@@ -403,11 +406,17 @@ describe.skipIf(sharedVectorsDir === undefined)('shared tlog vectors', () => {
     });
   });
 
-  describe('witness add-checkpoint sequence, at the codec level', () => {
-    it('every request body parses or is rejected as the step expects', () => {
+  describe('witness add-checkpoint sequence (sunlight), through the witness decision', () => {
+    it('every step gets the expected status and body', () => {
       const seq = readSharedJson<{
         log: { origin: string; ed25519_public_key_hex: string };
-        cases: { step: number; name: string; request_body: string; want_status: number }[];
+        cases: {
+          step: number;
+          name: string;
+          request_body: string;
+          want_status: number;
+          want_body_contains: string;
+        }[];
       }>('witness/add-checkpoint-sequence.json');
       const pub = fromHex(seq.log.ed25519_public_key_hex) ?? new Uint8Array();
       const vkey = formatVerifierKey({
@@ -417,22 +426,34 @@ describe.skipIf(sharedVectorsDir === undefined)('shared tlog vectors', () => {
       });
       expect(vkey).toContain('+5202289b+');
       const logKey = ed25519Verifier(vkey);
+      const witness = cosignatureSigner(
+        formatSignerKey('example.com/witness', SIG_TYPE_COSIGNATURE_V1, new Uint8Array(32).fill(7)),
+        () => 1_700_000_000,
+      );
+      const states = new Map<string, WitnessState>();
       for (const c of seq.cases) {
-        const body = utf8(c.request_body);
-        if (c.want_status === 400) {
-          // Malformed: either the body or the note in it does not parse.
-          expect(() => {
-            const req = parseAddCheckpoint(body);
-            parseCheckpoint(parseNote(req.note).text);
-          }, c.name).toThrow();
-        } else {
-          const req = parseAddCheckpoint(body);
-          const opened = openNote(req.note, [logKey]);
-          const known = new TextDecoder().decode(req.note).startsWith(`${seq.log.origin}\n`);
-          if (c.want_status === 403) expect(opened.ok, c.name).toBe(false);
-          else if (c.want_status === 404) expect(known, c.name).toBe(false);
-          else expect(opened.ok, c.name).toBe(true);
-        }
+        const d = decideAddCheckpoint(
+          utf8(c.request_body),
+          (origin) => (origin === seq.log.origin ? [logKey] : []),
+          (origin) => states.get(origin),
+        );
+        expect(d.status, `step ${c.step} ${c.name}`).toBe(c.want_status);
+        let body: string;
+        if (d.status === 200) {
+          states.set(d.checkpoint.origin, {
+            size: d.checkpoint.size,
+            root: d.checkpoint.root,
+            note: d.note,
+          });
+          const sig = witness.sign(utf8(d.text));
+          body = new TextDecoder().decode(
+            formatCosignatureResponse([
+              { name: witness.name, keyId: witness.keyId, signature: sig },
+            ]),
+          );
+        } else if (d.status === 409) body = `${d.size}\n`;
+        else body = d.message;
+        expect(body, `step ${c.step} ${c.name}`).toContain(c.want_body_contains);
         ran('witness-sequence');
       }
     });
