@@ -1,0 +1,135 @@
+/**
+ * Real Workers on real loopback ports for the integration tests: each Worker is bundled
+ * with esbuild and run by Miniflare (workerd) with its own SQLite Durable Objects, D1 and R2,
+ * so the ledger and the witnesses talk plain HTTP to each other, as deployed.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const bundles = new Map<string, Promise<string>>();
+
+/** Bundles a Worker entry once per test run; returns the output folder. */
+function bundle(entry: string): Promise<string> {
+  let p = bundles.get(entry);
+  if (p === undefined) {
+    const outdir = mkdtempSync(join(tmpdir(), 'stele-bundle-'));
+    p = build({
+      entryPoints: [join(root, entry)],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2024',
+      conditions: ['workerd', 'worker', 'browser'],
+      mainFields: ['module', 'main'],
+      external: ['cloudflare:*', 'node:*'],
+      outfile: join(outdir, 'index.js'),
+      logLevel: 'warning',
+    }).then(() => outdir);
+    bundles.set(entry, p);
+  }
+  return p;
+}
+
+export interface RunningWorker {
+  readonly url: string;
+  readonly mf: Miniflare;
+  dispose(): Promise<void>;
+}
+
+async function start(options: ConstructorParameters<typeof Miniflare>[0]): Promise<RunningWorker> {
+  const mf = new Miniflare(options);
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  return { url, mf, dispose: () => mf.dispose() };
+}
+
+/** A witness Worker with its own key and storage. */
+export async function startWitness(opts: {
+  name: string;
+  privateKey: string;
+  logs?: string;
+  originPrefixes?: string;
+  persist?: string;
+}): Promise<RunningWorker> {
+  const dir = await bundle('workers/witness/index.ts');
+  const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-witness-'));
+  return start({
+    host: '127.0.0.1',
+    port: 0,
+    modules: true,
+    modulesRoot: dir,
+    scriptPath: join(dir, 'index.js'),
+    compatibilityDate: '2026-08-01',
+    durableObjects: {
+      ORIGIN: { className: 'WitnessOriginDurableObject', useSQLite: true },
+      REGISTRY: { className: 'WitnessRegistryDurableObject', useSQLite: true },
+    },
+    durableObjectsPersist: join(persist, 'do'),
+    bindings: {
+      WITNESS_NAME: opts.name,
+      WITNESS_PRIVATE_KEY: opts.privateKey,
+      WITNESS_LOGS: opts.logs ?? '',
+      WITNESS_ORIGIN_PREFIXES: opts.originPrefixes ?? '',
+    },
+  });
+}
+
+/** The ledger Worker with fresh (or given) storage, D1 migrated. */
+export async function startLedger(opts: {
+  logKey: string;
+  adminToken: string;
+  witnessPolicy?: string;
+  vars?: Record<string, string>;
+  persist?: string;
+}): Promise<RunningWorker> {
+  const dir = await bundle('workers/ledger/index.ts');
+  const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-ledger-'));
+  mkdirSync(persist, { recursive: true });
+  const w = await start({
+    host: '127.0.0.1',
+    port: 0,
+    modules: true,
+    modulesRoot: dir,
+    scriptPath: join(dir, 'index.js'),
+    compatibilityDate: '2026-08-01',
+    durableObjects: { STREAM: { className: 'StreamDurableObject', useSQLite: true } },
+    durableObjectsPersist: join(persist, 'do'),
+    d1Databases: ['DB'],
+    d1Persist: join(persist, 'd1'),
+    r2Buckets: ['CHECKPOINTS'],
+    r2Persist: join(persist, 'r2'),
+    bindings: {
+      ORIGIN_PREFIX: 'stele.test/log',
+      CHECKPOINT_INTERVAL_MS: '100',
+      LOG_PRIVATE_KEY: opts.logKey,
+      ADMIN_TOKEN: opts.adminToken,
+      WITNESS_POLICY: opts.witnessPolicy ?? '',
+      ...opts.vars,
+    },
+  });
+  const db = await w.mf.getD1Database('DB');
+  const migrations = join(root, 'migrations');
+  for (const f of readdirSync(migrations)
+    .filter((x) => x.endsWith('.sql'))
+    .sort()) {
+    const sql = readFileSync(join(migrations, f), 'utf8');
+    // D1's exec takes one statement per line: strip comments and join each statement.
+    const statements = sql
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('--'))
+      .join('\n')
+      .split(';')
+      .map((s) =>
+        s
+          .replace(/--[^\n]*/g, '')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      )
+      .filter((s) => s !== '');
+    for (const s of statements) await db.exec(s);
+  }
+  return w;
+}

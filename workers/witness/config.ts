@@ -1,0 +1,107 @@
+/**
+ * The witness's configuration: its cosigning key and the logs it trusts, parsed once per
+ * isolate. A bad configuration is an error at the first request, never a silent default.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  computeKeyId,
+  cosignatureSigner,
+  ed25519Verifier,
+  formatVerifierKey,
+  fromBase64,
+  isAnyStreamName,
+  isValidKeyName,
+  type NoteSigner,
+  type NoteVerifier,
+  parseVerifierKey,
+  SIG_TYPE_COSIGNATURE_V1,
+  SIG_TYPE_ED25519,
+} from '../../src/index.js';
+import type { WitnessEnv } from './env.js';
+
+export interface WitnessConfig {
+  readonly name: string;
+  /** The witness's cosignature/v1 vkey. */
+  readonly vkey: string;
+  readonly signer: NoteSigner;
+  /** The log keys trusted for an origin (empty: unknown log). */
+  verifiersFor(origin: string): NoteVerifier[];
+}
+
+let cached: { key: string; config: WitnessConfig } | undefined;
+
+export function witnessConfig(env: WitnessEnv): WitnessConfig {
+  const key = [
+    env.WITNESS_NAME,
+    env.WITNESS_LOGS,
+    env.WITNESS_ORIGIN_PREFIXES,
+    env.WITNESS_PRIVATE_KEY,
+  ].join('\u0000');
+  if (cached?.key === key) return cached.config;
+  const config = parseConfig(env);
+  cached = { key, config };
+  return config;
+}
+
+function parseConfig(env: WitnessEnv): WitnessConfig {
+  const name = env.WITNESS_NAME;
+  if (!name || !isValidKeyName(name))
+    throw new Error('WITNESS_NAME must be a key name (no spaces or "+")');
+  const seed = fromBase64(env.WITNESS_PRIVATE_KEY ?? '');
+  if (seed === undefined || seed.length !== 32) {
+    throw new Error('WITNESS_PRIVATE_KEY must be the base64 of a 32-byte Ed25519 seed');
+  }
+  const publicKey = ed25519.getPublicKey(seed);
+  const signer = cosignatureSigner({
+    name,
+    keyId: computeKeyId(name, SIG_TYPE_COSIGNATURE_V1, publicKey),
+    type: SIG_TYPE_COSIGNATURE_V1,
+    privateKey: seed,
+  });
+  const logs = new Map<string, NoteVerifier[]>();
+  for (const [i, raw] of (env.WITNESS_LOGS ?? '').split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [word, vkey, ...rest] = line.split(/[ \t]+/);
+    if (word !== 'log' || vkey === undefined || rest.length > 1) {
+      throw new Error(`WITNESS_LOGS line ${i + 1}: must be "log <vkey> [<url>]"`);
+    }
+    const k = parseVerifierKey(vkey);
+    logs.set(k.name, [...(logs.get(k.name) ?? []), ed25519Verifier(k)]);
+  }
+  const prefixes: { prefix: string; publicKey: Uint8Array }[] = [];
+  for (const [i, raw] of (env.WITNESS_ORIGIN_PREFIXES ?? '').split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [prefix, b64, ...rest] = line.split(/[ \t]+/);
+    const pk = fromBase64(b64 ?? '');
+    if (prefix === undefined || !isValidKeyName(prefix) || pk?.length !== 32 || rest.length > 0) {
+      throw new Error(
+        `WITNESS_ORIGIN_PREFIXES line ${i + 1}: must be "<origin prefix> <base64 Ed25519 key>"`,
+      );
+    }
+    prefixes.push({ prefix, publicKey: pk });
+  }
+  return {
+    name,
+    vkey: formatVerifierKey({ name, type: SIG_TYPE_COSIGNATURE_V1, publicKey }),
+    signer,
+    verifiersFor(origin) {
+      const out = [...(logs.get(origin) ?? [])];
+      for (const p of prefixes) {
+        const stream = origin.startsWith(`${p.prefix}/`) ? origin.slice(p.prefix.length + 1) : '';
+        if (isAnyStreamName(stream)) {
+          out.push(
+            ed25519Verifier({
+              name: origin,
+              keyId: computeKeyId(origin, SIG_TYPE_ED25519, p.publicKey),
+              type: SIG_TYPE_ED25519,
+              publicKey: p.publicKey,
+            }),
+          );
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/** The witness Worker's bindings (workers/witness/wrangler.toml) and secret. */
+import type { WitnessOriginDurableObject } from './origin-do.js';
+import type { WitnessRegistryDurableObject } from './registry-do.js';
+
+export interface WitnessEnv {
+  WITNESS_NAME: string;
+  WITNESS_LOGS: string;
+  WITNESS_ORIGIN_PREFIXES: string;
+  WITNESS_PRIVATE_KEY: string;
+  ORIGIN: DurableObjectNamespace<WitnessOriginDurableObject>;
+  REGISTRY: DurableObjectNamespace<WitnessRegistryDurableObject>;
+}
