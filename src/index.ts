@@ -1,6 +1,7 @@
 /** Stele's runtime-free core. Each module is one format or concept; see docs/format.md. */
 export * from './canonical-json.js';
 export * from './checkpoint.js';
+export * from './checkpoint-verify.js';
 export * from './cosignature.js';
 export * from './encoding.js';
 export * from './entry.js';

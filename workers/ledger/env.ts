@@ -6,6 +6,12 @@ export interface LedgerEnv {
   CHECKPOINT_INTERVAL_MS: string;
   /** Unmirrored entries per stream beyond which appends are refused with 429 (default 100000). */
   MAX_MIRROR_LAG?: string;
+  /** tlog-policy text: the witnesses (with URLs) and the quorum (docs/witnessing.md). */
+  WITNESS_POLICY?: string;
+  /** At most one request per witness per stream this often (default 1000 ms). */
+  WITNESS_MIN_INTERVAL_MS?: string;
+  /** Timeout of one witness request (default 1000 ms). */
+  WITNESS_TIMEOUT_MS?: string;
   /** base64 of the 32-byte Ed25519 seed of the log key (secret). */
   LOG_PRIVATE_KEY: string;
   /** The first admin token (secret). */

@@ -11,6 +11,7 @@ import { events } from './routes/events.js';
 import { search } from './routes/search.js';
 import { streams } from './routes/streams.js';
 import { tokens } from './routes/tokens.js';
+import { verify } from './routes/verify.js';
 
 export { StreamDurableObject } from './stream-do.js';
 
@@ -36,6 +37,7 @@ app.route('/', events);
 app.route('/', streams);
 app.route('/', tokens);
 app.route('/', search);
+app.route('/', verify);
 
 app.notFound((c) =>
   problemResponse(

@@ -3,9 +3,11 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   computeKeyId,
   ed25519Signer,
+  ed25519Verifier,
   formatVerifierKey,
   fromBase64,
   type NoteSigner,
+  type NoteVerifier,
   SIG_TYPE_ED25519,
   toBase64,
 } from '../../src/index.js';
@@ -16,6 +18,8 @@ export interface LogKey {
   signer(origin: string): NoteSigner;
   /** The vkey of one stream. */
   vkey(origin: string): string;
+  /** The verifier of one stream's checkpoints. */
+  verifier(origin: string): NoteVerifier;
 }
 
 const cache = new Map<string, LogKey>();
@@ -40,6 +44,13 @@ export function logKey(secret: string | undefined): LogKey {
         privateKey: seed,
       }),
     vkey: (origin) => formatVerifierKey({ name: origin, type: SIG_TYPE_ED25519, publicKey }),
+    verifier: (origin) =>
+      ed25519Verifier({
+        name: origin,
+        keyId: computeKeyId(origin, SIG_TYPE_ED25519, publicKey),
+        type: SIG_TYPE_ED25519,
+        publicKey,
+      }),
   };
   cache.set(secret, key);
   return key;

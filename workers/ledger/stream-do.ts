@@ -17,6 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   type AuditEvent,
   actorId,
+  addsSignatures,
   bytesEqual,
   CompactRange,
   consistencyProof,
@@ -38,9 +39,11 @@ import {
   utf8,
   verifyConsistency,
 } from '../../src/index.js';
+import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from './cosigning.js';
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
 import { multiRowInserts } from './sql.js';
+import { witnessSetup } from './witnessing.js';
 
 /** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
 export interface AppendItem {
@@ -81,6 +84,7 @@ export interface StreamStatus {
   readonly stream: string;
   readonly tree_size: number;
   readonly checkpoint_size: number;
+  readonly witnessed_size: number;
   readonly mirrored_size: number;
 }
 
@@ -116,13 +120,14 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   root BLOB NOT NULL,
   note TEXT NOT NULL,
   signed_at INTEGER NOT NULL,
-  published INTEGER NOT NULL DEFAULT 0
+  published INTEGER NOT NULL DEFAULT 0,
+  witnessed INTEGER NOT NULL DEFAULT 0
 );
-`;
+${WITNESS_SCHEMA}`;
 
 interface Waiter {
   readonly size: number;
-  readonly resolve: (note: string) => void;
+  readonly resolve: (note: string, size: number) => void;
 }
 
 export class StreamDurableObject extends DurableObject<LedgerEnv> {
@@ -130,6 +135,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #mirrored = 0;
   #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
   #waiters: Waiter[] = [];
+  /** The newest checkpoint that meets the witness quorum (the signed one when none is set). */
+  #witnessed: { size: number; note: string } | undefined;
+  #witnessWaiters: Waiter[] = [];
   #failures = 0;
   #alarmAt: number | null = null;
   readonly #sql: SqlStorage;
@@ -189,6 +197,58 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       note: signed.note,
       at: signed.signed_at,
     };
+    this.#witnessed = this.#sql
+      .exec<{ size: number; note: string }>(
+        'SELECT size, note FROM checkpoints WHERE witnessed = 1 ORDER BY size DESC LIMIT 1',
+      )
+      .toArray()[0];
+  }
+
+  #cosigning(): CosigningContext | undefined {
+    const setup = witnessSetup(this.env.WITNESS_POLICY);
+    const stream = this.#head?.stream;
+    if (setup === undefined || stream === undefined) return undefined;
+    const n = (v: string | undefined, d: number) =>
+      Number.isSafeInteger(Number(v)) && Number(v) > 0 ? Number(v) : d;
+    return {
+      sql: this.#sql,
+      store: this.#store,
+      setup,
+      origin: originOf(this.env.ORIGIN_PREFIX, stream),
+      logKey: logKey(this.env.LOG_PRIVATE_KEY),
+      minIntervalMs: n(this.env.WITNESS_MIN_INTERVAL_MS, 1000),
+      timeoutMs: n(this.env.WITNESS_TIMEOUT_MS, 1000),
+    };
+  }
+
+  /** Records a checkpoint that meets the quorum and wakes the appends waiting for it. */
+  #setWitnessed(size: number, note: string): void {
+    this.#sql.exec('UPDATE checkpoints SET witnessed = 1 WHERE size = ?', size);
+    this.#witnessed = { size, note };
+    const ready = this.#witnessWaiters.filter((w) => w.size <= size);
+    this.#witnessWaiters = this.#witnessWaiters.filter((w) => w.size > size);
+    for (const w of ready) w.resolve(note, size);
+  }
+
+  /** Collects cosignatures for the newest checkpoint from the witnesses that are due. */
+  async #collectCosignatures(now: number): Promise<void> {
+    const ctx = this.#cosigning();
+    const signed = this.#signed;
+    if (ctx === undefined || signed === undefined || (nextWitnessAt(ctx, signed) ?? Infinity) > now)
+      return;
+    const { note, quorum, changed } = await collect(ctx, signed, now);
+    // Another checkpoint may have been signed while the witnesses answered; the collected
+    // note belongs to `signed.size` either way.
+    if (changed) {
+      this.#sql.exec(
+        'UPDATE checkpoints SET note = ?, published = 0 WHERE size = ?',
+        note,
+        signed.size,
+      );
+      if (this.#signed?.size === signed.size) this.#signed = { ...this.#signed, note };
+    }
+    if (quorum && (this.#witnessed?.size ?? 0) <= signed.size)
+      this.#setWitnessed(signed.size, note);
   }
 
   #headFor(stream: string): StreamHead {
@@ -231,7 +291,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   async append(
     stream: string,
     items: readonly AppendItem[],
-    wait?: 'checkpoint',
+    wait?: 'checkpoint' | 'witnessed',
   ): Promise<AppendResult> {
     const head = this.#headFor(stream);
     // Backpressure: when the D1 mirror has fallen this far behind, refuse new entries (429)
@@ -318,7 +378,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         throw e;
       }
       this.#head = result.head;
-      await this.#scheduleAlarm(wait === 'checkpoint');
+      await this.#scheduleAlarm(wait !== undefined);
     }
     for (const [k, se] of result.entries.entries()) {
       answers[fresh[k] as number] = {
@@ -336,28 +396,40 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       return { ...first, duplicate: true };
     });
     const treeSize = this.#head?.range.size ?? 0;
-    if (wait !== 'checkpoint') return { ok: true, tree_size: treeSize, entries };
+    if (wait === undefined) return { ok: true, tree_size: treeSize, entries };
 
     const maxSeq = Math.max(...entries.map((e) => e.seq));
-    const note = await this.#waitForCheckpoint(maxSeq + 1);
-    if (note === undefined)
+    const covered =
+      wait === 'checkpoint'
+        ? await this.#waitFor(this.#waiters, this.#signed, maxSeq + 1)
+        : await this.#waitFor(this.#witnessWaiters, this.#witnessed, maxSeq + 1);
+    if (covered === undefined) {
       return { ok: true, tree_size: treeSize, entries, pending_checkpoint: true };
-    const size = (this.#signed as { size: number }).size;
+    }
     const withProofs = await Promise.all(
-      entries.map(async (e) => ({ ...e, proof: await this.#tlogProof(e.seq, size, note) })),
+      entries.map(async (e) => ({
+        ...e,
+        proof: await this.#tlogProof(e.seq, covered.size, covered.note),
+      })),
     );
-    return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: note };
+    return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: covered.note };
   }
 
-  async #waitForCheckpoint(size: number): Promise<string | undefined> {
-    if (this.#signed !== undefined && this.#signed.size >= size) return this.#signed.note;
+  /** Resolves with the first checkpoint of at least `size` (signed, or witnessed), or undefined after WAIT_TIMEOUT_MS. */
+  async #waitFor(
+    list: Waiter[],
+    current: { size: number; note: string } | undefined,
+    size: number,
+  ): Promise<{ size: number; note: string } | undefined> {
+    if (current !== undefined && current.size >= size)
+      return { size: current.size, note: current.note };
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(undefined), WAIT_TIMEOUT_MS);
-      this.#waiters.push({
+      list.push({
         size,
-        resolve: (note) => {
+        resolve: (note, at) => {
           clearTimeout(timer);
-          resolve(note);
+          resolve({ size: at, note });
         },
       });
     });
@@ -406,6 +478,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           }
         },
       ],
+      ['witness', () => this.#collectCosignatures(now)],
       ['publish', () => this.#publishCheckpoints(head.stream)],
       ['mirror', () => this.#drainOutbox(head.stream)],
     ];
@@ -431,12 +504,17 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     } else if (this.#pending()) {
       await this.#alarmBy(Date.now() + MIRROR_DELAY_MS);
     }
+    const ctx = this.#cosigning();
+    const witnessAt = ctx && this.#signed && nextWitnessAt(ctx, this.#signed);
+    if (witnessAt !== undefined) await this.#alarmBy(Math.max(Date.now() + 10, witnessAt));
   }
 
   /** Whether anything waits for the alarm: unsigned or unmirrored entries, unpublished checkpoints. */
   #pending(): boolean {
     const size = this.#head?.range.size ?? 0;
     if (size > (this.#signed?.size ?? 0) || size > this.#mirrored) return true;
+    const ctx = this.#cosigning();
+    if (ctx && this.#signed && nextWitnessAt(ctx, this.#signed) !== undefined) return true;
     const sql = 'SELECT count(*) AS n FROM checkpoints WHERE published = 0';
     return this.#sql.exec<{ n: number }>(sql).one().n > 0;
   }
@@ -481,9 +559,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       now,
     );
     this.#signed = { size, root, note, at: now };
+    if (witnessSetup(this.env.WITNESS_POLICY) === undefined) this.#setWitnessed(size, note);
     const ready = this.#waiters.filter((w) => w.size <= size);
     this.#waiters = this.#waiters.filter((w) => w.size > size);
-    for (const w of ready) w.resolve(note);
+    for (const w of ready) w.resolve(note, size);
   }
 
   /** Uploads unpublished checkpoints, oldest first, to R2 and the D1 index. */
@@ -502,9 +581,14 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         onlyIf: new Headers({ 'if-none-match': '*' }),
       });
       if (created === null) {
-        const existing = await this.env.CHECKPOINTS.get(key);
-        if ((await existing?.text()) !== r.note) {
-          throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
+        const existing = (await (await this.env.CHECKPOINTS.get(key))?.text()) ?? '';
+        if (existing !== r.note) {
+          // Only the same checkpoint with more signatures (cosignatures collected later) may
+          // replace it; anything else is refused.
+          if (!addsSignatures(existing, r.note)) {
+            throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
+          }
+          await this.env.CHECKPOINTS.put(key, r.note, { httpMetadata: TEXT });
         }
       }
       if (r.size === this.#signed?.size) {
@@ -513,7 +597,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const at = new Date(r.signed_at).toISOString();
       await this.env.DB.batch([
         this.env.DB.prepare(
-          'INSERT OR IGNORE INTO checkpoints (stream, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)',
+          'INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, size) DO UPDATE SET note = excluded.note',
         ).bind(stream, r.size, toBase64(new Uint8Array(r.root)), r.note, at),
         this.env.DB.prepare(
           'INSERT INTO streams (stream, created_at, checkpoint_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET checkpoint_size = max(checkpoint_size, excluded.checkpoint_size)',
@@ -589,6 +673,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       stream,
       tree_size: head.range.size,
       checkpoint_size: this.#signed?.size ?? 0,
+      witnessed_size: this.#witnessed?.size ?? 0,
       mirrored_size: this.#mirrored,
     };
   }
@@ -614,6 +699,12 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   checkpoint(stream: string): string | undefined {
     this.#headFor(stream);
     return this.#signed?.note;
+  }
+
+  /** The newest checkpoint note that meets the witness quorum, or undefined. */
+  witnessedCheckpoint(stream: string): string | undefined {
+    this.#headFor(stream);
+    return this.#witnessed?.note;
   }
 
   checkpoints(stream: string, after: number, limit: number): { size: number; note: string }[] {

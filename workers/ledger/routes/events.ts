@@ -24,7 +24,9 @@ events.post('/v1/streams/:stream/events', async (c) => {
   if (!isStreamName(stream))
     throw badRequest('stream', 'names starting with "_" are reserved for system streams');
   const wait = c.req.query('wait');
-  if (wait !== undefined && wait !== 'checkpoint') throw badRequest('wait', 'must be "checkpoint"');
+  if (wait !== undefined && wait !== 'checkpoint' && wait !== 'witnessed') {
+    throw badRequest('wait', 'must be "checkpoint" or "witnessed"');
+  }
 
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/x-ndjson') {
@@ -98,7 +100,7 @@ events.post('/v1/streams/:stream/events', async (c) => {
   });
 
   const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
-  const result = await stub.append(stream, items, wait === 'checkpoint' ? 'checkpoint' : undefined);
+  const result = await stub.append(stream, items, wait);
   if (!result.ok) {
     if (result.reason === 'overloaded') {
       throw new Problem(

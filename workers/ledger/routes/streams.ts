@@ -45,6 +45,8 @@ streams.get('/v1/streams', async (c) => {
         vkey: key.vkey(origin),
         tree_size: st.tree_size,
         checkpoint_size: st.checkpoint_size,
+        witnessed_size: st.witnessed_size,
+        witness_lag: st.tree_size - st.witnessed_size,
         mirror_lag: st.tree_size - st.mirrored_size,
       };
     }),
@@ -105,6 +107,16 @@ streams.get('/v1/streams/:stream/checkpoint', async (c) => {
   const { s } = await existing(c.env, stream);
   const note = await s.checkpoint(stream);
   if (note === undefined) throw notFound(`stream "${stream}" has no checkpoint yet`);
+  return c.text(note, 200, { 'content-type': 'text/plain; charset=utf-8' });
+});
+
+streams.get('/v1/streams/:stream/witnessed', async (c) => {
+  const stream = streamParam(c);
+  authorize(c, 'verify', stream);
+  const { s } = await existing(c.env, stream);
+  const note = await s.witnessedCheckpoint(stream);
+  if (note === undefined)
+    throw notFound(`stream "${stream}" has no checkpoint that meets the witness quorum yet`);
   return c.text(note, 200, { 'content-type': 'text/plain; charset=utf-8' });
 });
 

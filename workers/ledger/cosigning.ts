@@ -1,0 +1,193 @@
+/**
+ * Collecting witness cosignatures for a stream's newest checkpoint (the Durable Object's
+ * alarm calls this). Per witness it remembers the size the witness holds, when it may be
+ * asked next (at most once per WITNESS_MIN_INTERVAL_MS, longer after failures), and how
+ * many times in a row it failed. A 409 is answered by re-sending from the size the witness
+ * holds. Nothing here blocks ingestion: it runs in the alarm, and every failure is retried
+ * later with backoff.
+ *
+ * Storage: witnesses(name, size, next_at, failures) in the stream's Durable Object.
+ */
+import {
+  assembleNote,
+  consistencyProof,
+  type HashStore,
+  type NoteSignature,
+  parseNote,
+  verifyCheckpointNote,
+} from '../../src/index.js';
+import type { LogKey } from './log-key.js';
+import {
+  addCheckpoint,
+  type WitnessReply,
+  type WitnessSetup,
+  type WitnessTarget,
+} from './witnessing.js';
+
+export const WITNESS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS witnesses (
+  name TEXT PRIMARY KEY,
+  size INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0
+);
+`;
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 60_000;
+
+export interface SignedCheckpoint {
+  readonly size: number;
+  readonly note: string;
+}
+
+export interface CosigningContext {
+  readonly sql: SqlStorage;
+  readonly store: HashStore;
+  readonly setup: WitnessSetup;
+  readonly origin: string;
+  readonly logKey: LogKey;
+  readonly minIntervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/** The cosigners' names already on a note (policy names). */
+export function cosignedBy(ctx: CosigningContext, note: string): Set<string> {
+  const report = verifyCheckpointNote(
+    new TextEncoder().encode(note),
+    ctx.logKey.verifier(ctx.origin),
+    ctx.setup.policy,
+  );
+  return new Set(report.cosignatures.filter((c) => c.valid).map((c) => c.witness));
+}
+
+/** When the next witness request for `signed` is due, or undefined if every witness cosigned it. */
+export function nextWitnessAt(ctx: CosigningContext, signed: SignedCheckpoint): number | undefined {
+  const have = cosignedBy(ctx, signed.note);
+  let at: number | undefined;
+  for (const t of ctx.setup.targets) {
+    if (have.has(t.name)) continue;
+    const row = ctx.sql
+      .exec<{ next_at: number }>('SELECT next_at FROM witnesses WHERE name = ?', t.name)
+      .toArray()[0];
+    const due = row?.next_at ?? 0;
+    at = at === undefined ? due : Math.min(at, due);
+  }
+  return at;
+}
+
+/**
+ * Asks every witness that has not cosigned `signed` and is due, in parallel, and returns the
+ * note with every valid cosignature collected so far, and whether the policy's quorum is met.
+ */
+export async function collect(
+  ctx: CosigningContext,
+  signed: SignedCheckpoint,
+  now: number,
+): Promise<{ note: string; quorum: boolean; changed: boolean }> {
+  const parsed = parseNote(new TextEncoder().encode(signed.note));
+  const logVerifier = ctx.logKey.verifier(ctx.origin);
+  const logSig = parsed.signatures.find(
+    (s) => s.name === logVerifier.name && s.keyId === logVerifier.keyId,
+  );
+  if (logSig === undefined) throw new Error('the stored checkpoint has no log signature');
+  const have = cosignedBy(ctx, signed.note);
+  const due = ctx.setup.targets.filter((t) => !have.has(t.name) && dueAt(ctx, t) <= now);
+  const replies = await Promise.all(
+    due.map(async (t) => [t, await ask(ctx, t, signed, parsed.text)] as const),
+  );
+  const fresh: NoteSignature[] = [];
+  for (const [t, reply] of replies) {
+    if (reply.kind === 'cosigned') {
+      fresh.push(...reply.signatures);
+      record(ctx, t.name, { size: signed.size, next_at: now + ctx.minIntervalMs, failures: 0 });
+    } else {
+      const failures = failuresOf(ctx, t.name) + 1;
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 20));
+      const size = reply.kind === 'conflict' ? reply.size : undefined;
+      record(ctx, t.name, {
+        next_at: now + Math.max(backoff, ctx.minIntervalMs),
+        failures,
+        ...(size === undefined ? {} : { size }),
+      });
+      console.error(
+        `witness ${t.name} for ${ctx.origin}: ${reply.kind === 'conflict' ? `holds size ${reply.size}, above ours` : reply.detail}`,
+      );
+    }
+  }
+  const existing = parsed.signatures.filter((s) => s !== logSig);
+  const note =
+    fresh.length === 0 ? signed.note : assembleNote(parsed.text, logSig, [...existing, ...fresh]);
+  const report = verifyCheckpointNote(
+    new TextEncoder().encode(note),
+    logVerifier,
+    ctx.setup.policy,
+  );
+  return { note, quorum: report.quorum.met, changed: fresh.length > 0 };
+}
+
+/** One witness: send from the size it holds; on 409 re-send once from the size it says. */
+async function ask(
+  ctx: CosigningContext,
+  t: WitnessTarget,
+  signed: SignedCheckpoint,
+  text: string,
+): Promise<WitnessReply> {
+  let old = sizeOf(ctx, t.name);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (old > signed.size) return { kind: 'conflict', size: old };
+    const proof =
+      old > 0 && old < signed.size ? await consistencyProof(ctx.store, old, signed.size) : [];
+    const reply = await addCheckpoint(
+      t,
+      { oldSize: old, proof, note: signed.note, text },
+      ctx.timeoutMs,
+    );
+    if (reply.kind !== 'conflict') return reply;
+    if (reply.size > signed.size) return reply;
+    old = reply.size;
+  }
+  return {
+    kind: 'failed',
+    detail: `${t.name}: still a conflict after re-sending from size ${old}`,
+  };
+}
+
+function dueAt(ctx: CosigningContext, t: WitnessTarget): number {
+  return (
+    ctx.sql
+      .exec<{ next_at: number }>('SELECT next_at FROM witnesses WHERE name = ?', t.name)
+      .toArray()[0]?.next_at ?? 0
+  );
+}
+
+function sizeOf(ctx: CosigningContext, name: string): number {
+  return (
+    ctx.sql.exec<{ size: number }>('SELECT size FROM witnesses WHERE name = ?', name).toArray()[0]
+      ?.size ?? 0
+  );
+}
+
+function failuresOf(ctx: CosigningContext, name: string): number {
+  return (
+    ctx.sql
+      .exec<{ failures: number }>('SELECT failures FROM witnesses WHERE name = ?', name)
+      .toArray()[0]?.failures ?? 0
+  );
+}
+
+function record(
+  ctx: CosigningContext,
+  name: string,
+  v: { size?: number; next_at: number; failures: number },
+): void {
+  ctx.sql.exec(
+    `INSERT INTO witnesses (name, size, next_at, failures) VALUES (?, ?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET size = coalesce(?, size), next_at = excluded.next_at, failures = excluded.failures`,
+    name,
+    v.size ?? 0,
+    v.next_at,
+    v.failures,
+    v.size ?? null,
+  );
+}

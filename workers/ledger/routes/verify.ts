@@ -1,0 +1,117 @@
+/**
+ * POST /v1/verify: the verification endpoint for auditors. It checks a checkpoint (the
+ * newest by default) against the log key and a witness policy (the configured one by
+ * default), and its consistency with the newest checkpoint, returning every input it used
+ * (the notes, the proof, the keys) so that an auditor can redo each check offline.
+ */
+import { Hono } from 'hono';
+import {
+  FormatError,
+  fromBase64,
+  type Policy,
+  parseCheckpoint,
+  parseNote,
+  parsePolicy,
+  toBase64,
+  utf8,
+  verifyCheckpointNote,
+  verifyConsistency,
+} from '../../../src/index.js';
+import { type AppEnv, authorize } from '../auth.js';
+import { readJson } from '../body.js';
+import { logKey, originOf } from '../log-key.js';
+import { notFound } from '../params.js';
+import { badRequest } from '../problem.js';
+import { witnessSetup } from '../witnessing.js';
+
+export const verify = new Hono<AppEnv>();
+
+verify.post('/v1/verify', async (c) => {
+  const body = await readJson(c.req.raw, 256 * 1024);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('body', 'must be a JSON object');
+  for (const k of Object.keys(body)) {
+    if (!['stream', 'checkpoint', 'policy'].includes(k))
+      throw badRequest(k, 'is not a known field');
+  }
+  const { stream, checkpoint, policy } = body;
+  if (typeof stream !== 'string' || !/^_?[a-z0-9][a-z0-9_-]{0,62}$/.test(stream))
+    throw badRequest('stream', 'must be a stream name');
+  authorize(c, 'verify', stream);
+  if (checkpoint !== undefined && typeof checkpoint !== 'string')
+    throw badRequest('checkpoint', 'must be a signed checkpoint note (text)');
+  if (policy !== undefined && typeof policy !== 'string')
+    throw badRequest('policy', 'must be tlog-policy text');
+
+  let pol: Policy | undefined;
+  try {
+    pol = policy === undefined ? witnessSetup(c.env.WITNESS_POLICY)?.policy : parsePolicy(policy);
+  } catch (e) {
+    if (e instanceof FormatError) throw badRequest(`policy ${e.field}`, e.rule);
+    throw e;
+  }
+  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
+  const newest = await stub.checkpoint(stream);
+  if (newest === undefined) throw notFound(`stream "${stream}" has no checkpoint yet`);
+  const origin = originOf(c.env.ORIGIN_PREFIX, stream);
+  const key = logKey(c.env.LOG_PRIVATE_KEY);
+  const note = checkpoint ?? newest;
+  let report: ReturnType<typeof verifyCheckpointNote>;
+  try {
+    report = verifyCheckpointNote(utf8(note), key.verifier(origin), pol);
+  } catch (e) {
+    if (e instanceof FormatError) throw badRequest(`checkpoint ${e.field}`, e.rule);
+    throw e;
+  }
+  const newestCp = parseCheckpoint(parseNote(utf8(newest)).text);
+  const cp = report.checkpoint;
+  let consistency: {
+    from: number;
+    to: number;
+    hashes: string[];
+    consistent: boolean;
+    detail?: string;
+  };
+  if (cp.size > newestCp.size) {
+    consistency = {
+      from: cp.size,
+      to: newestCp.size,
+      hashes: [],
+      consistent: false,
+      detail: 'the checkpoint is larger than the newest one: this log never signed it',
+    };
+  } else if (cp.size === 0) {
+    consistency = {
+      from: 0,
+      to: newestCp.size,
+      hashes: [],
+      consistent: true,
+      detail: 'the empty tree is a prefix of every tree',
+    };
+  } else {
+    const proof = await stub.consistency(stream, cp.size, newestCp.size);
+    if ('error' in proof) throw badRequest(proof.error.field, proof.error.rule);
+    const hashes = proof.hashes.map((h) => fromBase64(h) as Uint8Array);
+    const r = verifyConsistency(cp.size, newestCp.size, hashes, cp.root, newestCp.root);
+    consistency = {
+      from: cp.size,
+      to: newestCp.size,
+      hashes: proof.hashes,
+      consistent: r.ok,
+      ...(r.ok ? {} : { detail: r.error.detail }),
+    };
+  }
+  return c.json({
+    stream,
+    origin,
+    vkey: key.vkey(origin),
+    checkpoint: { size: cp.size, root: toBase64(cp.root), note },
+    log_signature: report.log_signature ?? { valid: false, key_id: null },
+    cosignatures: report.cosignatures,
+    quorum: report.quorum,
+    policy: pol === undefined ? null : (policy ?? c.env.WITNESS_POLICY ?? null),
+    consistency,
+    newest: { size: newestCp.size, note: newest },
+    valid: (report.log_signature?.valid ?? false) && report.quorum.met && consistency.consistent,
+  });
+});
