@@ -53,12 +53,13 @@ export async function startWitness(opts: {
   logs?: string;
   originPrefixes?: string;
   persist?: string;
+  port?: number;
 }): Promise<RunningWorker> {
   const dir = await bundle('workers/witness/index.ts');
   const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-witness-'));
   return start({
     host: '127.0.0.1',
-    port: 0,
+    port: opts.port ?? 0,
     modules: true,
     modulesRoot: dir,
     scriptPath: join(dir, 'index.js'),
