@@ -1,11 +1,17 @@
-// `npm start`: the ledger on 127.0.0.1:$PORT (default 8787) with local D1, R2 and Durable
-// Objects persisted under .wrangler/state. On first start it writes a dev log key and a dev
-// ADMIN_TOKEN to .dev.vars (git-ignored) and prints them; D1 migrations are applied each time.
+// `npm start`: the ledger on 127.0.0.1:$PORT (default 8787) and two independent witness
+// peers on the next two ports, each a separate Worker with its own key and storage, all under
+// .wrangler/ (local D1, R2 and Durable Objects; data survives restarts). The ledger asks both
+// witnesses to cosign every checkpoint (quorum 2 of 2).
+//
+// On first start it writes a dev log key and ADMIN_TOKEN to .dev.vars, and each witness's key
+// to .dev.vars.witness-N (all git-ignored), and prints the keys. D1 migrations are applied at
+// every start. WITNESSES=0 runs the ledger alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
-const port = process.env.PORT ?? '8787';
+const port = Number(process.env.PORT ?? 8787);
+const witnessCount = Number(process.env.WITNESSES ?? 2);
 const env = {
   ...process.env,
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
@@ -22,35 +28,65 @@ function readVars(file) {
   return vars;
 }
 
-const vars = readVars('.dev.vars');
-let created = false;
-if (!vars.LOG_PRIVATE_KEY) {
-  vars.LOG_PRIVATE_KEY = randomBytes(32).toString('base64');
-  created = true;
+/** Reads a secrets file, fills in what is missing with `make`, writes it back if it changed. */
+function secrets(file, make) {
+  const vars = readVars(file);
+  let changed = false;
+  for (const [k, f] of Object.entries(make)) {
+    if (!vars[k]) {
+      vars[k] = f();
+      changed = true;
+    }
+  }
+  if (changed) {
+    const body = Object.entries(vars)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join('\n');
+    writeFileSync(
+      file,
+      `# Local development secrets, written by npm start. Never commit.\n${body}\n`,
+      { mode: 0o600 },
+    );
+    console.log(`stele: wrote new dev secrets to ${file}`);
+  }
+  return vars;
 }
-if (!vars.ADMIN_TOKEN) {
-  vars.ADMIN_TOKEN = `stele-dev-admin-${randomBytes(16).toString('hex')}`;
-  created = true;
+
+const seed = () => randomBytes(32).toString('base64');
+
+/** Ed25519 public key of a base64 seed (node:crypto, PKCS#8 wrapping of the raw seed). */
+function publicKeyOf(seedB64) {
+  const der = Buffer.concat([
+    Buffer.from('302e020100300506032b657004220420', 'hex'),
+    Buffer.from(seedB64, 'base64'),
+  ]);
+  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+  return pub.export({ format: 'der', type: 'spki' }).subarray(-32);
 }
-if (created) {
-  const body = Object.entries(vars)
-    .map(([k, v]) => `${k}="${v}"`)
-    .join('\n');
-  writeFileSync(
-    '.dev.vars',
-    `# Local development secrets, written by npm start. Never commit.\n${body}\n`,
-    { mode: 0o600 },
-  );
-  console.log('stele: wrote a new dev log key and ADMIN_TOKEN to .dev.vars');
+
+/** A signed-note vkey (docs/format.md §6). */
+function vkey(name, type, pub) {
+  const id = createHash('sha256')
+    .update(Buffer.concat([Buffer.from(`${name}\n`), Buffer.from([type]), pub]))
+    .digest()
+    .subarray(0, 4);
+  return `${name}+${id.toString('hex')}+${Buffer.concat([Buffer.from([type]), pub]).toString('base64')}`;
 }
+
+const ledgerVars = secrets('.dev.vars', {
+  LOG_PRIVATE_KEY: seed,
+  ADMIN_TOKEN: () => `stele-dev-admin-${randomBytes(16).toString('hex')}`,
+});
+const originPrefix = /^ORIGIN_PREFIX\s*=\s*"([^"]+)"/m.exec(
+  readFileSync('wrangler.toml', 'utf8'),
+)?.[1];
+if (!originPrefix) throw new Error('wrangler.toml has no ORIGIN_PREFIX');
+const logPublicKey = publicKeyOf(ledgerVars.LOG_PRIVATE_KEY).toString('base64');
 
 const migrate = spawnSync(
   'wrangler',
   ['d1', 'migrations', 'apply', 'DB', '--local', '-c', 'wrangler.toml'],
-  {
-    env,
-    encoding: 'utf8',
-  },
+  { env, encoding: 'utf8' },
 );
 if (migrate.status !== 0) {
   process.stderr.write(migrate.stdout + migrate.stderr);
@@ -58,26 +94,88 @@ if (migrate.status !== 0) {
   process.exit(1);
 }
 
-const child = spawn(
-  'wrangler',
-  ['dev', '-c', 'wrangler.toml', '--ip', '127.0.0.1', '--port', port, '--log-level=warn'],
-  {
-    stdio: ['inherit', 'inherit', 'inherit'],
+const children = [];
+let stopping = false;
+/** Starts one `wrangler dev` and waits until it answers (starting them at once races for ports). */
+async function run(label, args, url) {
+  const child = spawn('wrangler', ['dev', '--ip', '127.0.0.1', '--log-level=warn', ...args], {
+    stdio: ['ignore', 'inherit', 'inherit'],
     env,
-  },
-);
-console.log(`stele: ledger on http://127.0.0.1:${port}`);
-console.log(`stele: ADMIN_TOKEN=${vars.ADMIN_TOKEN}`);
-console.log(`stele: log public key ${publicKeyOf(vars.LOG_PRIVATE_KEY)} (GET /v1/log-keys)`);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code) => process.exit(code ?? 0));
-
-function publicKeyOf(seedB64) {
-  // Ed25519 public key from the seed via node:crypto (PKCS#8 wrapping of the raw seed).
-  const der = Buffer.concat([
-    Buffer.from('302e020100300506032b657004220420', 'hex'),
-    Buffer.from(seedB64, 'base64'),
-  ]);
-  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
-  return pub.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+  });
+  child.on('exit', (code) => {
+    console.error(`stele: ${label} exited (${code}); stopping`);
+    shutdown(code ?? 1);
+  });
+  children.push(child);
+  for (let i = 0; i < 240 && !stopping; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) return;
+    } catch (e) {
+      if (process.env.STELE_DEBUG) console.error(`stele: waiting for ${label}: ${e.message}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${label} did not start on ${url}`);
 }
+
+const witnesses = [];
+for (let i = 1; i <= witnessCount; i++) {
+  const vars = secrets(`.dev.vars.witness-${i}`, { WITNESS_PRIVATE_KEY: seed });
+  const name = `witness.localhost/w${i}`;
+  const wport = port + i;
+  const key = vkey(name, 0x04, publicKeyOf(vars.WITNESS_PRIVATE_KEY));
+  witnesses.push({ i, name, url: `http://127.0.0.1:${wport}`, vkey: key });
+  await run(
+    `witness ${i}`,
+    [
+      '-c',
+      'workers/witness/wrangler.toml',
+      '--port',
+      String(wport),
+      '--persist-to',
+      `.wrangler/state-witness-${i}`,
+      '--var',
+      `WITNESS_NAME:${name}`,
+      '--var',
+      `WITNESS_PRIVATE_KEY:${vars.WITNESS_PRIVATE_KEY}`,
+      '--var',
+      `WITNESS_ORIGIN_PREFIXES:${originPrefix} ${logPublicKey}`,
+    ],
+    `http://127.0.0.1:${wport}`,
+  );
+}
+
+const policy =
+  witnesses.length === 0
+    ? ''
+    : [
+        ...witnesses.map((w) => `witness w${w.i} ${w.vkey} ${w.url}`),
+        `group peers all ${witnesses.map((w) => `w${w.i}`).join(' ')}`,
+        'quorum peers',
+      ].join('\n');
+run('ledger', [
+  '-c',
+  'wrangler.toml',
+  '--port',
+  String(port),
+  ...(policy ? ['--var', `WITNESS_POLICY:${policy}`] : []),
+]);
+
+console.log(`stele: ledger on http://127.0.0.1:${port}`);
+console.log(`stele: ADMIN_TOKEN=${ledgerVars.ADMIN_TOKEN}`);
+console.log(
+  `stele: log public key ${logPublicKey} (GET /v1/log-keys); origins are ${originPrefix}/<stream>`,
+);
+for (const w of witnesses) console.log(`stele: witness ${w.name} on ${w.url}, vkey ${w.vkey}`);
+if (policy)
+  console.log(
+    `stele: witness policy (quorum ${witnesses.length} of ${witnesses.length}):\n${policy.replace(/^/gm, '  ')}`,
+  );
+
+function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 500);
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => shutdown(0));
