@@ -64,7 +64,7 @@ export interface PolicyOptions {
 /** Parses a policy file. Throws FormatError naming the line and the rule. */
 export function parsePolicy(text: string, options: PolicyOptions = {}): Policy {
   const allowDuplicates = options.duplicateWitnessKeys === 'allow';
-  if (text.length > MAX_POLICY_SIZE) bad('policy', `must be at most ${MAX_POLICY_SIZE} bytes`);
+  if (text.length > MAX_POLICY_SIZE) bad('policy', `must be at most ${MAX_POLICY_SIZE} characters`);
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) {
     bad('policy', 'must not contain control characters other than tab and newline');
   }
@@ -83,10 +83,13 @@ export function parsePolicy(text: string, options: PolicyOptions = {}): Policy {
     // Trailing comments after the fields are tolerated, as Sigsum and Tessera do.
     const hash = raw.indexOf('#');
     const fields = (hash >= 0 ? raw.slice(0, hash) : raw).split(/[ \t]+/).filter((f) => f !== '');
-    if (logs.length + witnesses.length + groups.length >= MAX_POLICY_ENTRIES) {
-      bad(line, `the policy must have at most ${MAX_POLICY_ENTRIES} entries`);
-    }
     const [keyword, ...args] = fields as [string, ...string[]];
+    if (
+      keyword !== 'quorum' &&
+      logs.length + witnesses.length + groups.length >= MAX_POLICY_ENTRIES
+    ) {
+      bad(line, `the policy must have at most ${MAX_POLICY_ENTRIES} log, witness and group lines`);
+    }
     switch (keyword) {
       case 'log': {
         if (args.length < 1 || args.length > 2) bad(line, 'must be "log <vkey> [<url>]"');

@@ -3,13 +3,19 @@
  * with esbuild and run by Miniflare (workerd) with its own SQLite Durable Objects, D1 and R2,
  * so the ledger and the witnesses talk plain HTTP to each other, as deployed.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 
-const root = resolve(import.meta.dirname, '..', '..');
+/** The repository root: the nearest folder up with wrangler.toml and workers/ (this file may run bundled elsewhere, as in bench/). */
+const root = (() => {
+  for (let dir = import.meta.dirname; ; dir = resolve(dir, '..')) {
+    if (existsSync(join(dir, 'wrangler.toml')) && existsSync(join(dir, 'workers'))) return dir;
+    if (dir === resolve(dir, '..')) throw new Error('repository root not found');
+  }
+})();
 const bundles = new Map<string, Promise<string>>();
 
 /** Bundles a Worker entry once per test run; returns the output folder. */

@@ -64,6 +64,7 @@ const err = {
   409: { $ref: '#/components/responses/Conflict' },
   413: { $ref: '#/components/responses/PayloadTooLarge' },
   415: { $ref: '#/components/responses/UnsupportedMediaType' },
+  429: { $ref: '#/components/responses/TooManyRequests' },
 } as const;
 /** The errors of a list that is not one stream's. */
 const listErrors = { 400: err[400], 401: err[401], 403: err[403] } as const;
@@ -83,6 +84,8 @@ const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as co
 const base64 = (description: string) =>
   ({ type: 'string', contentEncoding: 'base64', description }) as const;
 const inScope = 'The stream must be in the token scope.';
+const keyId = { type: 'string', pattern: '^[0-9a-f]{8}$', description: 'A key ID, 8 hex digits.' };
+const note = (description: string) => ({ type: 'string', description }) as const;
 const allStreams =
   'The admin token\'s scope must contain "*" itself; a narrower admin token gets a 403 ' +
   '("managing tokens needs an admin token scoped to all streams ("*")").';
@@ -93,12 +96,13 @@ export const openapi = {
     title: 'Stele ledger API',
     version: '1',
     description:
-      'Append audit events to streams; read entries, checkpoints and proofs; search; manage ' +
+      'Append audit events to streams; read entries, checkpoints (cosigned by witnesses when ' +
+      'the ledger has a WITNESS_POLICY) and proofs; verify checkpoints; search; manage ' +
       'tokens. Every /v1 route except /v1/log-keys and /v1/openapi.json needs a bearer ' +
       'token, and `x-stele-role` names the least role an operation needs. Errors are RFC ' +
       '9457 problem details (application/problem+json); any route may also answer 500 ' +
       '(type `internal`), and unknown paths and methods answer 404. Formats: ' +
-      'docs/format.md. Reference: docs/api.md.',
+      'docs/format.md. Witnesses and policies: docs/witnessing.md. Reference: docs/api.md.',
     license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },
   tags: [
@@ -106,6 +110,10 @@ export const openapi = {
     { name: 'events', description: 'Appending events.' },
     { name: 'streams', description: 'Streams, entries and checkpoints.' },
     { name: 'proofs', description: 'Inclusion and consistency proofs.' },
+    {
+      name: 'verify',
+      description: 'Checking a checkpoint against the log key and a witness policy.',
+    },
     { name: 'search', description: 'Search over the D1 mirror.' },
     { name: 'tokens', description: 'API tokens.' },
   ],
@@ -158,10 +166,15 @@ export const openapi = {
             'space per stream. A retry of a key with the same event (same canonical JSON, ' +
             '`id` included) answers 201 with the first seq, leaf_hash and received_at and ' +
             '"duplicate": true; the same key with another event is a 409. With ' +
-            'wait=checkpoint the answer waits for a signed checkpoint covering the entries ' +
-            'and carries it and a tlog-proof per entry; if none comes within 30 s the answer ' +
-            'is a 202 with "pending_checkpoint": true and no proofs, and the entries ARE ' +
-            'appended.',
+            'wait=checkpoint the answer waits for a signed checkpoint covering the entries, ' +
+            'with wait=witnessed for one whose witness cosignatures meet the quorum of ' +
+            'WITNESS_POLICY (without a policy every signed checkpoint counts), and carries ' +
+            'that checkpoint note and a tlog-proof per entry against it (with wait=witnessed ' +
+            'the note, in `checkpoint` and in every proof, carries the cosignatures); if none ' +
+            'comes within 30 s the answer is a 202 with "pending_checkpoint": true and no ' +
+            "proofs, and the entries ARE appended. While the stream's D1 mirror is more than " +
+            'MAX_MIRROR_LAG entries (default 100000) behind, appends are refused with 429 and ' +
+            'Retry-After (nothing appended; checked before idempotency keys).',
         ),
         parameters: [
           {
@@ -171,7 +184,12 @@ export const openapi = {
             description: 'A client stream name: a name starting with `_` is a 400.',
             schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
           },
-          query('wait', { type: 'string', enum: ['checkpoint'] }, 'Wait for a checkpoint.'),
+          query(
+            'wait',
+            { type: 'string', enum: ['checkpoint', 'witnessed'] },
+            'Wait for a signed (checkpoint) or witnessed checkpoint covering the entries; any ' +
+              'other value is a 400 (field `wait`, rule: must be "checkpoint" or "witnessed").',
+          ),
           {
             name: 'Idempotency-Key',
             in: 'header',
@@ -194,18 +212,19 @@ export const openapi = {
         responses: {
           201: json(
             'AppendResponse',
-            'Appended, or appended before (duplicate); with wait=checkpoint, also the ' +
-              'checkpoint and a proof per entry.',
+            'Appended, or appended before (duplicate); with wait, also the checkpoint and a ' +
+              'proof per entry.',
           ),
           202: json(
             'AppendResponse',
-            'wait=checkpoint only: appended, but no checkpoint covered the entries within ' +
-              '30 s; "pending_checkpoint": true, no checkpoint and no proofs.',
+            'wait=checkpoint or wait=witnessed only: appended, but no such checkpoint covered ' +
+              'the entries within 30 s; "pending_checkpoint": true, no checkpoint and no proofs.',
           ),
           ...listErrors,
           409: err[409],
           413: err[413],
           415: err[415],
+          429: err[429],
         },
       },
     },
@@ -258,8 +277,9 @@ export const openapi = {
           'getEntryProof',
           'The tlog-proof file of one entry',
           `${inScope} A c2sp.org/tlog-proof file (docs/format.md §11) against the newest ` +
-            'checkpoint, with the entry bytes as `extra`. 404 until a checkpoint covers seq ' +
-            '(field `seq`, rule "is not covered by a checkpoint yet").',
+            'checkpoint (with the witness cosignatures collected so far), with the entry ' +
+            'bytes as `extra`. 404 until a checkpoint covers seq (field `seq`, rule "is not ' +
+            'covered by a checkpoint yet").',
         ),
         parameters: [streamParam, seqParam],
         responses: { 200: text('The proof file (text/plain; charset=utf-8).'), ...readErrors },
@@ -272,10 +292,33 @@ export const openapi = {
           'streams',
           'getCheckpoint',
           'The newest signed checkpoint',
-          `${inScope} A C2SP signed note (docs/format.md §7). 404 before the first one.`,
+          `${inScope} A C2SP signed note (docs/format.md §7): the log's signature, then the ` +
+            'witness cosignatures collected since signing (docs/format.md §8), one line per ' +
+            'witness key, ordered by key name; they may not meet the quorum yet, and more may ' +
+            'be added later. 404 before the first one.',
         ),
         parameters: [streamParam],
         responses: { 200: text('The signed note (text/plain; charset=utf-8).'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/witnessed': {
+      get: {
+        ...op(
+          'verifier',
+          'streams',
+          'getWitnessedCheckpoint',
+          'The newest witnessed checkpoint',
+          `${inScope} The newest checkpoint whose valid witness cosignatures meet the quorum ` +
+            'of WITNESS_POLICY, as a signed note with those cosignatures (without a policy, ' +
+            'every signed checkpoint counts, so this is the newest checkpoint). Its size is ' +
+            '`witnessed_size` in the stream list. 404 before the first one ("has no ' +
+            'checkpoint that meets the witness quorum yet").',
+        ),
+        parameters: [streamParam],
+        responses: {
+          200: text('The cosigned note (text/plain; charset=utf-8).'),
+          ...readErrors,
+        },
       },
     },
     '/v1/streams/{stream}/checkpoints': {
@@ -285,7 +328,9 @@ export const openapi = {
           'streams',
           'listCheckpoints',
           'Signed checkpoints, smallest first',
-          `${inScope} Pass \`next\` as \`after\`.`,
+          `${inScope} Each note carries the witness cosignatures collected for it: the newest ` +
+            'gains them as witnesses answer; an older one keeps those it had when a newer one ' +
+            'was signed (possibly fewer than the quorum, or none). Pass `next` as `after`.',
         ),
         parameters: [
           streamParam,
@@ -334,6 +379,35 @@ export const openapi = {
           query('to', { ...count, minimum: 1 }, 'The larger tree size.', true),
         ],
         responses: { 200: json('ConsistencyProof', 'The proof.'), ...readErrors },
+      },
+    },
+    '/v1/verify': {
+      post: {
+        ...op(
+          'verifier',
+          'verify',
+          'verifyCheckpoint',
+          'Verify a checkpoint: log signature, witness quorum, consistency',
+          `${inScope} Checks \`checkpoint\` (default: the newest) against the log key and ` +
+            '`policy` (default: WITNESS_POLICY; none when unset): its log signature, each ' +
+            'cosignature of a witness the policy names, whether they meet the quorum, and ' +
+            'its consistency with the newest checkpoint. A failed check is "valid": false in ' +
+            'a 200, not an error. The answer holds every note, key and proof used, so each ' +
+            'check can be redone offline (docs/format.md). The body (at most 256 KiB) is ' +
+            'read and `stream` checked before the role and scope. 400 with field ' +
+            '`checkpoint <where>` or `policy <where>` when they do not parse, or the ' +
+            "checkpoint's origin is not the stream's; 404 when the stream has no checkpoint.",
+        ),
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: s('VerifyRequest') } },
+        },
+        responses: {
+          200: json('VerifyResponse', 'The verification report.'),
+          ...readErrors,
+          413: err[413],
+          415: err[415],
+        },
       },
     },
     '/v1/search': {
@@ -457,12 +531,25 @@ export const openapi = {
           'needs an admin token scoped to "*").',
       ),
       NotFound: problem(
-        'No such route, no entries in the stream, or no such seq, checkpoint or token; for ' +
-          'proofs, no checkpoint yet to prove against (then with `field` and `rule`).',
+        'No such route, no entries in the stream, or no such seq, checkpoint, witnessed ' +
+          'checkpoint or token; for proofs, no checkpoint yet to prove against (then with ' +
+          '`field` and `rule`).',
       ),
       Conflict: problem('An idempotency key was already used with a different event.'),
       PayloadTooLarge: problem('The body or batch is too large; `limit` is the bound.'),
       UnsupportedMediaType: problem('The Content-Type is not one the operation accepts.'),
+      TooManyRequests: {
+        ...problem(
+          "The stream's D1 mirror is more than MAX_MIRROR_LAG entries behind; nothing was " +
+            'appended. Retry after Retry-After.',
+        ),
+        headers: {
+          'Retry-After': {
+            description: 'Seconds to wait before retrying.',
+            schema: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
     },
     schemas: {
       Hash: {
@@ -533,7 +620,9 @@ export const openapi = {
         duplicate: { type: 'boolean', description: 'The key was seen before; nothing appended.' },
         proof: {
           type: 'string',
-          description: 'wait=checkpoint (201) only: the tlog-proof file.',
+          description:
+            'With wait (201) only: the tlog-proof file against `checkpoint`, whose note it ' +
+            'ends with.',
         },
       }),
       AppendResponse: object(['stream', 'tree_size', 'entries'], {
@@ -542,13 +631,15 @@ export const openapi = {
         entries: { ...arrayOf('AppendedEntry'), description: 'One per event, in order.' },
         checkpoint: {
           type: 'string',
-          description: 'wait=checkpoint (201) only: the signed note.',
+          description:
+            'With wait (201) only: the note of the checkpoint covering the entries; with ' +
+            'wait=witnessed, with the cosignatures that meet the quorum.',
         },
         pending_checkpoint: {
           type: 'boolean',
           const: true,
           description:
-            'wait=checkpoint (202) only: no checkpoint covered the entries within 30 s; they ' +
+            'With wait (202) only: no such checkpoint covered the entries within 30 s; they ' +
             'are appended.',
         },
       }),
@@ -565,13 +656,29 @@ export const openapi = {
         next: { ...nullableCount, description: 'The `start` of the next page, or null.' },
       }),
       StreamSummary: object(
-        ['stream', 'origin', 'vkey', 'tree_size', 'checkpoint_size', 'mirror_lag'],
+        [
+          'stream',
+          'origin',
+          'vkey',
+          'tree_size',
+          'checkpoint_size',
+          'witnessed_size',
+          'witness_lag',
+          'mirror_lag',
+        ],
         {
           stream: { type: 'string' },
           origin: { type: 'string', description: '<origin_prefix>/<stream>' },
           vkey: { type: 'string', description: 'The verifier key of its checkpoints.' },
           tree_size: count,
           checkpoint_size: { ...count, description: 'Size of the newest checkpoint; 0: none.' },
+          witnessed_size: {
+            ...count,
+            description:
+              'Size of the newest checkpoint that meets the witness quorum; 0: none. Without ' +
+              'WITNESS_POLICY, checkpoint_size.',
+          },
+          witness_lag: { ...count, description: 'tree_size minus witnessed_size.' },
           mirror_lag: { ...count, description: 'tree_size minus the entries mirrored to D1.' },
         },
       ),
@@ -598,6 +705,108 @@ export const openapi = {
         to: count,
         hashes: { type: 'array', items: hash },
       }),
+      VerifyRequest: {
+        ...object(['stream'], {
+          stream: {
+            type: 'string',
+            pattern: '^_?[a-z0-9][a-z0-9_-]{0,62}$',
+            description: 'A stream name, client or system.',
+          },
+          checkpoint: note(
+            'A signed checkpoint note of the stream (docs/format.md §7); default: the newest.',
+          ),
+          policy: {
+            type: 'string',
+            maxLength: 65536,
+            description:
+              'c2sp.org/tlog-policy text (docs/format.md §10; witness URLs optional); default: ' +
+              'WITNESS_POLICY, or none when it is unset.',
+          },
+        }),
+        additionalProperties: false,
+      },
+      CosignatureReport: object(['witness', 'key_name', 'key_id', 'timestamp', 'valid'], {
+        witness: { type: 'string', description: "The witness's name in the policy." },
+        key_name: { type: 'string', description: 'The key name on the signature line.' },
+        key_id: keyId,
+        timestamp: {
+          type: ['integer', 'null'],
+          minimum: 0,
+          description: 'Unix seconds, as signed; null if not a cosignature/v1 signature.',
+        },
+        valid: { type: 'boolean' },
+      }),
+      VerifyResponse: object(
+        [
+          'stream',
+          'origin',
+          'vkey',
+          'checkpoint',
+          'log_signature',
+          'cosignatures',
+          'quorum',
+          'policy',
+          'consistency',
+          'newest',
+          'valid',
+        ],
+        {
+          stream: { type: 'string' },
+          origin: { type: 'string', description: '<origin_prefix>/<stream>' },
+          vkey: { type: 'string', description: 'The verifier key of its checkpoints.' },
+          checkpoint: object(['size', 'root', 'note'], {
+            size: count,
+            root: hash,
+            note: note('The note verified: the one sent, or the newest.'),
+          }),
+          log_signature: object(['key_id', 'valid'], {
+            key_id: { ...keyId, type: ['string', 'null'], description: 'null: no log signature.' },
+            valid: { type: 'boolean' },
+          }),
+          cosignatures: {
+            ...arrayOf('CosignatureReport'),
+            description:
+              'One per signature line of a witness the policy names (other lines are ignored).',
+          },
+          quorum: object(['rule', 'met'], {
+            rule: {
+              type: 'string',
+              description: "The policy's quorum: a witness or group name, or none.",
+            },
+            met: {
+              type: 'boolean',
+              description: 'The log signature is valid and the valid cosignatures meet it.',
+            },
+          }),
+          policy: {
+            type: ['string', 'null'],
+            description: 'The policy text used (sent, or WITNESS_POLICY); null: none.',
+          },
+          consistency: object(['from', 'to', 'hashes', 'consistent'], {
+            from: { ...count, description: "The checkpoint's size." },
+            to: { ...count, description: "The newest checkpoint's size." },
+            hashes: {
+              type: 'array',
+              items: hash,
+              description: 'RFC 9162 consistency proof from `from` to `to` (docs/format.md §5).',
+            },
+            consistent: { type: 'boolean' },
+            detail: {
+              type: 'string',
+              description:
+                'Why not consistent; or, without a proof, why (size 0, or larger than the newest).',
+            },
+          }),
+          newest: object(['size', 'note'], {
+            size: count,
+            note: note('The newest checkpoint note, with the cosignatures collected so far.'),
+          }),
+          valid: {
+            type: 'boolean',
+            description: 'log_signature.valid and quorum.met and consistency.consistent.',
+          },
+        },
+      ),
       SearchResult: object(['stream', 'seq', 'received_at', 'leaf_hash', 'event'], {
         stream: { type: 'string' },
         seq: count,

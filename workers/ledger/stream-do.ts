@@ -30,6 +30,7 @@ import {
   inclusionProof,
   type NodeId,
   nodeOwner,
+  quorumMet,
   rangeNodes,
   rootAt,
   type StreamHead,
@@ -43,7 +44,7 @@ import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from '.
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
 import { multiRowInserts } from './sql.js';
-import { witnessSetup } from './witnessing.js';
+import { configuredWitnesses } from './witnessing.js';
 
 /** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
 export interface AppendItem {
@@ -149,6 +150,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     this.#store = { getNodes: async (ids) => ids.map((id) => this.#node(id)) };
     ctx.blockConcurrencyWhile(async () => {
       this.#sql.exec(SCHEMA);
+      // Objects created before checkpoints.witnessed existed get the column.
+      const cols = this.#sql.exec<{ name: string }>('PRAGMA table_info(checkpoints)').toArray();
+      if (!cols.some((c) => c.name === 'witnessed')) {
+        this.#sql.exec('ALTER TABLE checkpoints ADD COLUMN witnessed INTEGER NOT NULL DEFAULT 0');
+      }
       this.#load();
       // Alarms are durable, but make sure pending work (unsigned entries, unpublished
       // checkpoints, unmirrored entries) always has one, whatever happened before.
@@ -205,7 +211,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   #cosigning(): CosigningContext | undefined {
-    const setup = witnessSetup(this.env.WITNESS_POLICY);
+    const setup = configuredWitnesses(this.env);
     const stream = this.#head?.stream;
     if (setup === undefined || stream === undefined) return undefined;
     const n = (v: string | undefined, d: number) =>
@@ -294,18 +300,6 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     wait?: 'checkpoint' | 'witnessed',
   ): Promise<AppendResult> {
     const head = this.#headFor(stream);
-    // Backpressure: when the D1 mirror has fallen this far behind, refuse new entries (429)
-    // rather than let the outbox grow without bound; retries after it catches up succeed.
-    const lag = head.range.size - this.#mirrored;
-    if (lag > this.#maxMirrorLag()) {
-      return {
-        ok: false,
-        reason: 'overloaded',
-        detail: `stream "${stream}" is ${lag} entries ahead of its search mirror; retry shortly`,
-        retryAfter: 1,
-      };
-    }
-
     // Idempotency: every key is looked up before anything is written.
     const answers: (AppendedEntry | undefined)[] = new Array(items.length);
     const fresh: number[] = [];
@@ -342,6 +336,18 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           duplicate: true,
         };
       }
+    }
+
+    // Backpressure: when the D1 mirror has fallen this far behind, refuse new entries (429)
+    // rather than let the outbox grow without bound; retries of appended events still answer.
+    const lag = head.range.size - this.#mirrored;
+    if (fresh.length > 0 && lag > this.#maxMirrorLag()) {
+      return {
+        ok: false,
+        reason: 'overloaded',
+        detail: `stream "${stream}" is ${lag} entries ahead of its search mirror; retry shortly`,
+        retryAfter: 1,
+      };
     }
 
     const result = sequence(
@@ -424,14 +430,19 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (current !== undefined && current.size >= size)
       return { size: current.size, note: current.note };
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), WAIT_TIMEOUT_MS);
-      list.push({
+      const waiter: Waiter = {
         size,
         resolve: (note, at) => {
           clearTimeout(timer);
           resolve({ size: at, note });
         },
-      });
+      };
+      const timer = setTimeout(() => {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        resolve(undefined);
+      }, WAIT_TIMEOUT_MS);
+      list.push(waiter);
     });
   }
 
@@ -559,7 +570,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       now,
     );
     this.#signed = { size, root, note, at: now };
-    if (witnessSetup(this.env.WITNESS_POLICY) === undefined) this.#setWitnessed(size, note);
+    // With no policy, or a quorum that needs no cosignature, the signed checkpoint is witnessed.
+    const setup = configuredWitnesses(this.env);
+    if (setup === undefined || quorumMet(setup.policy, new Set())) this.#setWitnessed(size, note);
     const ready = this.#waiters.filter((w) => w.size <= size);
     this.#waiters = this.#waiters.filter((w) => w.size > size);
     for (const w of ready) w.resolve(note, size);

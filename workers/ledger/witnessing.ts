@@ -48,6 +48,22 @@ export function witnessSetup(text: string | undefined): WitnessSetup | undefined
   return setup;
 }
 
+/**
+ * The deployment's witnesses from WITNESS_POLICY. A policy that does not parse is a
+ * configuration error: it is logged (on every use, so it is seen) and witnessing stops, but
+ * ingestion and checkpoints go on. GET /v1/verify reports it as a server error.
+ */
+export function configuredWitnesses(env: { WITNESS_POLICY?: string }): WitnessSetup | undefined {
+  try {
+    return witnessSetup(env.WITNESS_POLICY);
+  } catch (e) {
+    console.error(
+      `WITNESS_POLICY is invalid, witnessing is off: ${e instanceof Error ? e.message : String(e)}`,
+    );
+    return undefined;
+  }
+}
+
 export type WitnessReply =
   | { readonly kind: 'cosigned'; readonly signatures: NoteSignature[] }
   | { readonly kind: 'conflict'; readonly size: number }

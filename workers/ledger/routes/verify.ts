@@ -27,6 +27,7 @@ import { witnessSetup } from '../witnessing.js';
 export const verify = new Hono<AppEnv>();
 
 verify.post('/v1/verify', async (c) => {
+  authorize(c, 'verify');
   const body = await readJson(c.req.raw, 256 * 1024);
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw badRequest('body', 'must be a JSON object');
@@ -44,11 +45,20 @@ verify.post('/v1/verify', async (c) => {
     throw badRequest('policy', 'must be tlog-policy text');
 
   let pol: Policy | undefined;
-  try {
-    pol = policy === undefined ? witnessSetup(c.env.WITNESS_POLICY)?.policy : parsePolicy(policy);
-  } catch (e) {
-    if (e instanceof FormatError) throw badRequest(`policy ${e.field}`, e.rule);
-    throw e;
+  if (policy === undefined) {
+    try {
+      pol = witnessSetup(c.env.WITNESS_POLICY)?.policy;
+    } catch (e) {
+      // The server's own configuration is wrong: not the client's fault.
+      throw new Error(`WITNESS_POLICY is invalid: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else {
+    try {
+      pol = parsePolicy(policy);
+    } catch (e) {
+      if (e instanceof FormatError) throw badRequest(sub('policy', e.field), e.rule);
+      throw e;
+    }
   }
   const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
   const newest = await stub.checkpoint(stream);
@@ -60,7 +70,7 @@ verify.post('/v1/verify', async (c) => {
   try {
     report = verifyCheckpointNote(utf8(note), key.verifier(origin), pol);
   } catch (e) {
-    if (e instanceof FormatError) throw badRequest(`checkpoint ${e.field}`, e.rule);
+    if (e instanceof FormatError) throw badRequest(sub('checkpoint', e.field), e.rule);
     throw e;
   }
   const newestCp = parseCheckpoint(parseNote(utf8(newest)).text);
@@ -112,6 +122,12 @@ verify.post('/v1/verify', async (c) => {
     policy: pol === undefined ? null : (policy ?? c.env.WITNESS_POLICY ?? null),
     consistency,
     newest: { size: newestCp.size, note: newest },
+    unknown_signatures: report.unknown_signatures,
     valid: (report.log_signature?.valid ?? false) && report.quorum.met && consistency.consistent,
   });
 });
+
+/** "policy" + "line 3" -> "policy line 3"; "policy" + "policy" -> "policy". */
+function sub(field: string, inner: string): string {
+  return inner === field ? field : `${field} ${inner}`;
+}
