@@ -120,6 +120,14 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Index of the first "\n\n" in bytes (the blank line that ends a header), or -1. */
+export function indexOfBlankLine(bytes: Uint8Array): number {
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    if (bytes[i] === 0x0a && bytes[i + 1] === 0x0a) return i;
+  }
+  return -1;
+}
+
 /** Byte equality (not constant time: for public values such as hashes). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -13,7 +13,15 @@
  * leaf hash (the spec leaves extra to the application and unauthenticated: it is trusted only
  * because its hash is proven to be in the signed tree).
  */
-import { concat, fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from './encoding.js';
+import {
+  concat,
+  fromBase64,
+  fromUtf8,
+  indexOfBlankLine,
+  parseDecimal,
+  toBase64,
+  utf8,
+} from './encoding.js';
 import { FormatError } from './format-error.js';
 import { HASH_SIZE } from './merkle.js';
 import { MAX_NOTE_SIZE } from './note.js';
@@ -39,13 +47,7 @@ export interface TlogProof {
 export function parseTlogProof(bytes: Uint8Array): TlogProof {
   if (bytes.length > MAX_TLOG_PROOF_SIZE)
     bad('proof', `must be at most ${MAX_TLOG_PROOF_SIZE} bytes`);
-  let end = -1;
-  for (let i = 0; i + 1 < bytes.length; i++) {
-    if (bytes[i] === 0x0a && bytes[i + 1] === 0x0a) {
-      end = i;
-      break;
-    }
-  }
+  const end = indexOfBlankLine(bytes);
   if (end < 0) bad('proof', 'must have a blank line before the checkpoint');
   const head = fromUtf8(bytes.subarray(0, end));
   if (head === undefined) bad('proof', 'must be UTF-8');

@@ -6,7 +6,14 @@
  * Response: 200 with one or more note signature lines (the cosignatures); 409 with
  *           Content-Type text/x.tlog.size and "<size>\n", the size the witness holds.
  */
-import { fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from './encoding.js';
+import {
+  fromBase64,
+  fromUtf8,
+  indexOfBlankLine,
+  parseDecimal,
+  toBase64,
+  utf8,
+} from './encoding.js';
 import { FormatError } from './format-error.js';
 import { HASH_SIZE } from './merkle.js';
 import {
@@ -38,13 +45,7 @@ export function parseAddCheckpoint(body: Uint8Array): AddCheckpointRequest {
     bad('body', `must be at most ${MAX_ADD_CHECKPOINT_SIZE} bytes`);
   // Find the header (old line and proof lines) up to the first blank line; header lines are
   // ASCII, so it is safe to split the bytes on 0x0A before decoding the note.
-  let end = -1;
-  for (let i = 0; i + 1 < body.length; i++) {
-    if (body[i] === 0x0a && body[i + 1] === 0x0a) {
-      end = i;
-      break;
-    }
-  }
+  const end = indexOfBlankLine(body);
   if (end < 0) bad('body', 'must have a blank line between the proof and the checkpoint');
   const header = fromUtf8(body.subarray(0, end));
   if (header === undefined) bad('body', 'must be UTF-8');

@@ -2,7 +2,7 @@
  * Reading request bodies with the size checked before parsing: Content-Length first, then a
  * hard cap while streaming, so an oversized body is refused without being buffered whole.
  */
-import { type FormatError, fromUtf8, type JsonValue, parseJson } from '../../src/index.js';
+import { concat, type FormatError, fromUtf8, type JsonValue, parseJson } from '../../src/index.js';
 import { badRequest, Problem } from './problem.js';
 
 export async function readBody(req: Request, max: number): Promise<Uint8Array> {
@@ -25,13 +25,7 @@ export async function readBody(req: Request, max: number): Promise<Uint8Array> {
     }
     parts.push(value);
   }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...parts);
 }
 
 export function decodeText(bytes: Uint8Array, field = 'body'): string {

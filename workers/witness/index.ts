@@ -3,7 +3,7 @@
  * its key, the origins it holds) and GET /evidence (equivocations it was shown).
  */
 import { Hono } from 'hono';
-import { MAX_ADD_CHECKPOINT_SIZE } from '../../src/index.js';
+import { indexOfBlankLine, MAX_ADD_CHECKPOINT_SIZE } from '../../src/index.js';
 import { witnessConfig } from './config.js';
 import type { WitnessEnv } from './env.js';
 
@@ -57,10 +57,5 @@ app.onError((err) => {
   console.error('witness error', err instanceof Error ? (err.stack ?? err.message) : String(err));
   return text('internal error\n', 500);
 });
-
-function indexOfBlankLine(b: Uint8Array): number {
-  for (let i = 0; i + 1 < b.length; i++) if (b[i] === 0x0a && b[i + 1] === 0x0a) return i;
-  return -1;
-}
 
 export default app;
