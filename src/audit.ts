@@ -1,0 +1,228 @@
+/**
+ * Full verification of one stream with pinned keys (what `stele verify` runs, online or on an
+ * export): the newest checkpoint's log signature and witness quorum; consistency with the
+ * state verified last time (a rollback or a fork since then is reported); every entry's
+ * bytes, seq, chain link and time; the tree root at every signed checkpoint; and the root
+ * at the newest checkpoint. Nothing the source says is trusted: only the keys and the state.
+ */
+import { type Checkpoint, parseCheckpoint } from './checkpoint.js';
+import { type CheckpointReport, verifyCheckpointNote } from './checkpoint-verify.js';
+import { bytesEqual, fromBase64, toBase64, utf8 } from './encoding.js';
+import { FormatError } from './format-error.js';
+import type { NoteVerifier } from './note.js';
+import type { Policy } from './policy.js';
+import { verifyConsistency } from './proof.js';
+import { StreamVerifier, type VerifierState } from './stream-verifier.js';
+
+/** Where the audit reads from: a live ledger, or an export on disk. */
+export interface AuditSource {
+  /** The newest signed checkpoint note. */
+  newest(): Promise<string>;
+  /** Every signed checkpoint note the source has, in any order (older ones are checked too). */
+  checkpoints(): Promise<string[]>;
+  /** Entries from `start`, in seq order: the exact bytes and the leaf hash the source claims. */
+  entries(
+    start: number,
+    end: number,
+  ): AsyncIterable<{ seq: number; bytes: Uint8Array; leafHash?: Uint8Array }>;
+  /** A consistency proof between two sizes. */
+  consistency(from: number, to: number): Promise<Uint8Array[]>;
+}
+
+/** What an audit remembers between runs (per stream and ledger). */
+export interface AuditState {
+  readonly size: number;
+  /** base64 root at `size` */
+  readonly root: string;
+  readonly verifier: VerifierState;
+}
+
+export type AuditProblemKind =
+  | 'bad_checkpoint'
+  | 'bad_log_signature'
+  | 'quorum_not_met'
+  | 'rollback'
+  | 'fork'
+  | 'entry'
+  | 'checkpoint_root_mismatch'
+  | 'final_root_mismatch';
+
+export interface AuditProblem {
+  readonly kind: AuditProblemKind;
+  readonly detail: string;
+  /** The first seq known to be wrong, when the problem is in the entries. */
+  readonly seq?: number;
+}
+
+export interface AuditReport {
+  readonly ok: boolean;
+  readonly stream: string;
+  readonly size: number;
+  readonly root: string | null;
+  readonly entries_verified: number;
+  readonly checkpoints_verified: number;
+  readonly newest: CheckpointReport | null;
+  readonly problems: readonly AuditProblem[];
+  /** The state to save for the next run (present only when everything held). */
+  readonly state?: AuditState;
+}
+
+export interface AuditOptions {
+  readonly stream: string;
+  /** The stream's log key (key name = its origin), pinned by the auditor. */
+  readonly log: NoteVerifier;
+  /** Witness policy to enforce; none means only the log signature is required. */
+  readonly policy?: Policy;
+  /** What the previous run verified. */
+  readonly state?: AuditState;
+  /** Verify only entries after `state` (the chain and tree continue from it). */
+  readonly sinceLast?: boolean;
+  /** Called every few thousand entries. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export async function audit(source: AuditSource, opts: AuditOptions): Promise<AuditReport> {
+  const problems: AuditProblem[] = [];
+  const result = (extra: Partial<AuditReport> = {}): AuditReport => ({
+    ok: problems.length === 0,
+    stream: opts.stream,
+    size: 0,
+    root: null,
+    entries_verified: 0,
+    checkpoints_verified: 0,
+    newest: null,
+    problems,
+    ...extra,
+  });
+
+  // 1. The newest checkpoint: signed by the pinned key, cosigned per the policy.
+  let newest: CheckpointReport;
+  try {
+    newest = verifyCheckpointNote(utf8(await source.newest()), opts.log, opts.policy);
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    problems.push({
+      kind: 'bad_checkpoint',
+      detail: `the newest checkpoint is invalid: ${e.message}`,
+    });
+    return result();
+  }
+  const head = newest.checkpoint;
+  if (!newest.log_signature?.valid) {
+    problems.push({
+      kind: 'bad_log_signature',
+      detail: `the newest checkpoint (size ${head.size}) is not validly signed by the pinned log key ${opts.log.name}`,
+    });
+    return result({ newest });
+  }
+  if (opts.policy !== undefined && !newest.quorum.met) {
+    const got = newest.cosignatures.filter((c) => c.valid).map((c) => c.witness);
+    problems.push({
+      kind: 'quorum_not_met',
+      detail: `the newest checkpoint's cosignatures (${got.join(', ') || 'none'}) do not meet the policy's quorum "${newest.quorum.rule}"`,
+    });
+  }
+
+  // 2. Consistency with what was verified last time.
+  const state = opts.state;
+  if (state !== undefined && state.size > 0) {
+    const oldRoot = fromBase64(state.root) ?? new Uint8Array();
+    if (head.size < state.size) {
+      problems.push({
+        kind: 'rollback',
+        detail: `the log was verified at size ${state.size} before; its newest checkpoint is size ${head.size}`,
+      });
+      return result({ newest, size: head.size, root: toBase64(head.root) });
+    }
+    const proof = head.size === state.size ? [] : await source.consistency(state.size, head.size);
+    const c = verifyConsistency(state.size, head.size, proof, oldRoot, head.root);
+    if (!c.ok) {
+      problems.push({
+        kind: 'fork',
+        detail: `the newest checkpoint (size ${head.size}) does not extend the tree verified last time (size ${state.size}): ${c.error.detail}`,
+      });
+      return result({ newest, size: head.size, root: toBase64(head.root) });
+    }
+  }
+
+  // 3. Older signed checkpoints: each must be validly signed; its root is checked in step 4.
+  const bySize = new Map<number, Checkpoint>();
+  let checkpointsVerified = 1;
+  for (const note of await source.checkpoints()) {
+    try {
+      const r = verifyCheckpointNote(utf8(note), opts.log, undefined);
+      if (!r.log_signature?.valid)
+        throw new FormatError(
+          'checkpoint',
+          `size ${r.checkpoint.size}`,
+          'is not signed by the pinned log key',
+        );
+      if (r.checkpoint.size <= head.size) {
+        bySize.set(r.checkpoint.size, r.checkpoint);
+        checkpointsVerified++;
+      }
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      problems.push({ kind: 'bad_checkpoint', detail: e.message });
+    }
+  }
+
+  // 4. Every entry, in order, from 0 (or from the saved state with --since-last).
+  const resume = opts.sinceLast && state !== undefined ? state.verifier : undefined;
+  const v = new StreamVerifier(opts.stream, resume);
+  let lastGood = resume?.size ?? 0;
+  let firstBadCheckpoint: { size: number; after: number } | undefined;
+  for await (const e of source.entries(v.size, head.size)) {
+    const r = v.add(e.bytes, e.leafHash);
+    if (!r.ok) {
+      problems.push({ kind: 'entry', detail: r.error.detail, seq: r.error.seq });
+      return result({
+        newest,
+        size: head.size,
+        root: toBase64(head.root),
+        entries_verified: v.size,
+        checkpoints_verified: checkpointsVerified,
+      });
+    }
+    const cp = bySize.get(v.size);
+    if (cp !== undefined) {
+      if (bytesEqual(v.root(), cp.root)) lastGood = v.size;
+      else firstBadCheckpoint ??= { size: cp.size, after: lastGood };
+    }
+    if (v.size % 5000 === 0) opts.onProgress?.(v.size, head.size);
+  }
+  opts.onProgress?.(v.size, head.size);
+  if (firstBadCheckpoint !== undefined) {
+    problems.push({
+      kind: 'checkpoint_root_mismatch',
+      detail: `the entries do not give the signed root of checkpoint ${firstBadCheckpoint.size}: an entry from seq ${firstBadCheckpoint.after} to ${firstBadCheckpoint.size - 1} was changed, or the chain was rebuilt`,
+      seq: firstBadCheckpoint.after,
+    });
+  }
+  const fin = v.finish(head);
+  if (!fin.ok) {
+    const seq =
+      fin.error.reason === 'size_mismatch'
+        ? fin.error.seq
+        : (firstBadCheckpoint?.after ?? lastGood);
+    problems.push({
+      kind: fin.error.reason === 'size_mismatch' ? 'entry' : 'final_root_mismatch',
+      detail: fin.error.detail,
+      seq,
+    });
+  }
+  const ok = problems.length === 0;
+  return result({
+    newest,
+    size: head.size,
+    root: toBase64(head.root),
+    entries_verified: v.size - (resume?.size ?? 0),
+    checkpoints_verified: checkpointsVerified,
+    ...(ok ? { state: { size: head.size, root: toBase64(head.root), verifier: v.state() } } : {}),
+  });
+}
+
+/** Parses a checkpoint note's text into a checkpoint (for callers holding raw notes). */
+export function checkpointOfNote(note: string): Checkpoint {
+  return parseCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1));
+}
