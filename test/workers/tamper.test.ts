@@ -37,7 +37,9 @@ const filled = new Map<string, number>();
 async function fill(stream: string, n: number): Promise<void> {
   const from = filled.get(stream) ?? 0;
   filled.set(stream, from + n);
-  const events = Array.from({ length: n }, (_, i) => event(from + i, { id: `${stream}-${from + i}` }));
+  const events = Array.from({ length: n }, (_, i) =>
+    event(from + i, { id: `${stream}-${from + i}` }),
+  );
   const r = await api(`/v1/streams/${stream}/events?wait=checkpoint`, { body: { events } });
   expect(r.status).toBe(201);
   await runDurableObjectAlarm(env.STREAM.get(env.STREAM.idFromName(stream)));
