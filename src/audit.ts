@@ -157,7 +157,7 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
           `size ${r.checkpoint.size}`,
           'is not signed by the pinned log key',
         );
-      if (r.checkpoint.size <= head.size) {
+      if (r.checkpoint.size < head.size) {
         bySize.set(r.checkpoint.size, r.checkpoint);
         checkpointsVerified++;
       }

@@ -384,7 +384,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         throw e;
       }
       this.#head = result.head;
-      await this.#scheduleAlarm(wait !== undefined);
+      await this.#scheduleAlarm();
     }
     for (const [k, se] of result.entries.entries()) {
       answers[fresh[k] as number] = {
@@ -456,10 +456,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     this.#alarmAt = at;
   }
 
-  /** After an append: sign at the next interval boundary, mirror soon (batched). */
-  async #scheduleAlarm(soon: boolean): Promise<void> {
-    const signAt = (this.#signed?.at ?? 0) + this.#interval();
-    await this.#alarmBy(soon ? Math.max(Date.now(), signAt) : Date.now() + MIRROR_DELAY_MS);
+  /** After an append: sign at the next interval boundary (the mirror drains in the same alarm). */
+  async #scheduleAlarm(): Promise<void> {
+    // New entries are signed at the next interval boundary; mirroring rides the same alarm.
+    await this.#alarmBy(Math.max(Date.now(), (this.#signed?.at ?? 0) + this.#interval()));
   }
 
   #maxMirrorLag(): number {
