@@ -173,13 +173,28 @@ function policyOf(s: Settings): Policy | undefined {
   }
 }
 
+/** A bare Ed25519 public key (base64 of 32 bytes), as opposed to a vkey (which may also hold '+'). */
+function isBareKey(k: string): boolean {
+  return fromBase64(k)?.length === 32;
+}
+
+/** The key name of a vkey given as --log-key, or a usage error. */
+function vkeyName(vkey: string): string {
+  try {
+    return parseVerifierKey(vkey).name;
+  } catch (e) {
+    if (e instanceof FormatError) throw new UsageError(`--log-key: ${e.rule}`);
+    throw e;
+  }
+}
+
 /** The pinned verifier for a stream's origin: a vkey as given, or a bare key with the origin. */
 function logVerifier(s: Settings, origin: string): NoteVerifier {
   if (!s.logKey)
     throw new UsageError(
       'no pinned log key: give --log-key (a vkey, or the base64 key of GET /v1/log-keys)',
     );
-  if (s.logKey.includes('+')) {
+  if (!isBareKey(s.logKey)) {
     try {
       const k = parseVerifierKey(s.logKey);
       if (k.name !== origin)
@@ -275,8 +290,11 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     name = stream(o, 1);
     const c = client(io, s);
     const prefix =
-      s.originPrefix ?? (s.logKey?.includes('+') ? undefined : (await c.logKeys()).origin_prefix);
-    origin = prefix === undefined ? parseVerifierKey(s.logKey ?? '').name : `${prefix}/${name}`;
+      s.originPrefix ??
+      (s.logKey !== undefined && !isBareKey(s.logKey)
+        ? undefined
+        : (await c.logKeys()).origin_prefix);
+    origin = prefix === undefined ? vkeyName(s.logKey ?? '') : `${prefix}/${name}`;
     source = ledgerSource(c, name);
   }
   const log = logVerifier(s, origin);

@@ -54,7 +54,18 @@ beforeAll(async () => {
 });
 afterAll(() => ledger?.dispose());
 
-const settle = () => new Promise((r) => setTimeout(r, 400)); // one checkpoint interval (100 ms) and then some
+/** Waits until a signed checkpoint of the stream covers `size` entries. */
+async function settle(stream: string, size: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const r = await fetch(`${ledger.url}/v1/streams/${stream}/checkpoint`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    if (r.status === 200 && Number((await r.text()).split('\n')[1]) >= size) return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`no checkpoint of ${stream} covered ${size} entries`);
+}
 
 describe('stele', () => {
   it('sends NDJSON, verifies, verifies only what is new, and exports for offline verification', async () => {
@@ -64,13 +75,13 @@ describe('stele', () => {
     const sent = await stele(['send', 'prod', '-'], events);
     expect(sent.code, sent.err).toBe(EXIT.ok);
     expect(sent.out.trim().split('\n')).toHaveLength(30);
-    await settle();
+    await settle('prod', 30);
     const v = await stele(['verify', 'prod']);
     expect(v.code, v.out + v.err).toBe(EXIT.ok);
     expect(v.out).toContain('OK prod: 30 entries');
 
     await stele(['send', 'prod', '-'], '{"action":"deploy","actor":"late"}');
-    await settle();
+    await settle('prod', 31);
     const again = await stele(['verify', 'prod', '--since-last']);
     expect(again.code).toBe(EXIT.ok);
     expect(again.out).toContain('31 entries (1 checked now)');
@@ -108,7 +119,7 @@ describe('stele', () => {
 
   it('catches a rollback against the state saved by the last run', async () => {
     await stele(['send', 'rolled', '-'], '{"action":"a","actor":"b"}\n{"action":"c","actor":"d"}');
-    await settle();
+    await settle('rolled', 2);
     expect((await stele(['verify', 'rolled'])).code).toBe(EXIT.ok);
     // Pretend the last run had seen a larger tree: the ledger now shows less.
     const statePath = join(dir, 'state', 'state.json');
@@ -126,7 +137,7 @@ describe('stele', () => {
       ['send', 'proofs', '-'],
       '{"action":"a","actor":"b"}\n{"action":"c","actor":"d"}\n{"action":"e","actor":"f"}',
     );
-    await settle();
+    await settle('proofs', 3);
     const p = await stele(['proof', 'proofs', '1']);
     expect(p.code).toBe(EXIT.ok);
     const file = join(dir, 'p.tlog-proof');

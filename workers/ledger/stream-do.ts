@@ -44,6 +44,13 @@ import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from '.
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
 import { multiRowInserts } from './sql.js';
+import {
+  acceptWebSocket,
+  broadcastCheckpoint,
+  notifyWebSockets,
+  SseTails,
+  type TailSource,
+} from './tail.js';
 import { configuredWitnesses } from './witnessing.js';
 
 /** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
@@ -139,6 +146,28 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   /** The newest checkpoint that meets the witness quorum (the signed one when none is set). */
   #witnessed: { size: number; note: string } | undefined;
   #witnessWaiters: Waiter[] = [];
+  readonly #sse = new SseTails();
+  readonly #tailSource: TailSource = {
+    size: () => this.#head?.range.size ?? 0,
+    read: (from, limit) =>
+      this.#sql
+        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
+          'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+          from,
+          limit,
+        )
+        .toArray()
+        .map((r) => ({
+          seq: r.seq,
+          received_at: r.received_at,
+          leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
+          event: eventJsonOf(
+            fromUtf8(new Uint8Array(r.entry)) ?? '',
+            r.seq,
+            this.#head?.stream ?? '',
+          ),
+        })),
+  };
   #failures = 0;
   #alarmAt: number | null = null;
   readonly #sql: SqlStorage;
@@ -384,6 +413,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         throw e;
       }
       this.#head = result.head;
+      notifyWebSockets(this.ctx, this.#tailSource);
+      this.#sse.notify(this.#tailSource);
       await this.#scheduleAlarm();
     }
     for (const [k, se] of result.entries.entries()) {
@@ -470,6 +501,39 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #interval(): number {
     const n = Number(this.env.CHECKPOINT_INTERVAL_MS ?? 1000);
     return Number.isFinite(n) && n >= 50 ? n : 1000;
+  }
+
+  /**
+   * Tails (the Worker authorizes and forwards): a WebSocket upgrade, or Server-Sent Events.
+   * `from` defaults to the current head (live only); SSE's Last-Event-ID resumes after it.
+   */
+  override async fetch(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const stream = url.searchParams.get('stream') ?? '';
+    this.#headFor(stream);
+    const last = req.headers.get('last-event-id');
+    const fromParam = url.searchParams.get('from');
+    const size = this.#head?.range.size ?? 0;
+    const from =
+      last !== null && /^\d{1,16}$/.test(last)
+        ? Number(last) + 1
+        : fromParam !== null
+          ? Number(fromParam)
+          : size;
+    if (req.headers.get('upgrade')?.toLowerCase() === 'websocket')
+      return acceptWebSocket(this.ctx, this.#tailSource, from);
+    return this.#sse.open(this.#tailSource, from);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Tails are one-way; a "ping" is answered so clients can check the connection.
+    if (message === 'ping') ws.send('{"type":"pong"}');
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, reason);
+    } catch {}
   }
 
   override async alarm(): Promise<void> {
@@ -570,6 +634,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       now,
     );
     this.#signed = { size, root, note, at: now };
+    broadcastCheckpoint(this.ctx, size, note);
+    this.#sse.checkpoint(size, note);
     // With no policy, or a quorum that needs no cosignature, the signed checkpoint is witnessed.
     const setup = configuredWitnesses(this.env);
     if (setup === undefined || quorumMet(setup.policy, new Set())) this.#setWitnessed(size, note);

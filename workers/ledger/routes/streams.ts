@@ -163,3 +163,21 @@ function problemOf(e: { status: 400 | 404; field: string; rule: string }): Probl
     ? new Problem('not-found', `${e.field} ${e.rule}`, { field: e.field, rule: e.rule })
     : badRequest(e.field, e.rule);
 }
+
+streams.get('/v1/streams/:stream/tail', async (c) => {
+  const stream = streamParam(c);
+  authorize(c, 'read', stream);
+  const from = c.req.query('from');
+  if (from !== undefined) intParam(from, 'from');
+  const last = c.req.header('last-event-id');
+  if (last !== undefined && !/^\d{1,16}$/.test(last))
+    throw badRequest('Last-Event-ID', 'must be a seq');
+  const ws = c.req.header('upgrade')?.toLowerCase() === 'websocket';
+  if (!ws && !(c.req.header('accept') ?? '').includes('text/event-stream')) {
+    throw badRequest('Accept', 'ask for text/event-stream, or upgrade to a WebSocket');
+  }
+  const url = new URL('https://stream.internal/tail');
+  url.searchParams.set('stream', stream);
+  if (from !== undefined) url.searchParams.set('from', from);
+  return stub(c.env, stream).fetch(new Request(url, { headers: c.req.raw.headers }));
+});
