@@ -21,6 +21,7 @@ import {
 } from '../note-key.js';
 import { type Policy, parsePolicy } from '../policy.js';
 import { consistencyProof, MemoryHashStore, verifyInclusion } from '../proof.js';
+import { tail } from '../sdk/tail.js';
 import { parseTlogProof } from '../tlog-proof.js';
 
 /** What the commands may touch. */
@@ -48,6 +49,7 @@ const HELP = `stele: send, watch and verify Stele audit logs
 
 usage:
   stele send <stream> [file|-]            append JSON or NDJSON events (batched, idempotent)
+  stele tail <stream> [--from N] [--json] follow a stream live (reconnects by itself)
   stele verify <stream>                   verify a stream with pinned keys, from the ledger
   stele verify --offline <dir>            verify an export, with no server
   stele export <stream> --out <dir>       write entries and checkpoints for offline verification
@@ -246,6 +248,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await checkProofCommand(io, o, s);
       case 'send':
         return await sendCommand(io, o, s);
+      case 'tail':
+        return await tailCommand(io, o, s);
       default:
         throw new UsageError(`unknown command "${cmd}"; see stele --help`);
     }
@@ -541,5 +545,40 @@ async function sendCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
     }
   }
   io.stdout(`${seqs.join('\n')}\n`);
+  return EXIT.ok;
+}
+
+async function tailCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const name = stream(o, 1);
+  if (!s.url) throw new UsageError('no ledger: give --url or set STELE_URL');
+  const fromFlag = o.flags.get('from');
+  const from = typeof fromFlag === 'string' ? Number(fromFlag) : undefined;
+  if (from !== undefined && (!Number.isSafeInteger(from) || from < 0))
+    throw new UsageError('--from must be a seq');
+  const json = o.flags.has('json');
+  for await (const m of tail({
+    url: s.url,
+    token: s.token ?? '',
+    stream: name,
+    fetch: io.fetch,
+    ...(from === undefined ? {} : { from }),
+    onReconnect: (why) => io.stderr(`stele: reconnecting (${why})\n`),
+  })) {
+    if (json) io.stdout(`${JSON.stringify(m)}\n`);
+    else if (m.type === 'entry') {
+      const e = m.event as {
+        action?: string;
+        actor?: unknown;
+        outcome?: string;
+        targets?: { id: string }[];
+      };
+      const actor =
+        typeof e.actor === 'string' ? e.actor : (e.actor as { id?: string } | undefined)?.id;
+      const on = e.targets?.map((t) => t.id).join(',');
+      io.stdout(
+        `${m.received_at} #${m.seq} ${actor ?? '?'} ${e.action ?? '?'}${on ? ` on ${on}` : ''}${e.outcome ? ` (${e.outcome})` : ''}\n`,
+      );
+    } else io.stdout(`-- checkpoint: ${m.size} entries signed\n`);
+  }
   return EXIT.ok;
 }

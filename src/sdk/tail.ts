@@ -1,0 +1,119 @@
+/**
+ * Following a stream live (docs/sdk.md): an async iterator over the ledger's Server-Sent
+ * Events tail that reconnects by itself, resuming after the last seq it yielded, so a
+ * consumer sees every entry once, in order, across disconnects.
+ *
+ * @example
+ *   for await (const m of tail({ url, token, stream: 'prod-access', from: 0 })) {
+ *     if (m.type === 'entry') console.log(m.seq, m.event);
+ *   }
+ */
+export type TailMessage =
+  | {
+      readonly type: 'entry';
+      readonly seq: number;
+      readonly received_at: string;
+      readonly leaf_hash: string;
+      readonly event: Record<string, unknown>;
+    }
+  | { readonly type: 'checkpoint'; readonly size: number; readonly note: string };
+
+export interface TailOptions {
+  readonly url: string;
+  readonly token: string;
+  readonly stream: string;
+  /** First seq to receive (default: only entries appended from now on). */
+  readonly from?: number;
+  readonly signal?: AbortSignal;
+  readonly fetch?: typeof fetch;
+  /** Delay before reconnecting, doubled while failing, capped at 30 s (default 250 ms). */
+  readonly retryMs?: number;
+  /** Called on every reconnect with the reason. */
+  readonly onReconnect?: (reason: string) => void;
+}
+
+export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
+  const doFetch = o.fetch ?? fetch;
+  let next = o.from;
+  let delay = o.retryMs ?? 250;
+  while (!o.signal?.aborted) {
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      authorization: `Bearer ${o.token}`,
+    };
+    const query = next === undefined ? '' : `?from=${next}`;
+    let reason = 'the stream ended';
+    try {
+      const res = await doFetch(
+        `${o.url.replace(/\/+$/, '')}/v1/streams/${o.stream}/tail${query}`,
+        {
+          headers,
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+      );
+      if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 404) {
+        throw new Error(`tail refused: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+      }
+      if (!res.ok || res.body === null) throw new RetryError(`HTTP ${res.status}`);
+      delay = o.retryMs ?? 250;
+      for await (const ev of sseEvents(res.body)) {
+        if (ev.event === 'entry') {
+          const m = JSON.parse(ev.data) as Extract<TailMessage, { type: 'entry' }>;
+          if (next !== undefined && m.seq < next) continue; // never twice
+          next = m.seq + 1;
+          yield m;
+        } else if (ev.event === 'checkpoint') {
+          yield JSON.parse(ev.data) as TailMessage;
+        } else if (ev.event === 'closed') {
+          reason = ev.data;
+          break;
+        }
+      }
+    } catch (e) {
+      if (o.signal?.aborted) return;
+      if (!(e instanceof RetryError) && !(e instanceof TypeError)) throw e;
+      reason = e.message;
+    }
+    o.onReconnect?.(reason);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 30_000);
+  }
+}
+
+class RetryError extends Error {}
+
+/** Parses a text/event-stream body into events (HTML Living Standard, server-sent events). */
+async function* sseEvents(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ event: string; data: string; id?: string }> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  let event = 'message';
+  let data: string[] = [];
+  let id: string | undefined;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buf += value;
+    let nl = buf.indexOf('\n');
+    while (nl >= 0) {
+      const line = buf.slice(0, nl).replace(/\r$/, '');
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf('\n');
+      if (line === '') {
+        if (data.length > 0)
+          yield { event, data: data.join('\n'), ...(id === undefined ? {} : { id }) };
+        event = 'message';
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+      else if (field === 'id') id = value;
+    }
+  }
+}
