@@ -5,9 +5,8 @@
  */
 import { type AuditReport, type AuditSource, type AuditState, audit } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
-import { verifyCheckpointNote } from '../checkpoint-verify.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
-import { entryLeafHash, isAnyStreamName, parseEntry } from '../entry.js';
+import { entryLeafHash, isAnyStreamName } from '../entry.js';
 import { FormatError } from '../format-error.js';
 import { LedgerClient, LedgerError } from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
@@ -20,9 +19,9 @@ import {
   SIG_TYPE_ED25519,
 } from '../note-key.js';
 import { type Policy, parsePolicy } from '../policy.js';
-import { consistencyProof, MemoryHashStore, verifyInclusion } from '../proof.js';
+import { consistencyProof, MemoryHashStore } from '../proof.js';
 import { tail } from '../sdk/tail.js';
-import { parseTlogProof } from '../tlog-proof.js';
+import { verifyInclusion } from '../sdk/verify.js';
 
 /** What the commands may touch. */
 export interface CliIo {
@@ -435,54 +434,22 @@ async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number
 async function checkProofCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
   const file = o.positional[1];
   if (!file) throw new UsageError('give the proof file');
-  let proof: ReturnType<typeof parseTlogProof>;
-  try {
-    proof = parseTlogProof(await io.readFile(file));
-  } catch (e) {
-    if (e instanceof FormatError) throw new UsageError(`${file}: ${e.message}`);
-    throw e;
-  }
-  const note = new TextDecoder().decode(proof.checkpoint);
-  const origin = note.slice(0, note.indexOf('\n'));
+  const bytes = await io.readFile(file);
+  const note = new TextDecoder().decode(bytes);
+  // The origin is the first line of the checkpoint, after the proof's blank line.
+  const cpStart = note.indexOf('\n\n') + 2;
+  const origin = note.slice(cpStart, note.indexOf('\n', cpStart));
   const policy = policyOf(s);
-  const fail = (why: string) => {
-    io.stdout(`FAILED ${file}: ${why}\n`);
+  const r = verifyInclusion(bytes, { log: logVerifier(s, origin), ...(policy ? { policy } : {}) });
+  if (!r.ok) {
+    if (r.error.reason === 'malformed' && cpStart < 2)
+      throw new UsageError(`${file}: ${r.error.detail}`);
+    io.stdout(`FAILED ${file}: ${r.error.detail}\n`);
     return EXIT.failed;
-  };
-  let report: ReturnType<typeof verifyCheckpointNote>;
-  try {
-    report = verifyCheckpointNote(proof.checkpoint, logVerifier(s, origin), policy);
-  } catch (e) {
-    if (e instanceof FormatError) return fail(e.message);
-    throw e;
   }
-  if (!report.log_signature?.valid)
-    return fail(`the checkpoint is not signed by the pinned log key for ${origin}`);
-  if (policy && !report.quorum.met)
-    return fail(
-      `the checkpoint's cosignatures do not meet the policy's quorum "${report.quorum.rule}"`,
-    );
-  if (!proof.extra) return fail('the proof carries no entry bytes');
-  let entry: ReturnType<typeof parseEntry>;
-  try {
-    entry = parseEntry(proof.extra);
-  } catch (e) {
-    if (e instanceof FormatError) return fail(`the entry: ${e.message}`);
-    throw e;
-  }
-  if (
-    entry.seq !== proof.index ||
-    `${origin.slice(0, origin.lastIndexOf('/'))}/${entry.stream}` !== origin
-  ) {
-    return fail(
-      `the entry is seq ${entry.seq} of "${entry.stream}", the proof is for index ${proof.index} of ${origin}`,
-    );
-  }
-  const cp = report.checkpoint;
-  const r = verifyInclusion(proof.index, cp.size, entryLeafHash(proof.extra), proof.proof, cp.root);
-  if (!r.ok) return fail(`the inclusion proof does not verify: ${r.error.detail}`);
+  const { entry, checkpoint } = r.value;
   io.stdout(
-    `OK ${file}: seq ${entry.seq} of ${entry.stream} is in the tree of size ${cp.size} (root ${toBase64(cp.root)}), signed by the log${policy ? ' and cosigned per the policy' : ''}\n  ${JSON.stringify(entry.event)}\n`,
+    `OK ${file}: seq ${entry.seq} of ${entry.stream} is in the tree of size ${checkpoint.size} (root ${toBase64(checkpoint.root)}), signed by the log${policy ? ' and cosigned per the policy' : ''}\n  ${JSON.stringify(entry.event)}\n`,
   );
   return EXIT.ok;
 }

@@ -11,7 +11,8 @@ import { fromBase64, toBase64, utf8 } from '../../src/encoding.js';
 import { entryBytes, entryLeafHash, GENESIS_PREV, parseEntry } from '../../src/entry.js';
 import { CompactRange, hashLeaf } from '../../src/merkle.js';
 import { openNote, signNote } from '../../src/note.js';
-import { ed25519Signer, ed25519Verifier } from '../../src/note-key.js';
+import { ed25519Signer, ed25519Verifier, generateNoteKey } from '../../src/note-key.js';
+import { parsePolicy } from '../../src/policy.js';
 import {
   consistencyProof,
   inclusionProof,
@@ -19,6 +20,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/proof.js';
+import { verifyInclusion as verifyEntryProof } from '../../src/sdk/verify.js';
 import { parseTlogProof } from '../../src/tlog-proof.js';
 import { readOwnJson } from '../helpers/shared-vectors.js';
 
@@ -137,5 +139,35 @@ describe('own vectors: RFC 8785', () => {
   it('canonical forms and rejections', () => {
     for (const c of v.canonical) expect(canonicalize(parseJson(c.input)), c.input).toBe(c.want);
     for (const r of v.reject) expect(() => parseJson(r), r).toThrow();
+  });
+});
+
+describe('own vectors: SDK offline checks with pinned keys', () => {
+  const v = readOwnJson<{
+    log: { vkey: string };
+    witness: { vkey: string };
+    tlog_proof_seq1: string;
+  }>('entry/prod-access-3.json');
+  const log = ed25519Verifier(v.log.vkey);
+  const policy = parsePolicy(`witness w1 ${v.witness.vkey}\nquorum w1`);
+
+  it('an entry proof verifies with the log key and the witness quorum', () => {
+    const r = verifyEntryProof(utf8(v.tlog_proof_seq1), { log, policy });
+    expect(r.ok && r.value.entry.seq).toBe(1);
+  });
+
+  it('a wrong key, an unmet quorum, or a changed index fails with the reason', () => {
+    const other = ed25519Verifier(generateNoteKey(log.name).vkey);
+    const bad = (text: string, keys: Parameters<typeof verifyEntryProof>[1]) => {
+      const r = verifyEntryProof(utf8(text), keys);
+      return r.ok ? 'ok' : r.error.reason;
+    };
+    expect(bad(v.tlog_proof_seq1, { log: other })).toBe('bad_signature');
+    const strict = parsePolicy(
+      `witness w1 ${v.witness.vkey}\nwitness w2 ${generateNoteKey('w2.test', 0x04).vkey}\ngroup g all w1 w2\nquorum g`,
+    );
+    expect(bad(v.tlog_proof_seq1, { log, policy: strict })).toBe('quorum_not_met');
+    expect(bad(v.tlog_proof_seq1.replace('index 1', 'index 2'), { log })).toBe('wrong_entry');
+    expect(bad(v.tlog_proof_seq1.replace('index 1', 'index 01'), { log })).toBe('malformed');
   });
 });
