@@ -5,9 +5,12 @@
  * bytes, seq, chain link and time; the tree root at every signed checkpoint; and the root
  * at the newest checkpoint. Nothing the source says is trusted: only the keys and the state.
  */
+
+import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, parseCheckpoint } from './checkpoint.js';
 import { type CheckpointReport, verifyCheckpointNote } from './checkpoint-verify.js';
 import { bytesEqual, fromBase64, toBase64, utf8 } from './encoding.js';
+import { entryBytes, entryLeafHash, parseEntry } from './entry.js';
 import { FormatError } from './format-error.js';
 import type { NoteVerifier } from './note.js';
 import type { Policy } from './policy.js';
@@ -27,6 +30,11 @@ export interface AuditSource {
   ): AsyncIterable<{ seq: number; bytes: Uint8Array; leafHash?: Uint8Array }>;
   /** A consistency proof between two sizes. */
   consistency(from: number, to: number): Promise<Uint8Array[]>;
+  /**
+   * The search mirror's copy of the entries (D1), in any order, when the source has one: each
+   * row must match the verified entry of the same seq.
+   */
+  mirror?(): AsyncIterable<{ seq: number; received_at: string; leaf_hash: string; event: unknown }>;
 }
 
 /** What an audit remembers between runs (per stream and ledger). */
@@ -45,7 +53,8 @@ export type AuditProblemKind =
   | 'fork'
   | 'entry'
   | 'checkpoint_root_mismatch'
-  | 'final_root_mismatch';
+  | 'final_root_mismatch'
+  | 'mirror_mismatch';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -169,11 +178,14 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
 
   // 4. Every entry, in order, from 0 (or from the saved state with --since-last).
   const resume = opts.sinceLast && state !== undefined ? state.verifier : undefined;
+  // For the mirror check: what each verified entry says, as a digest (O(n) small strings).
+  const digests = source.mirror ? new Map<number, string>() : undefined;
   const v = new StreamVerifier(opts.stream, resume);
   let lastGood = resume?.size ?? 0;
   let firstBadCheckpoint: { size: number; after: number } | undefined;
   for await (const e of source.entries(v.size, head.size)) {
     const r = v.add(e.bytes, e.leafHash);
+    if (r.ok && digests !== undefined) digests.set(e.seq, mirrorDigest(parseEntry(e.bytes)));
     if (!r.ok) {
       problems.push({ kind: 'entry', detail: r.error.detail, seq: r.error.seq });
       return result({
@@ -211,6 +223,27 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
       seq,
     });
   }
+  if (source.mirror !== undefined && digests !== undefined && problems.length === 0) {
+    let firstBad: number | undefined;
+    for await (const row of source.mirror()) {
+      const want = digests.get(row.seq);
+      if (want === undefined) continue; // not verified in this run (or past the checkpoint)
+      let got: string;
+      try {
+        got = JSON.stringify([row.received_at, row.leaf_hash, canonicalize(row.event)]);
+      } catch {
+        got = '';
+      }
+      if (got !== want && (firstBad === undefined || row.seq < firstBad)) firstBad = row.seq;
+    }
+    if (firstBad !== undefined) {
+      problems.push({
+        kind: 'mirror_mismatch',
+        detail: `the search mirror (D1) differs from the verified entry at seq ${firstBad}`,
+        seq: firstBad,
+      });
+    }
+  }
   const ok = problems.length === 0;
   return result({
     newest,
@@ -225,4 +258,12 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
 /** Parses a checkpoint note's text into a checkpoint (for callers holding raw notes). */
 export function checkpointOfNote(note: string): Checkpoint {
   return parseCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1));
+}
+
+function mirrorDigest(e: ReturnType<typeof parseEntry>): string {
+  return JSON.stringify([
+    e.receivedAt,
+    toBase64(entryLeafHash(entryBytes(e))),
+    canonicalize(e.event),
+  ]);
 }

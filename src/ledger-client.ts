@@ -130,6 +130,22 @@ export class LedgerClient {
     });
   }
 
+  /** Every row of the search mirror for one stream, page by page (newest first). */
+  async *mirror(
+    stream: string,
+  ): AsyncGenerator<{ seq: number; received_at: string; leaf_hash: string; event: unknown }> {
+    let cursor: string | null = null;
+    do {
+      const q: string = `/v1/search?stream=${stream}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await this.#json<{
+        results: { seq: number; received_at: string; leaf_hash: string; event: unknown }[];
+        cursor: string | null;
+      }>(q);
+      yield* page.results;
+      cursor = page.cursor;
+    } while (cursor !== null);
+  }
+
   entryProof(stream: string, seq: number): Promise<string> {
     return this.#text(`/v1/streams/${stream}/entries/${seq}/proof`);
   }

@@ -117,6 +117,24 @@ describe('stele verify catches tampering', () => {
     expect(r.problems[0]?.detail).toContain('root');
   });
 
+  it('an event field changed in the D1 mirror', async () => {
+    await fill('t-d1', 10);
+    const stub = env.STREAM.get(env.STREAM.idFromName('t-d1'));
+    for (let i = 0; i < 20 && (await stub.status('t-d1')).mirrored_size < 10; i++) {
+      await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+        state.storage.setAlarm(Date.now()),
+      );
+      await runDurableObjectAlarm(stub);
+    }
+    const d1 = await env.DB.prepare(
+      "UPDATE entries SET event = replace(event, 'ssh.login', 'ssh.logout') WHERE stream = 't-d1' AND seq = 3",
+    ).run();
+    expect(d1.meta.changes).toBe(1);
+    const r = await run('t-d1');
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]).toMatchObject({ kind: 'mirror_mismatch', seq: 3 });
+  });
+
   it('a deleted entry', async () => {
     await fill('t-delete', 10);
     await tamper('t-delete', (s) => s.exec('DELETE FROM entries WHERE seq = 3'));
