@@ -1,9 +1,16 @@
 /** The Node side of the `stele` command: files, the terminal, and fetch for src/cli/main.ts. */
+
+import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type CliIo, main } from '../src/cli/main.js';
+import { useSha256 } from '../src/sha256.js';
+
+// Node's native SHA-256 (checked against @noble/hashes before it is used): verification of
+// large exports is dominated by hashing.
+useSha256((d) => new Uint8Array(hash('sha256', d, 'buffer')));
 
 const io: CliIo = {
   env: process.env,

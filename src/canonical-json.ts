@@ -30,13 +30,19 @@ export const MAX_JSON_DEPTH = 32;
  *   canonicalize({ b: 1, a: [true, null, 'x'] }) === '{"a":[true,null,"x"],"b":1}'
  */
 export function canonicalize(value: unknown): string {
-  return write(value, 1, '$');
+  const path: (string | number)[] = [];
+  return write(value, 1, path);
 }
 
-function write(v: unknown, depth: number, path: string): string {
+/** "$", "$.a", "$.a[2]": the JSON path of a value, built only when reporting an error. */
+function pathOf(path: readonly (string | number)[]): string {
+  return `$${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`;
+}
+
+function write(v: unknown, depth: number, path: (string | number)[]): string {
   switch (typeof v) {
     case 'string':
-      if (!v.isWellFormed()) bad(path, 'must not contain a lone surrogate');
+      if (!v.isWellFormed()) bad(pathOf(path), 'must not contain a lone surrogate');
       return JSON.stringify(v);
     case 'number':
       checkNumber(v, path);
@@ -45,30 +51,39 @@ function write(v: unknown, depth: number, path: string): string {
       return v ? 'true' : 'false';
     case 'object': {
       if (v === null) return 'null';
-      if (depth > MAX_JSON_DEPTH) bad(path, `must not nest deeper than ${MAX_JSON_DEPTH}`);
+      if (depth > MAX_JSON_DEPTH) bad(pathOf(path), `must not nest deeper than ${MAX_JSON_DEPTH}`);
       if (Array.isArray(v)) {
-        return `[${v.map((x, i) => write(x, depth + 1, `${path}[${i}]`)).join(',')}]`;
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          path.push(i);
+          out += (i === 0 ? '' : ',') + write(v[i], depth + 1, path);
+          path.pop();
+        }
+        return `${out}]`;
       }
       const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) bad(path, 'must be a plain object');
+      if (proto !== Object.prototype && proto !== null) bad(pathOf(path), 'must be a plain object');
       const obj = v as Record<string, unknown>;
       const keys = Object.keys(obj).sort();
-      const parts: string[] = [];
-      for (const k of keys) {
-        if (!k.isWellFormed()) bad(path, 'member names must not contain a lone surrogate');
-        parts.push(`${JSON.stringify(k)}:${write(obj[k], depth + 1, `${path}.${k}`)}`);
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        if (!k.isWellFormed()) bad(pathOf(path), 'member names must not contain a lone surrogate');
+        path.push(k);
+        out += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${write(obj[k], depth + 1, path)}`;
+        path.pop();
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     default:
-      return bad(path, `is ${typeof v}, which is not JSON`);
+      return bad(pathOf(path), `is ${typeof v}, which is not JSON`);
   }
 }
 
-function checkNumber(n: number, path: string): void {
-  if (!Number.isFinite(n)) bad(path, 'must be a finite number');
+function checkNumber(n: number, path: readonly (string | number)[]): void {
+  if (!Number.isFinite(n)) bad(pathOf(path), 'must be a finite number');
   if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
-    bad(path, 'must be an integer within ±(2^53-1) (I-JSON)');
+    bad(pathOf(path), 'must be an integer within ±(2^53-1) (I-JSON)');
   }
 }
 
@@ -80,9 +95,9 @@ function checkNumber(n: number, path: string): void {
 export function parseJson(text: string): JsonValue {
   const p = new Parser(text);
   p.ws();
-  const v = p.value(1, '$');
+  const v = p.value(1);
   p.ws();
-  if (p.i !== text.length) p.fail('$', 'must have nothing after the JSON value');
+  if (p.i !== text.length) p.fail('must have nothing after the JSON value');
   return v;
 }
 
@@ -90,8 +105,11 @@ class Parser {
   i = 0;
   constructor(readonly s: string) {}
 
-  fail(path: string, rule: string): never {
-    throw new FormatError('json', `${path} (offset ${this.i})`, rule);
+  /** The path of the value being parsed, as a stack (a string is built only for errors). */
+  readonly path: (string | number)[] = [];
+
+  fail(rule: string): never {
+    throw new FormatError('json', `${pathOf(this.path)} (offset ${this.i})`, rule);
   }
 
   ws(): void {
@@ -103,38 +121,37 @@ class Parser {
     }
   }
 
-  value(depth: number, path: string): JsonValue {
+  value(depth: number): JsonValue {
     const c = this.s[this.i];
     switch (c) {
       case '{':
-        return this.object(depth, path);
+        return this.object(depth);
       case '[':
-        return this.array(depth, path);
+        return this.array(depth);
       case '"':
-        return this.string(path);
+        return this.string();
       case 't':
-        return this.literal('true', true, path);
+        return this.literal('true', true);
       case 'f':
-        return this.literal('false', false, path);
+        return this.literal('false', false);
       case 'n':
-        return this.literal('null', null, path);
+        return this.literal('null', null);
       default:
-        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number(path);
+        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
         return this.fail(
-          path,
           c === undefined ? 'ended too early' : `has unexpected character ${JSON.stringify(c)}`,
         );
     }
   }
 
-  literal<T extends JsonValue>(word: string, v: T, path: string): T {
-    if (!this.s.startsWith(word, this.i)) this.fail(path, 'is not a JSON value');
+  literal<T extends JsonValue>(word: string, v: T): T {
+    if (!this.s.startsWith(word, this.i)) this.fail('is not a JSON value');
     this.i += word.length;
     return v;
   }
 
-  object(depth: number, path: string): JsonValue {
-    if (depth > MAX_JSON_DEPTH) this.fail(path, `must not nest deeper than ${MAX_JSON_DEPTH}`);
+  object(depth: number): JsonValue {
+    if (depth > MAX_JSON_DEPTH) this.fail(`must not nest deeper than ${MAX_JSON_DEPTH}`);
     this.i++;
     // Members are defined as own data properties, so a "__proto__" member is data like any
     // other and never changes the object's prototype.
@@ -147,30 +164,34 @@ class Parser {
     }
     for (;;) {
       this.ws();
-      if (this.s[this.i] !== '"') this.fail(path, 'expected a member name in double quotes');
-      const key = this.string(path);
-      if (seen.has(key)) this.fail(path, `has duplicate member name ${JSON.stringify(key)}`);
+      if (this.s[this.i] !== '"') this.fail('expected a member name in double quotes');
+      const key = this.string();
+      if (seen.has(key)) this.fail(`has duplicate member name ${JSON.stringify(key)}`);
       seen.add(key);
       this.ws();
-      if (this.s[this.i] !== ':') this.fail(path, 'expected ":" after a member name');
+      if (this.s[this.i] !== ':') this.fail('expected ":" after a member name');
       this.i++;
       this.ws();
-      const value = this.value(depth + 1, `${path}.${key}`);
-      Object.defineProperty(obj, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      this.path.push(key);
+      const value = this.value(depth + 1);
+      this.path.pop();
+      if (key === '__proto__') {
+        Object.defineProperty(obj, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else obj[key] = value;
       this.ws();
       const c = this.s[this.i++];
       if (c === '}') return obj;
-      if (c !== ',') this.fail(path, 'expected "," or "}"');
+      if (c !== ',') this.fail('expected "," or "}"');
     }
   }
 
-  array(depth: number, path: string): JsonValue {
-    if (depth > MAX_JSON_DEPTH) this.fail(path, `must not nest deeper than ${MAX_JSON_DEPTH}`);
+  array(depth: number): JsonValue {
+    if (depth > MAX_JSON_DEPTH) this.fail(`must not nest deeper than ${MAX_JSON_DEPTH}`);
     this.i++;
     const out: JsonValue[] = [];
     this.ws();
@@ -180,15 +201,17 @@ class Parser {
     }
     for (;;) {
       this.ws();
-      out.push(this.value(depth + 1, `${path}[${out.length}]`));
+      this.path.push(out.length);
+      out.push(this.value(depth + 1));
+      this.path.pop();
       this.ws();
       const c = this.s[this.i++];
       if (c === ']') return out;
-      if (c !== ',') this.fail(path, 'expected "," or "]"');
+      if (c !== ',') this.fail('expected "," or "]"');
     }
   }
 
-  string(path: string): string {
+  string(): string {
     const s = this.s;
     let i = this.i + 1;
     let out = '';
@@ -197,12 +220,12 @@ class Parser {
       const c = s.charCodeAt(i);
       if (Number.isNaN(c)) {
         this.i = i;
-        this.fail(path, 'has an unterminated string');
+        this.fail('has an unterminated string');
       }
       if (c === 0x22) break;
       if (c < 0x20) {
         this.i = i;
-        this.fail(path, 'has a control character in a string (escape it)');
+        this.fail('has a control character in a string (escape it)');
       }
       if (c === 0x5c) {
         out += s.slice(start, i);
@@ -237,7 +260,7 @@ class Parser {
             const hex = s.slice(i, i + 4);
             if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
               this.i = i;
-              this.fail(path, 'has a bad \\u escape');
+              this.fail('has a bad \\u escape');
             }
             out += String.fromCharCode(Number.parseInt(hex, 16));
             i += 4;
@@ -245,7 +268,7 @@ class Parser {
           }
           default:
             this.i = i - 1;
-            this.fail(path, 'has a bad escape');
+            this.fail('has a bad escape');
         }
         start = i;
         continue;
@@ -254,20 +277,20 @@ class Parser {
     }
     out += s.slice(start, i);
     this.i = i + 1;
-    if (!out.isWellFormed()) this.fail(path, 'must not contain a lone surrogate');
+    if (!out.isWellFormed()) this.fail('must not contain a lone surrogate');
     return out;
   }
 
-  number(path: string): number {
+  number(): number {
     const m = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
     m.lastIndex = this.i;
     const r = m.exec(this.s);
-    if (r === null) this.fail(path, 'is not a JSON number');
+    if (r === null) this.fail('is not a JSON number');
     this.i += r[0].length;
     const n = Number(r[0]);
-    if (!Number.isFinite(n)) this.fail(path, 'is a number too large for a double');
+    if (!Number.isFinite(n)) this.fail('is a number too large for a double');
     if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
-      this.fail(path, 'must be an integer within ±(2^53-1) (I-JSON)');
+      this.fail('must be an integer within ±(2^53-1) (I-JSON)');
     }
     return n;
   }

@@ -46,7 +46,19 @@ export function fromBase64IgnoringUnusedBits(s: string): Uint8Array | undefined 
   return decodeBase64(s, false);
 }
 
+const B64_SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 function decodeBase64(s: string, strictBits: boolean): Uint8Array | undefined {
+  // Fast path: the platform's atob (a Web API) once the exact shape is checked, which rules
+  // out everything atob would tolerate (whitespace, missing padding).
+  if (typeof atob === 'function' && s.length > 64) {
+    if (!B64_SHAPE.test(s)) return undefined;
+    const bin = atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    if (strictBits && toBase64Tail(out) !== s.slice(-4)) return undefined;
+    return out;
+  }
   const len = s.length;
   if (len % 4 !== 0) return undefined;
   let pad = 0;
@@ -68,6 +80,12 @@ function decodeBase64(s: string, strictBits: boolean): Uint8Array | undefined {
     if (strictBits && last && pad === 2 && (c1 & 15) !== 0) return undefined;
   }
   return out;
+}
+
+/** The last base64 quantum of `bytes` (to check unused bits are zero without re-encoding all). */
+function toBase64Tail(bytes: Uint8Array): string {
+  const rem = bytes.length % 3 === 0 ? 3 : bytes.length % 3;
+  return toBase64(bytes.subarray(bytes.length - rem));
 }
 
 function sextet(s: string, i: number): number {

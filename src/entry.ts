@@ -10,7 +10,7 @@
  */
 import { canonicalize, type JsonValue, parseJson } from './canonical-json.js';
 import { bytesEqual, fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
-import { type AuditEvent, MAX_EVENT_SIZE, validateEvent } from './event.js';
+import { type AuditEvent, MAX_EVENT_SIZE, validateEventCanonical } from './event.js';
 import { FormatError } from './format-error.js';
 import { HASH_SIZE, hashLeaf } from './merkle.js';
 
@@ -127,14 +127,11 @@ export function parseEntry(bytes: Uint8Array): Entry {
   const prevHash = typeof prev === 'string' ? fromBase64(prev) : undefined;
   if (prevHash === undefined || prevHash.length !== HASH_SIZE)
     bad('prev', 'must be the base64 of a 32-byte hash');
-  const entry: Entry = {
-    stream,
-    seq,
-    receivedAt: received_at,
-    prev: prevHash,
-    event: validateEvent(event as JsonValue),
-  };
-  if (!bytesEqual(entryBytes(entry), bytes)) bad('entry', 'must be in RFC 8785 canonical form');
+  const { event: valid, canonical } = validateEventCanonical(event as JsonValue);
+  const entry: Entry = { stream, seq, receivedAt: received_at, prev: prevHash, event: valid };
+  if (!bytesEqual(entryBytesOf(canonical, prevHash, received_at, seq, stream), bytes)) {
+    bad('entry', 'must be in RFC 8785 canonical form');
+  }
   return entry;
 }
 

@@ -18,6 +18,7 @@ export * from './policy.js';
 export * from './proof.js';
 export * from './result.js';
 export * from './sequencer.js';
+export * from './sha256.js';
 export * from './stream-verifier.js';
 export * from './tile.js';
 export * from './tlog-proof.js';

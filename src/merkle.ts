@@ -5,12 +5,12 @@
  * Sizes and indexes are JavaScript numbers, exact up to 2^53-1 (Number.MAX_SAFE_INTEGER);
  * all arithmetic on them is done with division, never 32-bit bit operators.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from './sha256.js';
 
 /** SHA-256 output length; every node and leaf hash has it. */
 export const HASH_SIZE = 32;
 
-const LEAF_PREFIX = new Uint8Array([0x00]);
+const LEAF_PREFIX = 0x00;
 const NODE_PREFIX = 0x01;
 
 /** MTH({}) = SHA-256() (RFC 9162 §2.1.1). */
@@ -18,7 +18,10 @@ export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
 /** Leaf hash: SHA-256(0x00 || data) (RFC 9162 §2.1.1). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
-  return sha256.create().update(LEAF_PREFIX).update(data).digest();
+  const buf = new Uint8Array(1 + data.length);
+  buf[0] = LEAF_PREFIX;
+  buf.set(data, 1);
+  return sha256(buf);
 }
 
 /** Interior node hash: SHA-256(0x01 || left || right) (RFC 9162 §2.1.1). */

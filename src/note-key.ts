@@ -12,10 +12,10 @@
  * canonical encodings (docs/format.md says why).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromBase64, toBase64, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
 import { hex8, isValidKeyName, type NoteSigner, type NoteVerifier } from './note.js';
+import { sha256 } from './sha256.js';
 
 /** Signature type of Ed25519 note signatures (checkpoints). */
 export const SIG_TYPE_ED25519 = 0x01;

@@ -4,8 +4,9 @@
  *
  *   token = "stl_" || <id: 12 base32 chars> || "_" || <secret: 32 base32 chars (160 bits)>
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+
 import { toHex, utf8 } from './encoding.js';
+import { sha256 } from './sha256.js';
 
 /** The four roles (GRANTS says what each may do). */
 export type Role = 'writer' | 'verifier' | 'reader' | 'admin';

@@ -64,6 +64,9 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
           yield m;
         } else if (ev.event === 'checkpoint') {
           yield JSON.parse(ev.data) as TailMessage;
+        } else if (ev.event === 'start') {
+          // Where the server started this tail: resume from there if nothing came yet.
+          next ??= (JSON.parse(ev.data) as { from: number }).from;
         } else if (ev.event === 'closed') {
           reason = ev.data;
           break;

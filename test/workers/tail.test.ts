@@ -1,7 +1,9 @@
 /** Live tail over WebSocket and SSE: replay from a seq, then live, no gap, no duplicate. */
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, api, event } from './helpers.js';
+import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
+import { ADMIN, api, event, token } from './helpers.js';
 
 interface Msg {
   type: string;
@@ -83,7 +85,50 @@ describe('tail', () => {
     await reader.cancel();
   });
 
+  it('WebSocket: a replay larger than one connection carries is continued by reconnecting', async () => {
+    for (let b = 0; b < 11; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => event(b * 1000 + i));
+      expect((await api('/v1/streams/big-tail/events', { body: { events } })).status).toBe(201);
+      // Drain the mirror between batches (tests run with MAX_MIRROR_LAG=1500).
+      const stub = env.STREAM.get(env.STREAM.idFromName('big-tail'));
+      await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+        state.storage.setAlarm(Date.now()),
+      );
+      await runDurableObjectAlarm(stub);
+    }
+    const first = await openSocket('/v1/streams/big-tail/tail?from=0');
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      first.ws.addEventListener('close', (e) => r({ code: e.code, reason: e.reason })),
+    );
+    const { code, reason } = await closed;
+    expect(code).toBe(4000);
+    const resume = Number(/resume from seq (\d+)/.exec(reason)?.[1]);
+    const got = first.messages.filter((m) => m.type === 'entry').map((m) => m.seq);
+    expect(got.length).toBeGreaterThanOrEqual(10_000);
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i));
+    expect(resume).toBe(got.length);
+    const second = await openSocket(`/v1/streams/big-tail/tail?from=${resume}`);
+    const rest = await second.next(11_000 - resume);
+    expect(rest.map((m) => m.seq)).toEqual(
+      Array.from({ length: 11_000 - resume }, (_, i) => resume + i),
+    );
+    second.ws.close(1000, 'done');
+  });
+
   it('needs a reader token and a tail request', async () => {
+    const writer = await token('writer', ['*']);
+    expect(
+      (
+        await api('/v1/streams/sse/tail', {
+          token: writer.token,
+          headers: { accept: 'text/event-stream' },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await api('/v1/streams/sse/tail', { token: null, headers: { accept: 'text/event-stream' } }))
+        .status,
+    ).toBe(401);
     const r = await api('/v1/streams/sse/tail');
     expect(r.status).toBe(400);
     const w = await api('/v1/streams/sse/tail?from=x', {

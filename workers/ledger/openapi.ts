@@ -96,19 +96,19 @@ export const openapi = {
     title: 'Stele ledger API',
     version: '1',
     description:
-      'Append audit events to streams; read entries, checkpoints (cosigned by witnesses when ' +
-      'the ledger has a WITNESS_POLICY) and proofs; verify checkpoints; search; manage ' +
-      'tokens. Every /v1 route except /v1/log-keys and /v1/openapi.json needs a bearer ' +
-      'token, and `x-stele-role` names the least role an operation needs. Errors are RFC ' +
-      '9457 problem details (application/problem+json); any route may also answer 500 ' +
-      '(type `internal`), and unknown paths and methods answer 404. Formats: ' +
+      'Append audit events to streams; read entries (or tail them live), checkpoints (cosigned ' +
+      'by witnesses when the ledger has a WITNESS_POLICY) and proofs; verify checkpoints; ' +
+      'search; manage tokens. Every /v1 route except /v1/log-keys and /v1/openapi.json ' +
+      'needs a bearer token, and `x-stele-role` names the least role an operation needs. ' +
+      'Errors are RFC 9457 problem details (application/problem+json); any route may also ' +
+      'answer 500 (type `internal`), and unknown paths and methods answer 404. Formats: ' +
       'docs/format.md. Witnesses and policies: docs/witnessing.md. Reference: docs/api.md.',
     license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },
   tags: [
     { name: 'meta', description: 'Health, the log key and this document (no token).' },
     { name: 'events', description: 'Appending events.' },
-    { name: 'streams', description: 'Streams, entries and checkpoints.' },
+    { name: 'streams', description: 'Streams, entries (also as a live tail) and checkpoints.' },
     { name: 'proofs', description: 'Inclusion and consistency proofs.' },
     {
       name: 'verify',
@@ -283,6 +283,104 @@ export const openapi = {
         ),
         parameters: [streamParam, seqParam],
         responses: { 200: text('The proof file (text/plain; charset=utf-8).'), ...readErrors },
+      },
+    },
+    '/v1/streams/{stream}/tail': {
+      get: {
+        ...op(
+          'reader',
+          'streams',
+          'tailStream',
+          'Live tail: entries replayed from `from`, then live',
+          `${inScope} A WebSocket (send Upgrade: websocket; 101) or Server-Sent Events (send ` +
+            'an Accept that contains text/event-stream; 200); Upgrade: websocket wins when both ' +
+            'are sent, and a request with neither is a 400 (field `Accept`). Entries from ' +
+            '`from` (default: the current tree size, so live only) are sent in seq order, ' +
+            'then each new entry when its append is committed: no gap, no duplicate. A ' +
+            '`from` past the tree size waits for that seq; a stream with no entries is not a ' +
+            '404 (the tail waits for its first entry). A checkpoint message is sent for each ' +
+            'checkpoint signed while the tail is open (not replayed), after every entry it ' +
+            "covers; its note has the log's signature only. Messages: TailEntry, " +
+            'TailCheckpoint and, over a WebSocket, TailPong. WebSocket: one JSON text frame ' +
+            'per message; the text message "ping" is answered with {"type":"pong"}, anything ' +
+            'else is ignored. SSE: the body starts with the comment `: stele tail`; events ' +
+            '`entry` (with `id: <seq>`), `checkpoint` (no id) and `closed`; resume with ' +
+            'Last-Event-ID. A tail too far behind (MAX_BACKLOG = 10,000 entries) is closed ' +
+            'with the seq to resume from: a WebSocket with close code 4000 and reason "too ' +
+            'slow; resume from seq N" (checked when it opens and after each append: its next ' +
+            'seq is 1 or more and more than 10,000 below the tree size, so in practice a tail ' +
+            'opened that far back), SSE with an `event: closed` whose data is the same text, ' +
+            'then the end of the body (after each append, when more than MAX_BACKLOG x 256 ' +
+            'writes are queued for the client).',
+        ),
+        parameters: [
+          streamParam,
+          query(
+            'from',
+            count,
+            'The first seq to send (no leading zeros); default: the current tree size (live ' +
+              'only). Ignored when Last-Event-ID is sent.',
+          ),
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            description:
+              'The last seq received: the tail starts at the next one, whatever `from` says. ' +
+              'How SSE resumes (EventSource sends it); also honoured on a WebSocket upgrade. ' +
+              'Else a 400 (field Last-Event-ID, rule "must be a seq").',
+            schema: { type: 'string', pattern: '^[0-9]{1,16}$' },
+          },
+          {
+            name: 'Upgrade',
+            in: 'header',
+            description:
+              '`websocket` (case-insensitive) for the WebSocket variant, with the usual ' +
+              'WebSocket handshake headers. Without it, the Accept header must contain ' +
+              'text/event-stream, or the request is a 400 (field `Accept`, rule "ask for ' +
+              'text/event-stream, or upgrade to a WebSocket").',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          101: {
+            description:
+              'WebSocket (Upgrade: websocket). Server to client: one text frame per message, ' +
+              'a TailEntry, TailCheckpoint or TailPong as JSON. Client to server: the text ' +
+              '"ping" (answered with TailPong); anything else is ignored. Closed by the ' +
+              'server with code 4000 and reason "too slow; resume from seq N" when too far ' +
+              'behind; a close from the client is echoed (1000 when it sent no code).',
+            'x-stele-websocket-messages': {
+              oneOf: [s('TailEntry'), s('TailCheckpoint'), s('TailPong')],
+            },
+          },
+          200: {
+            description:
+              'Server-Sent Events (Accept: text/event-stream): the body begins with ' +
+              '": stele tail" and a blank line, then events `entry` (`id: <seq>`, data a ' +
+              'TailEntry), `checkpoint` (no id, data a TailCheckpoint) and, when the client ' +
+              'is too slow, `closed` (no id, data the plain text "too slow; resume from seq ' +
+              'N"), after which the body ends. Every data is one line. The body does not end ' +
+              'otherwise while the tail is open; there are no keep-alive comments.',
+            headers: {
+              'X-Accel-Buffering': {
+                description: 'Always `no`: proxies must not buffer the stream.',
+                schema: { type: 'string', const: 'no' },
+              },
+            },
+            content: {
+              'text/event-stream': {
+                schema: { type: 'string' },
+                example:
+                  ': stele tail\n\nid: 7\nevent: entry\ndata: {"type":"entry","seq":7,' +
+                  '"received_at":"2026-11-26T14:08:23.424Z","leaf_hash":' +
+                  '"XY5RPPPvXpAjZszGCLUfBIfVhCe/Hk1blsWCzsC5ZuQ=","event":{"action":' +
+                  '"ssh.logout","actor":"u-42"}}\n\nevent: checkpoint\ndata: {"type":' +
+                  '"checkpoint","size":8,"note":"stele.localhost/log/prod-access\\n8\\n..."}\n\n',
+              },
+            },
+          },
+          ...listErrors,
+        },
       },
     },
     '/v1/streams/{stream}/checkpoint': {
@@ -807,6 +905,33 @@ export const openapi = {
           },
         },
       ),
+      TailEntry: {
+        ...object(['type', 'seq', 'received_at', 'leaf_hash', 'event'], {
+          type: { type: 'string', const: 'entry' },
+          seq: count,
+          received_at: s('ReceivedAt'),
+          leaf_hash: hash,
+          event: { ...s('Event'), description: 'The event as stored (canonical member order).' },
+        }),
+        additionalProperties: false,
+        description:
+          'A tail message: one entry (members in this order). SSE: the data of an `entry` ' +
+          'event whose id is `seq`.',
+      },
+      TailCheckpoint: {
+        ...object(['type', 'size', 'note'], {
+          type: { type: 'string', const: 'checkpoint' },
+          size: count,
+          note: note("The signed note as just signed, with the log's signature only."),
+        }),
+        additionalProperties: false,
+        description: 'A tail message: a checkpoint signed while the tail is open.',
+      },
+      TailPong: {
+        ...object(['type'], { type: { type: 'string', const: 'pong' } }),
+        additionalProperties: false,
+        description: 'WebSocket only: the answer to the text message "ping".',
+      },
       SearchResult: object(['stream', 'seq', 'received_at', 'leaf_hash', 'event'], {
         stream: { type: 'string' },
         seq: count,

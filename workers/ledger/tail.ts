@@ -5,12 +5,17 @@
  * one entry in seq order, or a checkpoint. A tail replays from `from`, then goes live with no
  * gap and no duplicate; SSE resumes with Last-Event-ID.
  *
- * A consumer too slow to keep up (more than MAX_BACKLOG entries behind) is closed with a
- * reason that names the seq to resume from, so it never holds back the writers.
+ * Replays are bounded: a WebSocket tail gets at most MAX_BACKLOG entries of backlog per
+ * connection and is then closed with the seq to resume from (the client reconnects and goes
+ * on); an SSE tail is written with backpressure and closed, with the seq to resume from, once
+ * more than MAX_BUFFERED_BYTES are waiting for a consumer too slow to keep up. Writers never
+ * wait for tails.
  */
 
-/** Entries a tail may fall behind before it is closed. */
+/** Backlog entries one WebSocket connection replays before it is asked to reconnect. */
 export const MAX_BACKLOG = 10_000;
+/** Bytes queued for one SSE consumer before it is closed as too slow. */
+export const MAX_BUFFERED_BYTES = 8 << 20;
 /** Entries sent per replay step. */
 const REPLAY_CHUNK = 500;
 /** WebSocket close code for "too slow, resume from the given seq". */
@@ -53,27 +58,36 @@ export function acceptWebSocket(ctx: DurableObjectState, src: TailSource, from: 
   return new Response(null, { status: 101, webSocket: client });
 }
 
-/** Sends a socket everything from its next seq to the head, or closes it when too far behind. */
+/**
+ * Sends a socket what it has not seen, up to the head. A connection replays at most
+ * MAX_BACKLOG entries of backlog: past that it is closed with the seq to resume from, so a
+ * huge replay proceeds one reconnect at a time instead of holding the object.
+ */
 function pump(ws: WebSocket, src: TailSource): void {
-  const a = ws.deserializeAttachment() as Attachment;
+  const a = ws.deserializeAttachment() as Attachment & { sent?: number };
   const head = src.size();
-  if (head - a.next > MAX_BACKLOG && a.next > 0) {
-    ws.close(CLOSE_TOO_SLOW, `too slow; resume from seq ${a.next}`);
-    return;
-  }
   let next = a.next;
+  let sent = a.sent ?? 0;
   while (next < head) {
+    if (sent >= MAX_BACKLOG && head - next > REPLAY_CHUNK) {
+      ws.serializeAttachment({ next, sent });
+      ws.close(CLOSE_TOO_SLOW, `backlog too large for one connection; resume from seq ${next}`);
+      return;
+    }
     const batch = src.read(next, REPLAY_CHUNK);
     if (batch.length === 0) break;
     for (const e of batch) ws.send(entryMessage(e));
     next = (batch[batch.length - 1] as TailEntry).seq + 1;
+    sent += batch.length;
   }
-  ws.serializeAttachment({ next } satisfies Attachment);
+  ws.serializeAttachment({ next, sent });
 }
 
 interface SseTail {
   next: number;
   readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** A pump is running (writes wait for the consumer); notify only wakes it. */
+  pumping: boolean;
 }
 
 /** Server-Sent Events tails (held in memory: a streaming response keeps the object awake). */
@@ -82,12 +96,19 @@ export class SseTails {
   readonly #enc = new TextEncoder();
 
   open(src: TailSource, from: number): Response {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const tail: SseTail = { next: from, writer: writable.getWriter() };
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(
+      undefined,
+      new ByteLengthQueuingStrategy({ highWaterMark: 1 << 20 }),
+    );
+    const tail: SseTail = { next: from, writer: writable.getWriter(), pumping: false };
     this.#tails.add(tail);
     tail.writer.closed.catch(() => this.#tails.delete(tail));
-    void tail.writer.write(this.#enc.encode(': stele tail\n\n'));
-    this.#pump(tail, src);
+    // The first event says where the tail starts, so a client can resume from there even if
+    // it disconnects before the first entry.
+    void tail.writer
+      .write(this.#enc.encode(`event: start\ndata: {"from":${from}}\n\n`))
+      .catch(() => {});
+    void this.#pump(tail, src);
     return new Response(readable, {
       headers: {
         'content-type': 'text/event-stream',
@@ -97,30 +118,40 @@ export class SseTails {
     });
   }
 
-  #pump(t: SseTail, src: TailSource): void {
-    const head = src.size();
-    if (t.writer.desiredSize !== null && t.writer.desiredSize < -MAX_BACKLOG * 256) {
-      void t.writer.write(
-        this.#enc.encode(`event: closed\ndata: too slow; resume from seq ${t.next}\n\n`),
-      );
-      void t.writer.close().catch(() => {});
-      this.#tails.delete(t);
-      return;
-    }
-    while (t.next < head) {
-      const batch = src.read(t.next, REPLAY_CHUNK);
-      if (batch.length === 0) break;
-      const text = batch
-        .map((e) => `id: ${e.seq}\nevent: entry\ndata: ${entryMessage(e)}\n\n`)
-        .join('');
-      t.writer.write(this.#enc.encode(text)).catch(() => this.#tails.delete(t));
-      t.next = (batch[batch.length - 1] as TailEntry).seq + 1;
+  /** Writes what the tail has not seen, waiting for the consumer between chunks. */
+  async #pump(t: SseTail, src: TailSource): Promise<void> {
+    if (t.pumping) return;
+    t.pumping = true;
+    try {
+      while (this.#tails.has(t) && t.next < src.size()) {
+        if ((t.writer.desiredSize ?? 0) < -MAX_BUFFERED_BYTES) {
+          await t.writer
+            .write(this.#enc.encode(`event: closed\ndata: too slow; resume from seq ${t.next}\n\n`))
+            .catch(() => {});
+          await t.writer.close().catch(() => {});
+          this.#tails.delete(t);
+          return;
+        }
+        const batch = src.read(t.next, REPLAY_CHUNK);
+        if (batch.length === 0) break;
+        t.next = (batch[batch.length - 1] as TailEntry).seq + 1;
+        const text = batch
+          .map((e) => `id: ${e.seq}\nevent: entry\ndata: ${entryMessage(e)}\n\n`)
+          .join('');
+        const written = t.writer.write(this.#enc.encode(text));
+        written.catch(() => this.#tails.delete(t));
+        // Backpressure: wait while the consumer's buffer is full (the queue is in bytes).
+        if ((t.writer.desiredSize ?? 0) <= 0)
+          await Promise.race([t.writer.ready, new Promise((r) => setTimeout(r, 1000))]);
+      }
+    } finally {
+      t.pumping = false;
     }
   }
 
   /** After an append: every tail gets the new entries. */
   notify(src: TailSource): void {
-    for (const t of this.#tails) this.#pump(t, src);
+    for (const t of this.#tails) void this.#pump(t, src);
   }
 
   checkpoint(size: number, note: string): void {
