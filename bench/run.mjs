@@ -7,7 +7,9 @@ import { build } from 'esbuild';
 
 const runs = Number(process.env.RUNS ?? 3);
 const only = process.argv[2];
-const benches = ['core', 'verify', 'witness'].filter((b) => only === undefined || b === only);
+const benches = ['core', 'verify', 'witness', 'tail'].filter(
+  (b) => only === undefined || b === only,
+);
 // Inside the project, so that the bundles resolve their packages from node_modules.
 const dir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'stele-bench');
 mkdirSync(dir, { recursive: true });
