@@ -35,6 +35,8 @@ export interface AuditSource {
    * row must match the verified entry of the same seq.
    */
   mirror?(): AsyncIterable<{ seq: number; received_at: string; leaf_hash: string; event: unknown }>;
+  /** The archived (published) copy of a checkpoint, when the source has an archive. */
+  archived?(size: number): Promise<string | undefined>;
 }
 
 /** What an audit remembers between runs (per stream and ledger). */
@@ -54,7 +56,8 @@ export type AuditProblemKind =
   | 'entry'
   | 'checkpoint_root_mismatch'
   | 'final_root_mismatch'
-  | 'mirror_mismatch';
+  | 'mirror_mismatch'
+  | 'archive_mismatch';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -130,6 +133,25 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
       kind: 'quorum_not_met',
       detail: `the newest checkpoint's cosignatures (${got.join(', ') || 'none'}) do not meet the policy's quorum "${newest.quorum.rule}"`,
     });
+  }
+
+  // 1b. The published (R2) copy of the newest checkpoint, when there is one, must be the same
+  // checkpoint, validly signed (it may carry more cosignatures).
+  const archived = source.archived ? await source.archived(head.size) : undefined;
+  if (archived !== undefined) {
+    let same = false;
+    try {
+      const r = verifyCheckpointNote(utf8(archived), opts.log, undefined);
+      same = (r.log_signature?.valid ?? false) && r.text === newest.text;
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+    }
+    if (!same) {
+      problems.push({
+        kind: 'archive_mismatch',
+        detail: `the published copy of checkpoint ${head.size} differs from the checkpoint the ledger serves, or is not validly signed`,
+      });
+    }
   }
 
   // 2. Consistency with what was verified last time.

@@ -100,6 +100,16 @@ export class LedgerClient {
     return this.#text(`/v1/streams/${stream}/checkpoint`);
   }
 
+  /** The archived (R2) copy of a checkpoint, or undefined if it is not published yet. */
+  async archivedCheckpoint(stream: string, size: number): Promise<string | undefined> {
+    try {
+      return await this.#text(`/v1/streams/${stream}/checkpoints/${size}`);
+    } catch (e) {
+      if (e instanceof LedgerError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
   witnessed(stream: string): Promise<string> {
     return this.#text(`/v1/streams/${stream}/witnessed`);
   }

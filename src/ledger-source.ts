@@ -9,6 +9,7 @@ export function ledgerSource(client: LedgerClient, stream: string): AuditSource 
     checkpoints: async () => (await client.checkpoints(stream)).map((c) => c.note),
     consistency: (from, to) => client.consistency(stream, from, to),
     mirror: () => client.mirror(stream),
+    archived: (size) => client.archivedCheckpoint(stream, size),
     async *entries(start, end) {
       for await (const e of client.allEntries(stream, start, end)) {
         const bytes = fromBase64(e.entry);

@@ -135,6 +135,21 @@ describe('stele verify catches tampering', () => {
     expect(r.problems[0]).toMatchObject({ kind: 'mirror_mismatch', seq: 3 });
   });
 
+  it('a changed checkpoint object in R2', async () => {
+    await fill('t-r2', 6);
+    const key = 't-r2/checkpoints/6';
+    const original = await (await env.CHECKPOINTS.get(key))?.text();
+    expect(original).toContain('\n6\n');
+    await env.CHECKPOINTS.put(
+      key,
+      (original ?? '').replace(/\n6\n[^\n]+\n/, `\n6\n${'A'.repeat(43)}=\n`),
+    );
+    const r = await run('t-r2');
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]).toMatchObject({ kind: 'archive_mismatch' });
+    expect(r.problems[0]?.detail).toContain('checkpoint 6');
+  });
+
   it('a deleted entry', async () => {
     await fill('t-delete', 10);
     await tamper('t-delete', (s) => s.exec('DELETE FROM entries WHERE seq = 3'));

@@ -399,6 +399,24 @@ export const openapi = {
         responses: { 200: text('The signed note (text/plain; charset=utf-8).'), ...readErrors },
       },
     },
+    '/v1/streams/{stream}/checkpoints/{size}': {
+      get: {
+        ...op(
+          'verifier',
+          'streams',
+          'getArchivedCheckpoint',
+          'One checkpoint, as archived in R2',
+          `${inScope} The published copy of the checkpoint of this size (R2 ` +
+            '`<stream>/checkpoints/<size>`), which auditors compare with what the ledger serves. ' +
+            '404 until it is published (about a second after signing).',
+        ),
+        parameters: [
+          streamParam,
+          { name: 'size', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+        ],
+        responses: { 200: text('The signed note (text/plain; charset=utf-8).'), ...readErrors },
+      },
+    },
     '/v1/streams/{stream}/witnessed': {
       get: {
         ...op(

@@ -131,6 +131,17 @@ streams.get('/v1/streams/:stream/checkpoints', async (c) => {
   return c.json({ checkpoints: rows, next });
 });
 
+/** The archived copy of one checkpoint, as published in R2 (`<stream>/checkpoints/<size>`). */
+streams.get('/v1/streams/:stream/checkpoints/:size', async (c) => {
+  const stream = streamParam(c);
+  authorize(c, 'verify', stream);
+  const size = intParam(c.req.param('size'), 'size', { min: 1 });
+  const obj = await c.env.CHECKPOINTS.get(`${stream}/checkpoints/${size}`);
+  if (obj === null)
+    throw notFound(`no archived checkpoint of size ${size} for stream "${stream}" (yet)`);
+  return c.text(await obj.text(), 200, { 'content-type': 'text/plain; charset=utf-8' });
+});
+
 streams.get('/v1/streams/:stream/proof/inclusion', async (c) => {
   const stream = streamParam(c);
   authorize(c, 'verify', stream);
