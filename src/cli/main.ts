@@ -90,6 +90,7 @@ function parseArgs(argv: readonly string[]): Options {
     'out',
     'offline',
     'batch',
+    'from',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;

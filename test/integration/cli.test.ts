@@ -79,6 +79,8 @@ describe('stele', () => {
     const v = await stele(['verify', 'prod']);
     expect(v.code, v.out + v.err).toBe(EXIT.ok);
     expect(v.out).toContain('OK prod: 30 entries');
+    // One checkpoint covers all 30 (they came in one request), so exactly one is verified.
+    expect(v.out).toMatch(/30 entries \(30 checked now\), 1 signed checkpoint/);
 
     await stele(['send', 'prod', '-'], '{"action":"deploy","actor":"late"}');
     await settle('prod', 31);
