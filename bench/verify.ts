@@ -4,11 +4,12 @@
  * SHA-256-hashes (node:crypto) the same entry bytes once. Target: at most 2x the ceiling.
  */
 import { hash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CliIo, main } from '../src/cli/main.js';
+import { nodeIo } from '../bin/node-io.js';
+import { main } from '../src/cli/main.js';
 import {
   ed25519Signer,
   emptyHead,
@@ -75,23 +76,15 @@ function ceiling(): number {
 }
 
 async function stele(): Promise<number> {
-  const io: CliIo = {
+  const io = nodeIo({
     env: { STELE_LOG_KEY: key.vkey },
     isTTY: false,
     stdout: (s) => {
       if (!s.startsWith('OK')) throw new Error(`verification failed: ${s}`);
     },
-    stderr: (s) => process.stderr.write(s),
-    readFile: async (p) => new Uint8Array(await readFile(p)),
-    writeFile: (p, d) => writeFile(p, d),
-    mkdir: async (p) => {
-      await mkdir(p, { recursive: true });
-    },
-    exists: async (p) => existsSync(p),
-    readStdin: async () => new Uint8Array(),
-    fetch: globalThis.fetch,
     stateDir: join(dir, 'state'),
-  };
+  });
+
   const t0 = performance.now();
   const code = await main(
     ['verify', '--offline', dir, '--state', join(dir, `state-${Math.random()}.json`)],
@@ -158,23 +151,15 @@ async function online(): Promise<void> {
       (await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string }
     ).public_key;
     let out = '';
-    const io: CliIo = {
+    const io = nodeIo({
       env: { STELE_URL: ledger.url, STELE_TOKEN: 'b', STELE_LOG_KEY: pub },
       isTTY: false,
       stdout: (x) => {
         out += x;
       },
-      stderr: (x) => process.stderr.write(x),
-      readFile: async (p) => new Uint8Array(await readFile(p)),
-      writeFile: (p, d) => writeFile(p, d),
-      mkdir: async (p) => {
-        await mkdir(p, { recursive: true });
-      },
-      exists: async (p) => existsSync(p),
-      readStdin: async () => new Uint8Array(),
-      fetch: globalThis.fetch,
       stateDir: join(dir, `online-state-${Math.random()}`),
-    };
+    });
+
     const t1 = performance.now();
     const code = await main(['verify', 'online'], io);
     const verify = performance.now() - t1;

@@ -4,11 +4,11 @@
  * caught through the saved state, and the exit codes.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIo } from '../../bin/node-io.js';
 import { type CliIo, EXIT, main } from '../../src/cli/main.js';
 import { toBase64, utf8 } from '../../src/index.js';
 import { type RunningWorker, startLedger } from './workers.js';
@@ -24,7 +24,7 @@ async function stele(
 ): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CliIo = {
+  const io = nodeIo({
     env: { STELE_URL: ledger.url, STELE_TOKEN: ADMIN, STELE_LOG_KEY: pub },
     isTTY: false,
     stdout: (s) => {
@@ -33,16 +33,10 @@ async function stele(
     stderr: (s) => {
       err += s;
     },
-    readFile: async (p) => new Uint8Array(await readFile(p)),
-    writeFile: (p, d) => writeFile(p, d),
-    mkdir: async (p) => {
-      await mkdir(p, { recursive: true });
-    },
-    exists: async (p) => existsSync(p),
     readStdin: async () => utf8(stdin),
-    fetch: globalThis.fetch,
     stateDir: join(dir, 'state'),
-  };
+  });
+
   const code = await main(args, io);
   return { code, out, err };
 }
@@ -170,19 +164,11 @@ describe('stele', () => {
 });
 
 async function ioWith(env: Record<string, string>): Promise<CliIo> {
-  return {
+  return nodeIo({
     env,
     isTTY: false,
     stdout: () => {},
     stderr: () => {},
-    readFile: async (p) => new Uint8Array(await readFile(p)),
-    writeFile: (p, d) => writeFile(p, d),
-    mkdir: async (p) => {
-      await mkdir(p, { recursive: true });
-    },
-    exists: async (p) => existsSync(p),
-    readStdin: async () => new Uint8Array(),
-    fetch: globalThis.fetch,
     stateDir: join(dir, 'state-other'),
-  };
+  });
 }
