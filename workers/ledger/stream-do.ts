@@ -15,9 +15,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
-  type AuditEvent,
-  actorId,
-  addsSignatures,
   bytesEqual,
   CompactRange,
   consistencyProof,
@@ -43,6 +40,7 @@ import {
 import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from './cosigning.js';
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
+import { mirrorBatch, publishCheckpoints } from './publishing.js';
 import { multiRowInserts } from './sql.js';
 import {
   acceptWebSocket,
@@ -100,7 +98,6 @@ export interface StreamStatus {
 const WAIT_TIMEOUT_MS = 30_000;
 /** Unmirrored entries beyond which appends get 429 (MAX_MIRROR_LAG overrides). */
 const DEFAULT_MAX_MIRROR_LAG = 100_000;
-const TEXT = { contentType: 'text/plain; charset=utf-8' };
 /**
  * How long new entries wait before the alarm mirrors them: one alarm a second per busy
  * stream signs, publishes and mirrors together, and D1 gets batches.
@@ -646,96 +643,14 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** Uploads unpublished checkpoints, oldest first, to R2 and the D1 index. */
   async #publishCheckpoints(stream: string): Promise<void> {
-    const rows = this.#sql
-      .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
-        'SELECT size, root, note, signed_at FROM checkpoints WHERE published = 0 ORDER BY size',
-      )
-      .toArray();
-    for (const r of rows) {
-      const key = `${stream}/checkpoints/${r.size}`;
-      // Create-only: an existing object must already be this exact note (a retry after a
-      // crash); anything else is refused, never overwritten.
-      const created = await this.env.CHECKPOINTS.put(key, r.note, {
-        httpMetadata: TEXT,
-        onlyIf: new Headers({ 'if-none-match': '*' }),
-      });
-      if (created === null) {
-        const existing = (await (await this.env.CHECKPOINTS.get(key))?.text()) ?? '';
-        if (existing !== r.note) {
-          // Only the same checkpoint with more signatures (cosignatures collected later) may
-          // replace it; anything else is refused.
-          if (!addsSignatures(existing, r.note)) {
-            throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
-          }
-          await this.env.CHECKPOINTS.put(key, r.note, { httpMetadata: TEXT });
-        }
-      }
-      if (r.size === this.#signed?.size) {
-        await this.env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, { httpMetadata: TEXT });
-      }
-      const at = new Date(r.signed_at).toISOString();
-      await this.env.DB.batch([
-        this.env.DB.prepare(
-          'INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, size) DO UPDATE SET note = excluded.note',
-        ).bind(stream, r.size, toBase64(new Uint8Array(r.root)), r.note, at),
-        this.env.DB.prepare(
-          'INSERT INTO streams (stream, created_at, checkpoint_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET checkpoint_size = max(checkpoint_size, excluded.checkpoint_size)',
-        ).bind(stream, at, r.size),
-      ]);
-      this.#sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', r.size);
-    }
+    await publishCheckpoints(this.#sql, this.env, stream, this.#signed?.size);
   }
 
   /** Mirrors entries past the watermark into D1, a batch per D1 transaction. */
   async #drainOutbox(stream: string): Promise<void> {
     for (;;) {
-      const rows = this.#sql
-        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
-          'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
-          this.#mirrored,
-          MIRROR_BATCH,
-        )
-        .toArray();
-      if (rows.length === 0) return;
-      const db = this.env.DB;
-      const entryRows: unknown[][] = [];
-      const targetRows: unknown[][] = [];
-      for (const r of rows) {
-        const eventJson = eventJsonOf(fromUtf8(new Uint8Array(r.entry)) ?? '', r.seq, stream);
-        const event = JSON.parse(eventJson) as AuditEvent;
-        entryRows.push([
-          stream,
-          r.seq,
-          r.received_at,
-          actorId(event),
-          event.action,
-          event.outcome ?? null,
-          toBase64(new Uint8Array(r.leaf_hash)),
-          eventJson,
-        ]);
-        for (const t of new Set((event.targets ?? []).map((x) => x.id)))
-          targetRows.push([stream, r.seq, t]);
-      }
-      // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated.
-      const columns =
-        'entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event)';
-      const stmts = [
-        ...multiRowInserts('INSERT OR IGNORE', columns, entryRows),
-        ...multiRowInserts(
-          'INSERT OR IGNORE',
-          'entry_targets (stream, seq, target_id)',
-          targetRows,
-        ),
-      ].map((q) => db.prepare(q.sql).bind(...q.params));
-      const next = (rows[rows.length - 1] as { seq: number }).seq + 1;
-      stmts.push(
-        db
-          .prepare(
-            'INSERT INTO streams (stream, created_at, mirrored_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET mirrored_size = max(mirrored_size, excluded.mirrored_size)',
-          )
-          .bind(stream, (rows[0] as { received_at: string }).received_at, next),
-      );
-      await db.batch(stmts);
+      const next = await mirrorBatch(this.#sql, this.env.DB, stream, this.#mirrored, MIRROR_BATCH);
+      if (next === undefined) return;
       // Only after D1 has the rows does the watermark move: a crash in between re-sends them,
       // and INSERT OR IGNORE drops the repeats.
       this.#sql.exec(

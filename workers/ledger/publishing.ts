@@ -1,0 +1,121 @@
+/**
+ * What the stream's alarm writes outside its own storage (docs/storage.md): signed
+ * checkpoints to R2 and the D1 index, and entries to the D1 search mirror. Both are
+ * idempotent, so the alarm can retry after any failure: R2 checkpoint objects are
+ * create-only (replaced only by the same checkpoint with more signatures), and D1 rows go in
+ * with INSERT OR IGNORE.
+ */
+import {
+  type AuditEvent,
+  actorId,
+  addsSignatures,
+  eventJsonOf,
+  fromUtf8,
+  toBase64,
+} from '../../src/index.js';
+import type { LedgerEnv } from './env.js';
+import { multiRowInserts } from './sql.js';
+
+const TEXT = { contentType: 'text/plain; charset=utf-8' };
+
+/** Publishes every checkpoint not yet published, oldest first; `newest` also becomes `<stream>/checkpoint`. */
+export async function publishCheckpoints(
+  sql: SqlStorage,
+  env: LedgerEnv,
+  stream: string,
+  newest: number | undefined,
+): Promise<void> {
+  const rows = sql
+    .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
+      'SELECT size, root, note, signed_at FROM checkpoints WHERE published = 0 ORDER BY size',
+    )
+    .toArray();
+  for (const r of rows) {
+    const key = `${stream}/checkpoints/${r.size}`;
+    // Create-only: an existing object must already be this exact note (a retry after a
+    // crash) or the same checkpoint with fewer signatures; anything else is refused.
+    const created = await env.CHECKPOINTS.put(key, r.note, {
+      httpMetadata: TEXT,
+      onlyIf: new Headers({ 'if-none-match': '*' }),
+    });
+    if (created === null) {
+      const existing = (await (await env.CHECKPOINTS.get(key))?.text()) ?? '';
+      if (existing !== r.note) {
+        if (!addsSignatures(existing, r.note)) {
+          throw new Error(`R2 object ${key} exists with other content; refusing to overwrite`);
+        }
+        await env.CHECKPOINTS.put(key, r.note, { httpMetadata: TEXT });
+      }
+    }
+    if (r.size === newest)
+      await env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, { httpMetadata: TEXT });
+    const at = new Date(r.signed_at).toISOString();
+    await env.DB.batch([
+      env.DB.prepare(
+        'INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, size) DO UPDATE SET note = excluded.note',
+      ).bind(stream, r.size, toBase64(new Uint8Array(r.root)), r.note, at),
+      env.DB.prepare(
+        'INSERT INTO streams (stream, created_at, checkpoint_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET checkpoint_size = max(checkpoint_size, excluded.checkpoint_size)',
+      ).bind(stream, at, r.size),
+    ]);
+    sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', r.size);
+  }
+}
+
+/**
+ * Mirrors up to `limit` entries from seq `from` into D1 in one transaction. Returns the new
+ * watermark (the first seq not mirrored), or undefined when there was nothing to mirror.
+ */
+export async function mirrorBatch(
+  sql: SqlStorage,
+  db: D1Database,
+  stream: string,
+  from: number,
+  limit: number,
+): Promise<number | undefined> {
+  const rows = sql
+    .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
+      'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+      from,
+      limit,
+    )
+    .toArray();
+  if (rows.length === 0) return undefined;
+  const entryRows: unknown[][] = [];
+  const targetRows: unknown[][] = [];
+  for (const r of rows) {
+    const eventJson = eventJsonOf(fromUtf8(new Uint8Array(r.entry)) ?? '', r.seq, stream);
+    const event = JSON.parse(eventJson) as AuditEvent;
+    entryRows.push([
+      stream,
+      r.seq,
+      r.received_at,
+      actorId(event),
+      event.action,
+      event.outcome ?? null,
+      toBase64(new Uint8Array(r.leaf_hash)),
+      eventJson,
+    ]);
+    for (const t of new Set((event.targets ?? []).map((x) => x.id)))
+      targetRows.push([stream, r.seq, t]);
+  }
+  const next = (rows[rows.length - 1] as { seq: number }).seq + 1;
+  // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated.
+  const stmts = [
+    ...multiRowInserts(
+      'INSERT OR IGNORE',
+      'entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event)',
+      entryRows,
+    ),
+    ...multiRowInserts('INSERT OR IGNORE', 'entry_targets (stream, seq, target_id)', targetRows),
+  ].map((q) => db.prepare(q.sql).bind(...q.params));
+  stmts.push(
+    db
+      .prepare(
+        'INSERT INTO streams (stream, created_at, mirrored_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET mirrored_size = max(mirrored_size, excluded.mirrored_size)',
+      )
+      .bind(stream, (rows[0] as { received_at: string }).received_at, next),
+  );
+  await db.batch(stmts);
+  return next;
+}
