@@ -123,9 +123,24 @@ function object(v: JsonValue | undefined, field: string): { [key: string]: JsonV
 function text(v: JsonValue | undefined, field: string, max: number): string {
   if (v === undefined) bad(field, 'is required');
   if (typeof v !== 'string') bad(field, 'must be a string');
-  const n = [...v].length;
+  // Code points never outnumber UTF-16 units, so they are counted only for long strings.
+  const n = v.length <= max ? v.length : codePoints(v);
   if (n < 1 || n > max) bad(field, `must be a string of 1 to ${max} characters`);
   return v;
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
 }
 
 function party(v: JsonValue, field: string): void {

@@ -189,3 +189,13 @@ describe('entry bytes from canonical events', () => {
     );
   });
 });
+
+describe('event string lengths count code points', () => {
+  it('128 emoji are 128 characters (256 UTF-16 units); 129 are too many', () => {
+    expect(() => validateEvent({ action: '\u{1F600}'.repeat(128), actor: 'a' })).not.toThrow();
+    expect(() => validateEvent({ action: '\u{1F600}'.repeat(129), actor: 'a' })).toThrow(
+      /1 to 128/,
+    );
+    expect(() => validateEvent({ action: 'x'.repeat(129), actor: 'a' })).toThrow(/1 to 128/);
+  });
+});
