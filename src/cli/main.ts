@@ -315,8 +315,7 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     sinceLast: o.flags.has('since-last'),
     ...(progress
       ? {
-          onProgress: (done: number, total: number) =>
-            io.stderr(`\rverifying ${name}: ${done}/${total} entries`),
+          onProgress: (done: number, total: number) => io.stderr(progressBar(name, done, total)),
         }
       : {}),
   });
@@ -549,4 +548,13 @@ async function tailCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
     } else io.stdout(`-- checkpoint: ${m.size} entries signed\n`);
   }
   return EXIT.ok;
+}
+
+/** One redrawn terminal line: `verifying prod [########------------]  40% 4000/10000`. */
+export function progressBar(name: string, done: number, total: number): string {
+  const width = 30;
+  const frac = total === 0 ? 1 : Math.min(1, done / total);
+  const filled = Math.round(frac * width);
+  const pct = String(Math.floor(frac * 100)).padStart(3);
+  return `\rverifying ${name} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${pct}% ${done}/${total}`;
 }

@@ -206,3 +206,15 @@ describe('tiles', () => {
     expect(tilesForSize(1)).toEqual([{ height: 8, level: 0, index: 0, width: 1 }]);
   });
 });
+
+describe('the CLI progress bar', () => {
+  it('draws the fraction done on one redrawn line', async () => {
+    const { progressBar } = await import('../../src/cli/main.js');
+    expect(progressBar('prod', 0, 10)).toBe(`\rverifying prod [${'-'.repeat(30)}]   0% 0/10`);
+    expect(progressBar('prod', 4, 10)).toBe(
+      `\rverifying prod [${'#'.repeat(12)}${'-'.repeat(18)}]  40% 4/10`,
+    );
+    expect(progressBar('prod', 10, 10)).toBe(`\rverifying prod [${'#'.repeat(30)}] 100% 10/10`);
+    expect(progressBar('empty', 0, 0)).toContain('100%');
+  });
+});
