@@ -146,6 +146,21 @@ export function indexOfBlankLine(bytes: Uint8Array): number {
   return -1;
 }
 
+/**
+ * Splits text lines before the first blank line from the bytes after it (the shape of
+ * tlog-proof files and add-checkpoint bodies: a header, a blank line, a signed note).
+ * 'no-blank' or 'not-utf8' when the bytes are not of that shape.
+ */
+export function splitHeader(
+  bytes: Uint8Array,
+): { lines: string[]; rest: Uint8Array } | 'no-blank' | 'not-utf8' {
+  const end = indexOfBlankLine(bytes);
+  if (end < 0) return 'no-blank';
+  const head = fromUtf8(bytes.subarray(0, end));
+  if (head === undefined) return 'not-utf8';
+  return { lines: head.split('\n'), rest: bytes.slice(end + 2) };
+}
+
 /** Byte equality (not constant time: for public values such as hashes). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

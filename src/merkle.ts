@@ -5,6 +5,7 @@
  * Sizes and indexes are JavaScript numbers, exact up to 2^53-1 (Number.MAX_SAFE_INTEGER);
  * all arithmetic on them is done with division, never 32-bit bit operators.
  */
+import { fromBase64 } from './encoding.js';
 import { sha256 } from './sha256.js';
 
 /** SHA-256 output length; every node and leaf hash has it. */
@@ -176,4 +177,15 @@ export function checkHash(h: unknown, name: string): asserts h is Uint8Array {
     const got = h instanceof Uint8Array ? `length=${h.length}` : typeof h;
     throw new TypeError(`"${name}" expected Uint8Array of length ${HASH_SIZE}, got ${got}`);
   }
+}
+
+/** Decodes lines of base64 32-byte hashes (proof lines): the hashes, or the index of the first bad line. */
+export function decodeHashLines(lines: readonly string[]): Uint8Array[] | number {
+  const out: Uint8Array[] = [];
+  for (const [i, line] of lines.entries()) {
+    const h = fromBase64(line);
+    if (h === undefined || h.length !== HASH_SIZE) return i;
+    out.push(h);
+  }
+  return out;
 }

@@ -13,17 +13,9 @@
  * leaf hash (the spec leaves extra to the application and unauthenticated: it is trusted only
  * because its hash is proven to be in the signed tree).
  */
-import {
-  concat,
-  fromBase64,
-  fromUtf8,
-  indexOfBlankLine,
-  parseDecimal,
-  toBase64,
-  utf8,
-} from './encoding.js';
+import { concat, fromBase64, parseDecimal, splitHeader, toBase64, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
-import { HASH_SIZE } from './merkle.js';
+import { decodeHashLines } from './merkle.js';
 import { MAX_NOTE_SIZE } from './note.js';
 
 export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
@@ -47,11 +39,10 @@ export interface TlogProof {
 export function parseTlogProof(bytes: Uint8Array): TlogProof {
   if (bytes.length > MAX_TLOG_PROOF_SIZE)
     bad('proof', `must be at most ${MAX_TLOG_PROOF_SIZE} bytes`);
-  const end = indexOfBlankLine(bytes);
-  if (end < 0) bad('proof', 'must have a blank line before the checkpoint');
-  const head = fromUtf8(bytes.subarray(0, end));
-  if (head === undefined) bad('proof', 'must be UTF-8');
-  const lines = head.split('\n');
+  const split = splitHeader(bytes);
+  if (split === 'no-blank') bad('proof', 'must have a blank line before the checkpoint');
+  if (split === 'not-utf8') bad('proof', 'must be UTF-8');
+  const { lines, rest: checkpoint } = split;
   if (lines[0] !== TLOG_PROOF_HEADER) bad('line 1', `must be "${TLOG_PROOF_HEADER}"`);
   let at = 1;
   let extra: Uint8Array | undefined;
@@ -67,13 +58,9 @@ export function parseTlogProof(bytes: Uint8Array): TlogProof {
   const hashLines = lines.slice(at + 1);
   if (hashLines.length > MAX_PROOF_HASHES)
     bad('inclusion proof', `must have at most ${MAX_PROOF_HASHES} hashes`);
-  const proof = hashLines.map((l, i) => {
-    const h = fromBase64(l);
-    if (h === undefined || h.length !== HASH_SIZE)
-      bad(`line ${at + 2 + i}`, 'must be the base64 of a 32-byte hash');
-    return h;
-  });
-  const checkpoint = bytes.slice(end + 2);
+  const proof = decodeHashLines(hashLines);
+  if (typeof proof === 'number')
+    bad(`line ${at + 2 + proof}`, 'must be the base64 of a 32-byte hash');
   if (checkpoint.length === 0) bad('checkpoint', 'must follow the blank line');
   return extra === undefined ? { index, proof, checkpoint } : { extra, index, proof, checkpoint };
 }

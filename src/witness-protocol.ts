@@ -6,16 +6,9 @@
  * Response: 200 with one or more note signature lines (the cosignatures); 409 with
  *           Content-Type text/x.tlog.size and "<size>\n", the size the witness holds.
  */
-import {
-  fromBase64,
-  fromUtf8,
-  indexOfBlankLine,
-  parseDecimal,
-  toBase64,
-  utf8,
-} from './encoding.js';
+import { fromUtf8, parseDecimal, splitHeader, toBase64, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
-import { HASH_SIZE } from './merkle.js';
+import { decodeHashLines } from './merkle.js';
 import {
   formatSignatureLine,
   MAX_NOTE_SIZE,
@@ -43,13 +36,13 @@ export interface AddCheckpointRequest {
 export function parseAddCheckpoint(body: Uint8Array): AddCheckpointRequest {
   if (body.length > MAX_ADD_CHECKPOINT_SIZE)
     bad('body', `must be at most ${MAX_ADD_CHECKPOINT_SIZE} bytes`);
-  // Find the header (old line and proof lines) up to the first blank line; header lines are
-  // ASCII, so it is safe to split the bytes on 0x0A before decoding the note.
-  const end = indexOfBlankLine(body);
-  if (end < 0) bad('body', 'must have a blank line between the proof and the checkpoint');
-  const header = fromUtf8(body.subarray(0, end));
-  if (header === undefined) bad('body', 'must be UTF-8');
-  const lines = header.split('\n');
+  // The header (old line and proof lines) is ASCII up to the first blank line; the note
+  // after it is parsed later.
+  const split = splitHeader(body);
+  if (split === 'no-blank')
+    bad('body', 'must have a blank line between the proof and the checkpoint');
+  if (split === 'not-utf8') bad('body', 'must be UTF-8');
+  const { lines, rest: note } = split;
   const oldLine = lines[0] as string;
   if (!oldLine.startsWith('old ')) bad('old size line', 'must be "old <size>"');
   const oldSize = parseDecimal(oldLine.slice(4));
@@ -57,14 +50,9 @@ export function parseAddCheckpoint(body: Uint8Array): AddCheckpointRequest {
   const proofLines = lines.slice(1);
   if (proofLines.length > MAX_PROOF_LINES)
     bad('consistency proof', `must have at most ${MAX_PROOF_LINES} lines`);
-  const proof = proofLines.map((line, i) => {
-    const h = fromBase64(line);
-    if (h === undefined || h.length !== HASH_SIZE) {
-      bad(`consistency proof line ${i + 1}`, 'must be the base64 of a 32-byte hash');
-    }
-    return h;
-  });
-  const note = body.slice(end + 2);
+  const proof = decodeHashLines(proofLines);
+  if (typeof proof === 'number')
+    bad(`consistency proof line ${proof + 1}`, 'must be the base64 of a 32-byte hash');
   if (note.length === 0) bad('checkpoint', 'must follow the blank line');
   return { oldSize, proof, note };
 }
