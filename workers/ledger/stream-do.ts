@@ -147,24 +147,28 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   readonly #tailSource: TailSource = {
     size: () => this.#head?.range.size ?? 0,
     read: (from, limit) =>
-      this.#sql
-        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
-          'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
-          from,
-          limit,
-        )
-        .toArray()
-        .map((r) => ({
-          seq: r.seq,
-          received_at: r.received_at,
-          leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
-          event: eventJsonOf(
-            fromUtf8(new Uint8Array(r.entry)) ?? '',
-            r.seq,
-            this.#head?.stream ?? '',
-          ),
-        })),
+      this.#rows(from, limit).map((r) => ({
+        seq: r.seq,
+        received_at: r.received_at,
+        leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
+        event: eventJsonOf(
+          fromUtf8(new Uint8Array(r.entry)) ?? '',
+          r.seq,
+          this.#head?.stream ?? '',
+        ),
+      })),
   };
+
+  /** Stored entries [from, from + limit), in seq order. */
+  #rows(from: number, limit: number) {
+    return this.#sql
+      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
+        'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+        from,
+        limit,
+      )
+      .toArray();
+  }
   #failures = 0;
   #alarmAt: number | null = null;
   readonly #sql: SqlStorage;
@@ -674,19 +678,12 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   entries(stream: string, start: number, limit: number): StoredEntry[] {
     this.#headFor(stream);
-    return this.#sql
-      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
-        'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
-        start,
-        limit,
-      )
-      .toArray()
-      .map((r) => ({
-        seq: r.seq,
-        received_at: r.received_at,
-        leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
-        entry: toBase64(new Uint8Array(r.entry)),
-      }));
+    return this.#rows(start, limit).map((r) => ({
+      seq: r.seq,
+      received_at: r.received_at,
+      leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
+      entry: toBase64(new Uint8Array(r.entry)),
+    }));
   }
 
   /** The newest signed checkpoint note, or undefined before the first. */
