@@ -1,6 +1,7 @@
 /**
  * What the stream's alarm writes outside its own storage (docs/storage.md): signed
- * checkpoints to R2 and the D1 index, and entries to the D1 search mirror. Both are
+ * checkpoints to R2 and the D1 index, and entries to the D1 search mirror, in one D1
+ * transaction per alarm when it can (each D1 round trip competes with appends). Both are
  * idempotent, so the alarm can retry after any failure: R2 checkpoint objects are
  * create-only (replaced only by the same checkpoint with more signatures), and D1 rows go in
  * with INSERT OR IGNORE.
@@ -18,18 +19,24 @@ import { multiRowInserts } from './sql.js';
 
 const TEXT = { contentType: 'text/plain; charset=utf-8' };
 
-/** Publishes every checkpoint not yet published, oldest first; `newest` also becomes `<stream>/checkpoint`. */
-export async function publishCheckpoints(
+/**
+ * Writes every checkpoint not yet published to R2, oldest first (`newest` also becomes
+ * `<stream>/checkpoint`), and returns the D1 statements that index them, with their sizes:
+ * the caller runs those in the same D1 transaction as the next mirror batch, then marks the
+ * sizes published.
+ */
+export async function publishToR2(
   sql: SqlStorage,
   env: LedgerEnv,
   stream: string,
   newest: number | undefined,
-): Promise<void> {
+): Promise<{ statements: D1PreparedStatement[]; sizes: number[] }> {
   const rows = sql
     .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
       'SELECT size, root, note, signed_at FROM checkpoints WHERE published = 0 ORDER BY size',
     )
     .toArray();
+  const statements: D1PreparedStatement[] = [];
   for (const r of rows) {
     const key = `${stream}/checkpoints/${r.size}`;
     // Create-only: an existing object must already be this exact note (a retry after a
@@ -50,16 +57,16 @@ export async function publishCheckpoints(
     if (r.size === newest)
       await env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, { httpMetadata: TEXT });
     const at = new Date(r.signed_at).toISOString();
-    await env.DB.batch([
+    statements.push(
       env.DB.prepare(
         'INSERT INTO checkpoints (stream, size, root, note, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, size) DO UPDATE SET note = excluded.note',
       ).bind(stream, r.size, toBase64(new Uint8Array(r.root)), r.note, at),
       env.DB.prepare(
         'INSERT INTO streams (stream, created_at, checkpoint_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET checkpoint_size = max(checkpoint_size, excluded.checkpoint_size)',
       ).bind(stream, at, r.size),
-    ]);
-    sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', r.size);
+    );
   }
+  return { statements, sizes: rows.map((r) => r.size) };
 }
 
 /**
@@ -72,6 +79,8 @@ export async function mirrorBatch(
   stream: string,
   from: number,
   limit: number,
+  /** Statements to run in the same D1 transaction (the checkpoint index). */
+  extra: readonly D1PreparedStatement[] = [],
 ): Promise<number | undefined> {
   const rows = sql
     .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
@@ -80,7 +89,10 @@ export async function mirrorBatch(
       limit,
     )
     .toArray();
-  if (rows.length === 0) return undefined;
+  if (rows.length === 0) {
+    if (extra.length > 0) await db.batch([...extra]);
+    return undefined;
+  }
   const entryRows: unknown[][] = [];
   const targetRows: unknown[][] = [];
   for (const r of rows) {
@@ -109,6 +121,7 @@ export async function mirrorBatch(
     ),
     ...multiRowInserts('INSERT OR IGNORE', 'entry_targets (stream, seq, target_id)', targetRows),
   ].map((q) => db.prepare(q.sql).bind(...q.params));
+  stmts.unshift(...extra);
   stmts.push(
     db
       .prepare(

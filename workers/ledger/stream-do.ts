@@ -40,7 +40,7 @@ import {
 import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from './cosigning.js';
 import type { LedgerEnv } from './env.js';
 import { logKey, originOf } from './log-key.js';
-import { mirrorBatch, publishCheckpoints } from './publishing.js';
+import { mirrorBatch, publishToR2 } from './publishing.js';
 import { multiRowInserts } from './sql.js';
 import {
   acceptWebSocket,
@@ -544,7 +544,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const now = Date.now();
     const interval = this.#interval();
     const signedSize = this.#signed?.size ?? 0;
-    // Three independent steps: a failure in one (say, R2 is down) does not hold up the others.
+    // Independent steps: a failure in one (say, a witness is down) does not hold up the others.
     const steps: [string, () => Promise<void>][] = [
       [
         'sign',
@@ -555,8 +555,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         },
       ],
       ['witness', () => this.#collectCosignatures(now)],
-      ['publish', () => this.#publishCheckpoints(head.stream)],
-      ['mirror', () => this.#drainOutbox(head.stream)],
+      ['publish and mirror', () => this.#publishAndMirror(head.stream)],
     ];
     let ok = true;
     for (const [name, step] of steps) {
@@ -645,16 +644,38 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     for (const w of ready) w.resolve(note, size);
   }
 
-  /** Uploads unpublished checkpoints, oldest first, to R2 and the D1 index. */
-  async #publishCheckpoints(stream: string): Promise<void> {
-    await publishCheckpoints(this.#sql, this.env, stream, this.#signed?.size);
-  }
-
-  /** Mirrors entries past the watermark into D1, a batch per D1 transaction. */
-  async #drainOutbox(stream: string): Promise<void> {
+  /**
+   * Publishes unpublished checkpoints to R2 and mirrors entries past the watermark into D1,
+   * with the checkpoint index in the same D1 transaction as the first mirror batch. A failed
+   * R2 write does not hold up the mirror (it is reported after it).
+   */
+  async #publishAndMirror(stream: string): Promise<void> {
+    let published: { statements: D1PreparedStatement[]; sizes: number[] } = {
+      statements: [],
+      sizes: [],
+    };
+    let publishError: unknown;
+    try {
+      published = await publishToR2(this.#sql, this.env, stream, this.#signed?.size);
+    } catch (e) {
+      publishError = e;
+    }
+    let extra = published.statements;
     for (;;) {
-      const next = await mirrorBatch(this.#sql, this.env.DB, stream, this.#mirrored, MIRROR_BATCH);
-      if (next === undefined) return;
+      const next = await mirrorBatch(
+        this.#sql,
+        this.env.DB,
+        stream,
+        this.#mirrored,
+        MIRROR_BATCH,
+        extra,
+      );
+      if (extra.length > 0) {
+        for (const size of published.sizes)
+          this.#sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', size);
+        extra = [];
+      }
+      if (next === undefined) break;
       // Only after D1 has the rows does the watermark move: a crash in between re-sends them,
       // and INSERT OR IGNORE drops the repeats.
       this.#sql.exec(
@@ -663,6 +684,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       );
       this.#mirrored = next;
     }
+    if (publishError !== undefined) throw publishError;
   }
 
   status(stream: string): StreamStatus {
