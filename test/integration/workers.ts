@@ -102,6 +102,7 @@ export async function startLedger(opts: {
     modulesRoot: dir,
     scriptPath: join(dir, 'index.js'),
     compatibilityDate: '2026-08-01',
+    compatibilityFlags: ['nodejs_compat'], // as wrangler.toml: native SHA-256 through node:crypto
     durableObjects: { STREAM: { className: 'StreamDurableObject', useSQLite: true } },
     durableObjectsPersist: join(persist, 'do'),
     d1Databases: ['DB'],

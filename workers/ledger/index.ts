@@ -2,7 +2,9 @@
  * The ledger Worker: authenticates, validates and routes events to their stream's Durable
  * Object; serves entries, checkpoints and proofs. It keeps no state of its own.
  */
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
+import { useSha256 } from '../../src/sha256.js';
 import { type AppEnv, authenticate } from './auth.js';
 import { logKey, publicKeyBase64 } from './log-key.js';
 import { openapi } from './openapi.js';
@@ -14,6 +16,9 @@ import { tokens } from './routes/tokens.js';
 import { verify } from './routes/verify.js';
 
 export { StreamDurableObject } from './stream-do.js';
+
+// The runtime's native SHA-256 (nodejs_compat), checked against @noble/hashes first.
+useSha256((d) => new Uint8Array(createHash('sha256').update(d).digest()));
 
 const app = new Hono<AppEnv>();
 
