@@ -7,7 +7,7 @@
  */
 
 import { canonicalize } from './canonical-json.js';
-import { type Checkpoint, parseCheckpoint } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
 import { type CheckpointReport, verifyCheckpointNote } from './checkpoint-verify.js';
 import { bytesEqual, fromBase64, toBase64, utf8 } from './encoding.js';
 import { entryBytes, entryLeafHash, parseEntry } from './entry.js';
@@ -276,12 +276,6 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     ...(ok ? { state: { size: head.size, root: toBase64(head.root), verifier: v.state() } } : {}),
   });
 }
-
-/** Parses a checkpoint note's text into a checkpoint (for callers holding raw notes). */
-export function checkpointOfNote(note: string): Checkpoint {
-  return parseCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1));
-}
-
 function mirrorDigest(e: ReturnType<typeof parseEntry>): string {
   return JSON.stringify([
     e.receivedAt,
