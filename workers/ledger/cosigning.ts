@@ -51,14 +51,23 @@ export interface CosigningContext {
   readonly timeoutMs: number;
 }
 
-/** The cosigners' names already on a note (policy names). */
+let lastCosigned: { origin: string; note: string; names: Set<string> } | undefined;
+
+/**
+ * The cosigners' names already on a note (policy names). The alarm asks this several times
+ * for the same note (is witness work due? which witnesses to ask?), so the last answer is
+ * kept: each call would otherwise verify every signature on the note again.
+ */
 export function cosignedBy(ctx: CosigningContext, note: string): Set<string> {
+  if (lastCosigned?.note === note && lastCosigned.origin === ctx.origin) return lastCosigned.names;
   const report = verifyCheckpointNote(
     new TextEncoder().encode(note),
     ctx.logKey.verifier(ctx.origin),
     ctx.setup.policy,
   );
-  return new Set(report.cosignatures.filter((c) => c.valid).map((c) => c.witness));
+  const names = new Set(report.cosignatures.filter((c) => c.valid).map((c) => c.witness));
+  lastCosigned = { origin: ctx.origin, note, names };
+  return names;
 }
 
 /** When the next witness request for `signed` is due, or undefined if every witness cosigned it. */
