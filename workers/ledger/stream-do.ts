@@ -13,7 +13,6 @@
  * Storage (docs/storage.md): meta(key, value), entries, checkpoints.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { sha256 } from '@noble/hashes/sha2.js';
 import {
   bytesEqual,
   CompactRange,
@@ -32,6 +31,7 @@ import {
   rootAt,
   type StreamHead,
   sequence,
+  sha256,
   signNote,
   toBase64,
   utf8,
@@ -737,32 +737,18 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     stream: string,
     seq: number,
     size?: number,
-  ): Promise<
-    | { seq: number; tree_size: number; leaf_hash: string; hashes: string[] }
-    | { error: { status: 400 | 404; field: string; rule: string } }
-  > {
+  ): Promise<{ seq: number; tree_size: number; leaf_hash: string; hashes: string[] } | ParamError> {
     const head = this.#headFor(stream);
     const treeSize = size ?? this.#signed?.size ?? 0;
     if (treeSize === 0)
-      return {
-        error: {
-          status: 404,
-          field: 'size',
-          rule: 'defaults to the newest checkpoint, and the stream has none yet',
-        },
-      };
+      return paramError(
+        404,
+        'size',
+        'defaults to the newest checkpoint, and the stream has none yet',
+      );
     if (treeSize > head.range.size)
-      return {
-        error: {
-          status: 400,
-          field: 'size',
-          rule: `must not exceed the tree size ${head.range.size}`,
-        },
-      };
-    if (seq >= treeSize)
-      return {
-        error: { status: 400, field: 'seq', rule: `must be below the tree size ${treeSize}` },
-      };
+      return paramError(400, 'size', `must not exceed the tree size ${head.range.size}`);
+    if (seq >= treeSize) return paramError(400, 'seq', `must be below the tree size ${treeSize}`);
     const proof = await inclusionProof(this.#store, seq, treeSize);
     return {
       seq,
@@ -776,34 +762,21 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     stream: string,
     from: number,
     to: number,
-  ): Promise<
-    | { from: number; to: number; hashes: string[] }
-    | { error: { status: 400 | 404; field: string; rule: string } }
-  > {
+  ): Promise<{ from: number; to: number; hashes: string[] } | ParamError> {
     const head = this.#headFor(stream);
     if (to > head.range.size)
-      return {
-        error: {
-          status: 400,
-          field: 'to',
-          rule: `must not exceed the tree size ${head.range.size}`,
-        },
-      };
-    if (from < 1 || from > to)
-      return { error: { status: 400, field: 'from', rule: 'must be from 1 to the value of to' } };
+      return paramError(400, 'to', `must not exceed the tree size ${head.range.size}`);
+    if (from < 1 || from > to) return paramError(400, 'from', 'must be from 1 to the value of to');
     const proof = await consistencyProof(this.#store, from, to);
     return { from, to, hashes: proof.map(toBase64) };
   }
 
   /** The tlog-proof file of `seq` against the newest checkpoint. */
-  async entryProof(
-    stream: string,
-    seq: number,
-  ): Promise<string | { error: { status: 400 | 404; field: string; rule: string } }> {
+  async entryProof(stream: string, seq: number): Promise<string | ParamError> {
     this.#headFor(stream);
     const signed = this.#signed;
     if (signed === undefined || seq >= signed.size)
-      return { error: { status: 404, field: 'seq', rule: 'is not covered by a checkpoint yet' } };
+      return paramError(404, 'seq', 'is not covered by a checkpoint yet');
     return this.#tlogProof(seq, signed.size, signed.note);
   }
 
@@ -821,6 +794,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       }),
     );
   }
+}
+
+/** A request parameter the object cannot serve: the route turns it into 400 or 404. */
+export type ParamError = { error: { status: 400 | 404; field: string; rule: string } };
+
+function paramError(status: 400 | 404, field: string, rule: string): ParamError {
+  return { error: { status, field, rule } };
 }
 
 function conflict(key: string): AppendResult {
