@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 /** Test-only secrets: a fixed log key seed (base64 of 32 bytes) and an admin token. */
 export const TEST_LOG_PRIVATE_KEY = 'c3RlbGUgdGVzdCBsb2cga2V5IC0tIG5vdCBzZWNyZXQ=';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-not-a-secret';
+/** Test-only master key (base64 of 32 bytes; docs/security.md). */
+export const TEST_MASTER_KEY = 'c3RlbGUgdGVzdCBtYXN0ZXIga2V5IC0tIG5vdCBzZWM=';
 
 // Two projects: src/ runs in plain Node (it is runtime-free), the Workers run inside
 // workerd against real Durable Objects, D1 and R2 (storage isolated per test file).
@@ -35,6 +37,7 @@ export default defineConfig({
               bindings: {
                 LOG_PRIVATE_KEY: TEST_LOG_PRIVATE_KEY,
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                MASTER_KEY: TEST_MASTER_KEY,
                 CHECKPOINT_INTERVAL_MS: '100',
                 MAX_MIRROR_LAG: '1500',
                 TEST_MIGRATIONS: await readD1Migrations('./migrations'),

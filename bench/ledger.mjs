@@ -175,6 +175,8 @@ await start('ledger', join(root, 'wrangler.toml'), 8801, [
   `ADMIN_TOKEN:${ADMIN}`,
   '--var',
   `LOG_PRIVATE_KEY:${randomBytes(32).toString('base64')}`,
+  '--var',
+  `MASTER_KEY:${randomBytes(32).toString('base64')}`,
 ]);
 await start('ceiling', join(root, 'bench/ceiling/wrangler.toml'), 8802);
 const single = JSON.stringify(EVENT);

@@ -76,6 +76,7 @@ function vkey(name, type, pub) {
 const ledgerVars = secrets('.dev.vars', {
   LOG_PRIVATE_KEY: seed,
   ADMIN_TOKEN: () => `stele-dev-admin-${randomBytes(16).toString('hex')}`,
+  MASTER_KEY: () => randomBytes(32).toString('base64'),
 });
 const originPrefix = /^ORIGIN_PREFIX\s*=\s*"([^"]+)"/m.exec(
   readFileSync('wrangler.toml', 'utf8'),

@@ -1,5 +1,7 @@
 /** Stele's runtime-free core. Each module is one format or concept; see docs/format.md. */
 
+export * from './access-jwt.js';
+export * from './access-policy.js';
 export * from './audit.js';
 export * from './canonical-json.js';
 export * from './checkpoint.js';
@@ -7,8 +9,10 @@ export * from './checkpoint-verify.js';
 export * from './cosignature.js';
 export * from './encoding.js';
 export * from './entry.js';
+export * from './entry-cipher.js';
 export * from './event.js';
 export * from './format-error.js';
+export * from './key-wrap.js';
 export * from './ledger-client.js';
 export * from './ledger-source.js';
 export * from './merkle.js';
@@ -17,6 +21,7 @@ export * from './note-key.js';
 export * from './policy.js';
 export * from './proof.js';
 export * from './result.js';
+export * from './search-token.js';
 export * from './sequencer.js';
 export * from './sha256.js';
 export * from './stream-verifier.js';

@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 
+/** Test-only master key (base64 of 32 bytes), as in vitest.config.ts. */
+const TEST_MASTER_KEY = 'c3RlbGUgdGVzdCBtYXN0ZXIga2V5IC0tIG5vdCBzZWM=';
+
 /** The repository root: the nearest folder up with wrangler.toml and workers/ (this file may run bundled elsewhere, as in bench/). */
 const root = (() => {
   for (let dir = import.meta.dirname; ; dir = resolve(dir, '..')) {
@@ -114,6 +117,7 @@ export async function startLedger(opts: {
       CHECKPOINT_INTERVAL_MS: '100',
       LOG_PRIVATE_KEY: opts.logKey,
       ADMIN_TOKEN: opts.adminToken,
+      MASTER_KEY: TEST_MASTER_KEY,
       WITNESS_POLICY: opts.witnessPolicy ?? '',
       ...opts.vars,
     },

@@ -5,6 +5,7 @@ declare global {
     interface Env {
       LOG_PRIVATE_KEY: string;
       ADMIN_TOKEN: string;
+      MASTER_KEY: string;
       TEST_MIGRATIONS: D1Migration[];
     }
   }

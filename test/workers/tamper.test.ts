@@ -1,7 +1,10 @@
 /**
  * Tamper detection against the real runtime: after appends, the stored data is changed
  * directly, and a full audit with the pinned log key (what `stele verify` runs) must fail and
- * name the first bad seq. An untouched stream verifies.
+ * name the first bad seq. An untouched stream verifies. The attacker here is the strongest
+ * one, an operator holding MASTER_KEY: entries are opened, changed and sealed again, so the
+ * encryption at rest cannot be what catches them; only the chain, the tree and the signed
+ * checkpoints can.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
@@ -9,19 +12,24 @@ import { describe, expect, it } from 'vitest';
 import {
   type AuditReport,
   audit,
+  EntryCipher,
   ed25519Signer,
   ed25519Verifier,
   entryBytes,
   entryLeafHash,
   formatCheckpoint,
+  fromBase64,
   generateNoteKey,
   LedgerClient,
   ledgerSource,
   parseEntry,
   parseVerifierKey,
   signNote,
+  toBase64,
+  unwrapKey,
   utf8,
 } from '../../src/index.js';
+import { masterKeys } from '../../workers/ledger/keys.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 import { ADMIN, api, event, json } from './helpers.js';
 
@@ -56,10 +64,49 @@ async function run(stream: string): Promise<AuditReport> {
   return audit(ledgerSource(client, stream), { stream, log: ed25519Verifier(await vkey(stream)) });
 }
 
-function tamper(stream: string, sql: (s: SqlStorage) => void): Promise<void> {
+/** The stream's entry cipher, as an operator with MASTER_KEY can rebuild it. */
+async function cipherOf(s: SqlStorage, stream: string): Promise<EntryCipher> {
+  const wrapped = s.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'data_key'").one();
+  const key = await unwrapKey(await masterKeys(env), wrapped.value, `stream:${stream}`);
+  return EntryCipher.create(stream, key);
+}
+
+/** Changes the stored entries through `edit`, which reads and writes plaintext entry bytes. */
+function tamper(
+  stream: string,
+  edit: (
+    read: (seq: number) => Promise<Uint8Array>,
+    write: (seq: number, bytes: Uint8Array, leafHash?: Uint8Array) => Promise<void>,
+    s: SqlStorage,
+  ) => Promise<void> | void,
+): Promise<void> {
   return runInDurableObject<StreamDurableObject, void>(
     env.STREAM.get(env.STREAM.idFromName(stream)),
-    (_, state) => sql(state.storage.sql),
+    async (_, state) => {
+      const s = state.storage.sql;
+      const cipher = await cipherOf(s, stream);
+      const read = async (seq: number) =>
+        cipher.open(
+          seq,
+          new Uint8Array(
+            s.exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = ?', seq).one()
+              .entry,
+          ),
+        );
+      const write = async (seq: number, bytes: Uint8Array, leafHash?: Uint8Array) => {
+        const sealed = await cipher.seal(seq, bytes);
+        if (leafHash === undefined)
+          s.exec('UPDATE entries SET entry = ? WHERE seq = ?', sealed, seq);
+        else
+          s.exec(
+            'UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = ?',
+            sealed,
+            leafHash,
+            seq,
+          );
+      };
+      await edit(read, write, s);
+    },
   );
 }
 
@@ -75,10 +122,9 @@ describe('stele verify catches tampering', () => {
 
   it('an event changed inside the Durable Object', async () => {
     await fill('t-event', 10);
-    await tamper('t-event', (s) => {
-      const row = s.exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = 4').one();
-      const text = new TextDecoder().decode(row.entry).replace('"ssh.login"', '"ssh.logon"');
-      s.exec('UPDATE entries SET entry = ? WHERE seq = 4', utf8(text));
+    await tamper('t-event', async (read, write) => {
+      const text = new TextDecoder().decode(await read(4)).replace('"ssh.login"', '"ssh.logon"');
+      await write(4, utf8(text));
     });
     const r = await run('t-event');
     expect(r.ok).toBe(false);
@@ -89,27 +135,12 @@ describe('stele verify catches tampering', () => {
     await fill('t-rebuilt', 8);
     // The attacker rewrites seq 6, fixes its stored leaf hash and seq 7's prev link: the
     // chain holds, and only the signed checkpoint's root catches it.
-    await tamper('t-rebuilt', (s) => {
-      const read = (seq: number) =>
-        parseEntry(
-          new Uint8Array(
-            s.exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = ?', seq).one()
-              .entry,
-          ),
-        );
-      const six = read(6);
+    await tamper('t-rebuilt', async (read, write) => {
+      const six = parseEntry(await read(6));
       const changed = entryBytes({ ...six, event: { ...six.event, action: 'nothing.happened' } });
-      s.exec(
-        'UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = 6',
-        changed,
-        entryLeafHash(changed),
-      );
-      const seven = entryBytes({ ...read(7), prev: entryLeafHash(changed) });
-      s.exec(
-        'UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = 7',
-        seven,
-        entryLeafHash(seven),
-      );
+      await write(6, changed, entryLeafHash(changed));
+      const seven = entryBytes({ ...parseEntry(await read(7)), prev: entryLeafHash(changed) });
+      await write(7, seven, entryLeafHash(seven));
     });
     const r = await run('t-rebuilt');
     expect(r.ok).toBe(false);
@@ -126,9 +157,20 @@ describe('stele verify catches tampering', () => {
       );
       await runDurableObjectAlarm(stub);
     }
+    // The mirror holds the entry sealed under the same data key: open, change, seal again.
+    const row = await env.DB.prepare(
+      "SELECT event FROM entries WHERE stream = 't-d1' AND seq = 3",
+    ).first<{ event: string }>();
+    const cipher = await runInDurableObject<StreamDurableObject, EntryCipher>(stub, (_, state) =>
+      cipherOf(state.storage.sql, 't-d1'),
+    );
+    const plain = await cipher.open(3, fromBase64(row?.event ?? '') ?? new Uint8Array());
+    const changed = new TextDecoder().decode(plain).replace('ssh.login', 'ssh.logout');
     const d1 = await env.DB.prepare(
-      "UPDATE entries SET event = replace(event, 'ssh.login', 'ssh.logout') WHERE stream = 't-d1' AND seq = 3",
-    ).run();
+      "UPDATE entries SET event = ? WHERE stream = 't-d1' AND seq = 3",
+    )
+      .bind(toBase64(await cipher.seal(3, utf8(changed))))
+      .run();
     expect(d1.meta.changes).toBe(1);
     const r = await run('t-d1');
     expect(r.ok).toBe(false);
@@ -152,26 +194,24 @@ describe('stele verify catches tampering', () => {
 
   it('a deleted entry', async () => {
     await fill('t-delete', 10);
-    await tamper('t-delete', (s) => s.exec('DELETE FROM entries WHERE seq = 3'));
+    await tamper('t-delete', (_r, _w, s) => {
+      s.exec('DELETE FROM entries WHERE seq = 3');
+    });
     const r = await run('t-delete');
     expect(r.problems[0]).toMatchObject({ kind: 'entry', seq: 3 });
   });
 
   it('two entries swapped', async () => {
     await fill('t-swap', 10);
-    await tamper('t-swap', (s) => {
-      const a = s
-        .exec<{ entry: ArrayBuffer; leaf_hash: ArrayBuffer }>(
-          'SELECT entry, leaf_hash FROM entries WHERE seq = 5',
-        )
-        .one();
-      const b = s
-        .exec<{ entry: ArrayBuffer; leaf_hash: ArrayBuffer }>(
-          'SELECT entry, leaf_hash FROM entries WHERE seq = 6',
-        )
-        .one();
-      s.exec('UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = 5', b.entry, b.leaf_hash);
-      s.exec('UPDATE entries SET entry = ?, leaf_hash = ? WHERE seq = 6', a.entry, a.leaf_hash);
+    await tamper('t-swap', async (read, write, s) => {
+      const hash = (seq: number) =>
+        new Uint8Array(
+          s.exec<{ h: ArrayBuffer }>('SELECT leaf_hash AS h FROM entries WHERE seq = ?', seq).one()
+            .h,
+        );
+      const [a, b, ha, hb] = [await read(5), await read(6), hash(5), hash(6)];
+      await write(5, b, hb);
+      await write(6, a, ha);
     });
     const r = await run('t-swap');
     expect(r.problems[0]).toMatchObject({ kind: 'entry', seq: 5 });
@@ -179,7 +219,9 @@ describe('stele verify catches tampering', () => {
 
   it('a truncated stream', async () => {
     await fill('t-trunc', 10);
-    await tamper('t-trunc', (s) => s.exec('DELETE FROM entries WHERE seq >= 7'));
+    await tamper('t-trunc', (_r, _w, s) => {
+      s.exec('DELETE FROM entries WHERE seq >= 7');
+    });
     const r = await run('t-trunc');
     expect(r.ok).toBe(false);
     expect(r.problems.map((p) => p.seq)).toContain(7);
@@ -194,7 +236,9 @@ describe('stele verify catches tampering', () => {
         ed25519Signer(other.skey),
       ]),
     );
-    await tamper('t-key', (s) => s.exec('UPDATE checkpoints SET note = ? WHERE size = 6', forged));
+    await tamper('t-key', (_r, _w, s) => {
+      s.exec('UPDATE checkpoints SET note = ? WHERE size = 6', forged);
+    });
     // The object caches its newest checkpoint; read the stored one as a fresh object would.
     const r = await audit(
       { ...ledgerSource(client, 't-key'), newest: async () => forged },

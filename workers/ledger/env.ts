@@ -14,6 +14,12 @@ export interface LedgerEnv {
   WITNESS_TIMEOUT_MS?: string;
   /** base64 of the 32-byte Ed25519 seed of the log key (secret). */
   LOG_PRIVATE_KEY: string;
+  /** base64 of the 32-byte master key that wraps every data key (secret; docs/security.md). */
+  MASTER_KEY: string;
+  /** The master key being rotated out: it only unwraps (secret, set during a rotation). */
+  MASTER_KEY_PREVIOUS?: string;
+  /** Searchable fields kept in clear in D1: a subset of "actor,action,target,outcome" (default none: keyed hashes). */
+  SEARCH_CLEAR_FIELDS?: string;
   /** The first admin token (secret). */
   ADMIN_TOKEN: string;
   STREAM: DurableObjectNamespace<StreamDurableObject>;

@@ -11,6 +11,7 @@ export type ProblemType =
   | 'forbidden'
   | 'not-found'
   | 'conflict'
+  | 'gone'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'too-many-requests'
@@ -22,6 +23,7 @@ const STATUS: Record<ProblemType, { status: number; title: string }> = {
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
+  gone: { status: 410, title: 'Gone' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'too-many-requests': { status: 429, title: 'Too many requests' },

@@ -6,6 +6,8 @@
  * create-only (replaced only by the same checkpoint with more signatures), and D1 rows go in
  * with INSERT OR IGNORE.
  */
+
+import type { EntryCipher, SearchIndex } from '../../src/index.js';
 import {
   type AuditEvent,
   actorId,
@@ -69,9 +71,20 @@ export async function publishToR2(
   return { statements, sizes: rows.map((r) => r.size) };
 }
 
+/** What mirroring needs besides storage: the stream's cipher and wrapped key, and the search index. */
+export interface MirrorKeys {
+  readonly cipher: EntryCipher;
+  /** The stream's wrapped data key, upserted into D1's keys table with every batch. */
+  readonly wrapped: string;
+  readonly index: SearchIndex;
+}
+
 /**
  * Mirrors up to `limit` entries from seq `from` into D1 in one transaction. Returns the new
  * watermark (the first seq not mirrored), or undefined when there was nothing to mirror.
+ * D1 gets the sealed entry as stored here (no plaintext), search tokens for the searchable
+ * fields, and the stream's wrapped data key in the same transaction, so a Worker that finds
+ * a row can always open it. An erased entry is mirrored erased.
  */
 export async function mirrorBatch(
   sql: SqlStorage,
@@ -79,12 +92,19 @@ export async function mirrorBatch(
   stream: string,
   from: number,
   limit: number,
+  keys: MirrorKeys,
   /** Statements to run in the same D1 transaction (the checkpoint index). */
   extra: readonly D1PreparedStatement[] = [],
 ): Promise<number | undefined> {
   const rows = sql
-    .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
-      'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+    .exec<{
+      seq: number;
+      received_at: string;
+      leaf_hash: ArrayBuffer;
+      entry: ArrayBuffer;
+      erased: string | null;
+    }>(
+      'SELECT seq, received_at, leaf_hash, entry, erased FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
       from,
       limit,
     )
@@ -95,33 +115,52 @@ export async function mirrorBatch(
   }
   const entryRows: unknown[][] = [];
   const targetRows: unknown[][] = [];
-  for (const r of rows) {
-    const eventJson = eventJsonOf(fromUtf8(new Uint8Array(r.entry)) ?? '', r.seq, stream);
-    const event = JSON.parse(eventJson) as AuditEvent;
+  const { cipher, index } = keys;
+  const plain = await Promise.all(
+    rows.map((r) =>
+      r.erased === null ? cipher.open(r.seq, new Uint8Array(r.entry)) : Promise.resolve(undefined),
+    ),
+  );
+  for (const [i, r] of rows.entries()) {
+    const bytes = plain[i];
+    const leafHash = toBase64(new Uint8Array(r.leaf_hash));
+    if (bytes === undefined) {
+      entryRows.push([stream, r.seq, r.received_at, '', '', null, leafHash, '', r.erased]);
+      continue;
+    }
+    const event = JSON.parse(eventJsonOf(fromUtf8(bytes) ?? '', r.seq, stream)) as AuditEvent;
     entryRows.push([
       stream,
       r.seq,
       r.received_at,
-      actorId(event),
-      event.action,
-      event.outcome ?? null,
-      toBase64(new Uint8Array(r.leaf_hash)),
-      eventJson,
+      index.token('actor', actorId(event)),
+      index.token('action', event.action),
+      event.outcome === undefined ? null : index.token('outcome', event.outcome),
+      leafHash,
+      toBase64(new Uint8Array(r.entry)),
+      null,
     ]);
     for (const t of new Set((event.targets ?? []).map((x) => x.id)))
-      targetRows.push([stream, r.seq, t]);
+      targetRows.push([stream, r.seq, index.token('target', t)]);
   }
   const next = (rows[rows.length - 1] as { seq: number }).seq + 1;
   // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated.
   const stmts = [
     ...multiRowInserts(
       'INSERT OR IGNORE',
-      'entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event)',
+      'entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event, erased)',
       entryRows,
     ),
     ...multiRowInserts('INSERT OR IGNORE', 'entry_targets (stream, seq, target_id)', targetRows),
   ].map((q) => db.prepare(q.sql).bind(...q.params));
-  stmts.unshift(...extra);
+  stmts.unshift(
+    ...extra,
+    db
+      .prepare(
+        'INSERT INTO keys (name, wrapped, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET wrapped = excluded.wrapped, updated_at = excluded.updated_at WHERE wrapped <> excluded.wrapped',
+      )
+      .bind(`stream:${stream}`, keys.wrapped, new Date().toISOString()),
+  );
   stmts.push(
     db
       .prepare(
@@ -131,4 +170,34 @@ export async function mirrorBatch(
   );
   await db.batch(stmts);
   return next;
+}
+
+/**
+ * Carries erasures to D1: every erased entry the mirror already holds loses its event and
+ * search columns and gains the erasure record. Returns the seqs done, for the caller to mark.
+ */
+export async function mirrorErasures(
+  sql: SqlStorage,
+  db: D1Database,
+  stream: string,
+  below: number,
+): Promise<number[]> {
+  const rows = sql
+    .exec<{ seq: number; erased: string }>(
+      'SELECT seq, erased FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 AND seq < ? ORDER BY seq LIMIT 500',
+      below,
+    )
+    .toArray();
+  if (rows.length === 0) return [];
+  await db.batch(
+    rows.flatMap((r) => [
+      db
+        .prepare(
+          "UPDATE entries SET event = '', actor_id = '', action = '', outcome = NULL, erased = ? WHERE stream = ? AND seq = ?",
+        )
+        .bind(r.erased, stream, r.seq),
+      db.prepare('DELETE FROM entry_targets WHERE stream = ? AND seq = ?').bind(stream, r.seq),
+    ]),
+  );
+  return rows.map((r) => r.seq);
 }

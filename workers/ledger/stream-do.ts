@@ -14,16 +14,19 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  bytesEqual,
+  actorId as actorIdOf,
   CompactRange,
   consistencyProof,
+  EntryCipher,
   emptyHead,
   eventJsonOf,
   formatCheckpoint,
   formatTlogProof,
   fromUtf8,
+  generateDataKey,
   type HashStore,
   inclusionProof,
+  type MasterKey,
   type NodeId,
   nodeOwner,
   quorumMet,
@@ -31,16 +34,19 @@ import {
   rootAt,
   type StreamHead,
   sequence,
-  sha256,
   signNote,
   toBase64,
+  unwrapKey,
   utf8,
   verifyConsistency,
+  wrapKey,
+  wrappedKeyId,
 } from '../../src/index.js';
 import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from './cosigning.js';
 import type { LedgerEnv } from './env.js';
+import { masterKeys, searchIndex, streamKeyName } from './keys.js';
 import { logKey, originOf } from './log-key.js';
-import { mirrorBatch, publishToR2 } from './publishing.js';
+import { mirrorBatch, mirrorErasures, publishToR2 } from './publishing.js';
 import { multiRowInserts } from './sql.js';
 import {
   acceptWebSocket,
@@ -83,7 +89,28 @@ export interface StoredEntry {
   readonly seq: number;
   readonly received_at: string;
   readonly leaf_hash: string;
-  readonly entry: string; // base64 of the entry bytes
+  /** base64 of the entry bytes; absent when the entry was erased. */
+  readonly entry?: string;
+  /** The erasure, when the entry was erased (the entry bytes are gone; the leaf hash stays). */
+  readonly erased?: Erasure;
+}
+
+/** What an erased entry keeps in place of its contents. */
+export interface Erasure {
+  /** The `_access` entry that records the erasure request. */
+  readonly record: { readonly stream: string; readonly seq: number };
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** A stored row, decrypted. */
+interface OpenRow {
+  readonly seq: number;
+  readonly received_at: string;
+  readonly leaf_hash: Uint8Array;
+  /** The plaintext entry bytes, or undefined when erased. */
+  readonly bytes: Uint8Array | undefined;
+  readonly erased: string | null;
 }
 
 export interface StreamStatus {
@@ -118,7 +145,9 @@ CREATE TABLE IF NOT EXISTS entries (
   entry BLOB NOT NULL,
   nodes BLOB NOT NULL,
   idem_key TEXT UNIQUE,
-  body_hash BLOB
+  body_hash BLOB,
+  erased TEXT,
+  erased_synced INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   size INTEGER PRIMARY KEY,
@@ -146,28 +175,60 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   readonly #sse = new SseTails();
   readonly #tailSource: TailSource = {
     size: () => this.#head?.range.size ?? 0,
-    read: (from, limit) =>
-      this.#rows(from, limit).map((r) => ({
+    read: async (from, limit) =>
+      (await this.#rows(from, limit)).map((r) => ({
         seq: r.seq,
         received_at: r.received_at,
-        leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
-        event: eventJsonOf(
-          fromUtf8(new Uint8Array(r.entry)) ?? '',
-          r.seq,
-          this.#head?.stream ?? '',
-        ),
+        leaf_hash: toBase64(r.leaf_hash),
+        ...(r.bytes === undefined
+          ? { erased: r.erased ?? 'true' }
+          : { event: eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, this.#head?.stream ?? '') }),
       })),
   };
 
-  /** Stored entries [from, from + limit), in seq order. */
-  #rows(from: number, limit: number) {
-    return this.#sql
-      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; entry: ArrayBuffer }>(
-        'SELECT seq, received_at, leaf_hash, entry FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
+  /** Stored entries [from, from + limit), in seq order, decrypted. */
+  async #rows(from: number, limit: number): Promise<OpenRow[]> {
+    const rows = this.#sql
+      .exec<{
+        seq: number;
+        received_at: string;
+        leaf_hash: ArrayBuffer;
+        entry: ArrayBuffer;
+        erased: string | null;
+      }>(
+        'SELECT seq, received_at, leaf_hash, entry, erased FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
         from,
         limit,
       )
       .toArray();
+    if (rows.length === 0) return [];
+    const cipher = this.#cipherOrThrow();
+    return Promise.all(
+      rows.map(async (r) => ({
+        seq: r.seq,
+        received_at: r.received_at,
+        leaf_hash: new Uint8Array(r.leaf_hash),
+        bytes: r.erased === null ? await cipher.open(r.seq, new Uint8Array(r.entry)) : undefined,
+        erased: r.erased,
+      })),
+    );
+  }
+
+  #cipherOrThrow(): EntryCipher {
+    if (this.#keys === undefined)
+      throw new Error(`stream ${this.#head?.stream}: entries are stored but no data key is`);
+    return this.#keys.cipher;
+  }
+
+  /** The stream's data key: its cipher, and the key wrapped under the current master key. */
+  #keys: { cipher: EntryCipher; wrapped: string } | undefined;
+  /** Appends (and erasures) one at a time: sealing entries awaits WebCrypto. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
   }
   #failures = 0;
   #alarmAt: number | null = null;
@@ -185,7 +246,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       if (!cols.some((c) => c.name === 'witnessed')) {
         this.#sql.exec('ALTER TABLE checkpoints ADD COLUMN witnessed INTEGER NOT NULL DEFAULT 0');
       }
+      const entryCols = this.#sql.exec<{ name: string }>('PRAGMA table_info(entries)').toArray();
+      if (!entryCols.some((c) => c.name === 'erased')) {
+        this.#sql.exec('ALTER TABLE entries ADD COLUMN erased TEXT');
+        this.#sql.exec('ALTER TABLE entries ADD COLUMN erased_synced INTEGER NOT NULL DEFAULT 0');
+      }
       this.#load();
+      await this.#loadKeys();
       // Alarms are durable, but make sure pending work (unsigned entries, unpublished
       // checkpoints, unmirrored entries) always has one, whatever happened before.
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -238,6 +305,42 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         'SELECT size, note FROM checkpoints WHERE witnessed = 1 ORDER BY size DESC LIMIT 1',
       )
       .toArray()[0];
+  }
+
+  /**
+   * Unwraps the stream's data key (meta 'data_key'). A key wrapped under MASTER_KEY_PREVIOUS
+   * is re-wrapped under MASTER_KEY at once: rotation re-wraps keys, never entries.
+   */
+  async #loadKeys(): Promise<void> {
+    const stream = this.#head?.stream ?? this.#metaValue('stream');
+    const wrapped = this.#metaValue('data_key');
+    if (stream === undefined || wrapped === undefined) return;
+    const masters = await masterKeys(this.env);
+    const current = masters[0] as MasterKey;
+    const name = streamKeyName(stream);
+    const dataKey = await unwrapKey(masters, wrapped, name);
+    let stored = wrapped;
+    if (wrappedKeyId(wrapped) !== current.id) {
+      stored = await wrapKey(current, dataKey, name);
+      this.#sql.exec("UPDATE meta SET value = ? WHERE key = 'data_key'", stored);
+    }
+    this.#keys = { cipher: await EntryCipher.create(stream, dataKey), wrapped: stored };
+  }
+
+  #metaValue(key: string): string | undefined {
+    return this.#sql
+      .exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)
+      .toArray()[0]?.value;
+  }
+
+  /** The data key of a new stream: generated, wrapped, stored with its first entries. */
+  async #newKeys(stream: string): Promise<{ cipher: EntryCipher; wrapped: string }> {
+    const masters = await masterKeys(this.env);
+    const dataKey = generateDataKey();
+    return {
+      cipher: await EntryCipher.create(stream, dataKey),
+      wrapped: await wrapKey(masters[0] as MasterKey, dataKey, streamKeyName(stream)),
+    };
   }
 
   #cosigning(): CosigningContext | undefined {
@@ -320,7 +423,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   /**
    * Appends events as one all-or-nothing batch. The Worker has validated every event and
    * sends its canonical JSON (the Durable Object is reachable only through that Worker), so
-   * the hot path here is idempotency lookups, hashing and one transaction. A retried
+   * the hot path here is idempotency lookups, hashing, sealing and one transaction. A retried
    * idempotency key answers with the first result and appends nothing; the same key with
    * another body rejects the whole request.
    */
@@ -329,34 +432,65 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     items: readonly AppendItem[],
     wait?: 'checkpoint' | 'witnessed',
   ): Promise<AppendResult> {
+    const done = await this.#serialized(() => this.#append(stream, items));
+    if (!done.ok || wait === undefined) return done;
+    const { entries, tree_size: treeSize } = done;
+    const maxSeq = Math.max(...entries.map((e) => e.seq));
+    const covered =
+      wait === 'checkpoint'
+        ? await this.#waitFor(this.#waiters, this.#signed, maxSeq + 1)
+        : await this.#waitFor(this.#witnessWaiters, this.#witnessed, maxSeq + 1);
+    if (covered === undefined) {
+      return { ok: true, tree_size: treeSize, entries, pending_checkpoint: true };
+    }
+    const withProofs = await Promise.all(
+      entries.map(async (e) => ({
+        ...e,
+        proof: await this.#tlogProof(e.seq, covered.size, covered.note),
+      })),
+    );
+    return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: covered.note };
+  }
+
+  /**
+   * One append, run alone (#serialized): between reading the head and committing, it awaits
+   * only WebCrypto (sealing), never another request's work.
+   */
+  async #append(stream: string, items: readonly AppendItem[]): Promise<AppendResult> {
     const head = this.#headFor(stream);
-    // Idempotency: every key is looked up before anything is written.
+    const newKeys = this.#keys === undefined ? await this.#newKeys(stream) : undefined;
+    const keys = (this.#keys ?? newKeys) as { cipher: EntryCipher; wrapped: string };
+    // Idempotency: every key is looked up before anything is written. Storage holds keyed
+    // MACs of the keys and events, not the values (they may be event contents).
     const answers: (AppendedEntry | undefined)[] = new Array(items.length);
     const fresh: number[] = [];
     const firstInBatch = new Map<string, number>();
-    const bodyHashes = new Map<number, Uint8Array>();
+    const idemMacs = new Map<number, string>();
+    const bodyMacs = new Map<number, string>();
     for (const [i, it] of items.entries()) {
       if (it.key === undefined) {
         fresh.push(i);
         continue;
       }
-      const bodyHash = sha256(utf8(it.canonical));
-      bodyHashes.set(i, bodyHash);
+      const bodyMac = keys.cipher.mac('event', it.canonical);
+      bodyMacs.set(i, bodyMac);
       const earlier = firstInBatch.get(it.key);
       if (earlier !== undefined) {
-        if (!bytesEqual(bodyHashes.get(earlier) as Uint8Array, bodyHash)) return conflict(it.key);
+        if (bodyMacs.get(earlier) !== bodyMac) return conflict(it.key);
         continue; // answered below as a duplicate of the earlier item
       }
+      const idemMac = keys.cipher.mac('idempotency-key', it.key);
+      idemMacs.set(i, idemMac);
       const prior = this.#sql
-        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; body_hash: ArrayBuffer }>(
+        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; body_hash: string }>(
           'SELECT seq, received_at, leaf_hash, body_hash FROM entries WHERE idem_key = ?',
-          it.key,
+          idemMac,
         )
         .toArray()[0];
       firstInBatch.set(it.key, i);
       if (prior === undefined) {
         fresh.push(i);
-      } else if (!bytesEqual(new Uint8Array(prior.body_hash), bodyHash)) {
+      } else if (prior.body_hash !== bodyMac) {
         return conflict(it.key);
       } else {
         answers[i] = {
@@ -386,6 +520,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       Date.now(),
     );
     if (result.entries.length > 0) {
+      const sealed = await Promise.all(
+        result.entries.map((se) => keys.cipher.seal(se.seq, se.bytes)),
+      );
       try {
         // One transaction: the entries, each carrying the tree nodes it completes (the head is
         // derived from them). Nothing in here awaits.
@@ -396,10 +533,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
               se.seq,
               se.receivedAt,
               se.leafHash,
-              se.bytes,
+              sealed[k],
               se.completed,
-              items[i]?.key ?? null,
-              bodyHashes.get(i) ?? null,
+              idemMacs.get(i) ?? null,
+              bodyMacs.get(i) ?? null,
             ];
           });
           const target = 'entries (seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash)';
@@ -407,12 +544,15 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
             this.#sql.exec(q.sql, ...q.params);
           if (head.range.size === 0)
             this.#sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", stream);
+          if (newKeys !== undefined)
+            this.#sql.exec("INSERT INTO meta (key, value) VALUES ('data_key', ?)", newKeys.wrapped);
         });
       } catch (e) {
         // The transaction rolled back: reload so memory matches storage, and fail the batch.
         this.#load();
         throw e;
       }
+      if (newKeys !== undefined) this.#keys = newKeys;
       this.#head = result.head;
       notifyWebSockets(this.ctx, this.#tailSource);
       this.#sse.notify(this.#tailSource);
@@ -433,24 +573,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const first = answers[firstInBatch.get(it.key as string) as number] as AppendedEntry;
       return { ...first, duplicate: true };
     });
-    const treeSize = this.#head?.range.size ?? 0;
-    if (wait === undefined) return { ok: true, tree_size: treeSize, entries };
-
-    const maxSeq = Math.max(...entries.map((e) => e.seq));
-    const covered =
-      wait === 'checkpoint'
-        ? await this.#waitFor(this.#waiters, this.#signed, maxSeq + 1)
-        : await this.#waitFor(this.#witnessWaiters, this.#witnessed, maxSeq + 1);
-    if (covered === undefined) {
-      return { ok: true, tree_size: treeSize, entries, pending_checkpoint: true };
-    }
-    const withProofs = await Promise.all(
-      entries.map(async (e) => ({
-        ...e,
-        proof: await this.#tlogProof(e.seq, covered.size, covered.note),
-      })),
-    );
-    return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: covered.note };
+    return { ok: true, tree_size: this.#head?.range.size ?? 0, entries };
   }
 
   /** Resolves with the first checkpoint of at least `size` (signed, or witnessed), or undefined after WAIT_TIMEOUT_MS. */
@@ -588,6 +711,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #pending(): boolean {
     const size = this.#head?.range.size ?? 0;
     if (size > (this.#signed?.size ?? 0) || size > this.#mirrored) return true;
+    const unsynced =
+      'SELECT count(*) AS n FROM entries WHERE erased IS NOT NULL AND erased_synced = 0';
+    if (this.#sql.exec<{ n: number }>(unsynced).one().n > 0) return true;
     const ctx = this.#cosigning();
     if (ctx && this.#signed && nextWitnessAt(ctx, this.#signed) !== undefined) return true;
     const sql = 'SELECT count(*) AS n FROM checkpoints WHERE published = 0';
@@ -661,15 +787,21 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       publishError = e;
     }
     let extra = published.statements;
+    const keys = this.#keys && { ...this.#keys, index: await searchIndex(this.env) };
     for (;;) {
-      const next = await mirrorBatch(
-        this.#sql,
-        this.env.DB,
-        stream,
-        this.#mirrored,
-        MIRROR_BATCH,
-        extra,
-      );
+      const next =
+        keys === undefined
+          ? undefined
+          : await mirrorBatch(
+              this.#sql,
+              this.env.DB,
+              stream,
+              this.#mirrored,
+              MIRROR_BATCH,
+              keys,
+              extra,
+            );
+      if (keys === undefined && extra.length > 0) await this.env.DB.batch(extra);
       if (extra.length > 0) {
         for (const size of published.sizes)
           this.#sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', size);
@@ -683,6 +815,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         String(next),
       );
       this.#mirrored = next;
+    }
+    // Erasures of entries D1 already holds (later ones are mirrored erased).
+    for (;;) {
+      const done = await mirrorErasures(this.#sql, this.env.DB, stream, this.#mirrored);
+      if (done.length === 0) break;
+      for (const seq of done)
+        this.#sql.exec('UPDATE entries SET erased_synced = 1 WHERE seq = ?', seq);
     }
     if (publishError !== undefined) throw publishError;
   }
@@ -698,14 +837,82 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     };
   }
 
-  entries(stream: string, start: number, limit: number): StoredEntry[] {
+  async entries(stream: string, start: number, limit: number): Promise<StoredEntry[]> {
     this.#headFor(stream);
-    return this.#rows(start, limit).map((r) => ({
+    return (await this.#rows(start, limit)).map((r) => ({
       seq: r.seq,
       received_at: r.received_at,
-      leaf_hash: toBase64(new Uint8Array(r.leaf_hash)),
-      entry: toBase64(new Uint8Array(r.entry)),
+      leaf_hash: toBase64(r.leaf_hash),
+      ...(r.bytes === undefined
+        ? { erased: JSON.parse(r.erased ?? '{}') as Erasure }
+        : { entry: toBase64(r.bytes) }),
     }));
+  }
+
+  /**
+   * Erases entries: their sealed contents (and idempotency MACs) are removed in one
+   * transaction, their leaf hashes, times and tree nodes stay, so every proof and checkpoint
+   * still verifies; the alarm carries the erasure to D1. Returns the seqs erased now (seqs
+   * already erased or beyond the tree are left out). The only path that changes an entry.
+   */
+  erase(stream: string, seqs: readonly number[], erasure: Erasure): Promise<number[]> {
+    return this.#serialized(async () => {
+      const size = this.#headFor(stream).range.size;
+      const wanted = [...new Set(seqs)].filter(
+        (q) => Number.isSafeInteger(q) && q >= 0 && q < size,
+      );
+      const json = JSON.stringify(erasure);
+      const erased: number[] = [];
+      this.ctx.storage.transactionSync(() => {
+        for (const seq of wanted) {
+          const r = this.#sql.exec(
+            "UPDATE entries SET entry = x'', idem_key = NULL, body_hash = NULL, erased = ?, erased_synced = 0 WHERE seq = ? AND erased IS NULL",
+            json,
+            seq,
+          );
+          if (r.rowsWritten > 0) erased.push(seq);
+        }
+      });
+      if (erased.length > 0) await this.#alarmBy(Date.now() + 10);
+      return erased;
+    });
+  }
+
+  /**
+   * Seqs of entries by `actorId` that D1 cannot know yet (from the mirror watermark on):
+   * the Worker finds the rest through the search index.
+   */
+  async unmirroredByActor(stream: string, actorId: string): Promise<number[]> {
+    this.#headFor(stream);
+    const found: number[] = [];
+    for (let at = this.#mirrored; ; ) {
+      const rows = await this.#rows(at, 500);
+      if (rows.length === 0) return found;
+      for (const r of rows) {
+        if (r.bytes === undefined) continue;
+        const event = JSON.parse(eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, stream));
+        if (actorIdOf(event) === actorId) found.push(r.seq);
+      }
+      at = (rows[rows.length - 1] as OpenRow).seq + 1;
+    }
+  }
+
+  /**
+   * Re-wraps the data key under the current MASTER_KEY (done at start too) and writes it to
+   * D1; returns the id of the master key that wraps it now, or undefined for an empty stream.
+   */
+  rewrapKey(stream: string): Promise<string | undefined> {
+    return this.#serialized(async () => {
+      this.#headFor(stream);
+      await this.#loadKeys();
+      if (this.#keys === undefined) return undefined;
+      await this.env.DB.prepare(
+        'INSERT INTO keys (name, wrapped, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET wrapped = excluded.wrapped, updated_at = excluded.updated_at',
+      )
+        .bind(streamKeyName(stream), this.#keys.wrapped, new Date().toISOString())
+        .run();
+      return wrappedKeyId(this.#keys.wrapped);
+    });
   }
 
   /** The newest signed checkpoint note, or undefined before the first. */
@@ -777,17 +984,26 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const signed = this.#signed;
     if (signed === undefined || seq >= signed.size)
       return paramError(404, 'seq', 'is not covered by a checkpoint yet');
+    const erased = this.#sql
+      .exec('SELECT 1 FROM entries WHERE seq = ? AND erased IS NOT NULL', seq)
+      .toArray();
+    if (erased.length > 0)
+      return paramError(
+        410,
+        'seq',
+        'was erased: its contents are gone (GET .../proofs/inclusion proves its leaf hash)',
+      );
     return this.#tlogProof(seq, signed.size, signed.note);
   }
 
   async #tlogProof(seq: number, size: number, note: string): Promise<string> {
-    const row = this.#sql
-      .exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = ?', seq)
-      .one();
+    const row = (await this.#rows(seq, 1))[0];
+    if (row?.seq !== seq || row.bytes === undefined)
+      throw new Error(`entry ${seq} has no contents (erased)`);
     const proof = await inclusionProof(this.#store, seq, size);
     return new TextDecoder().decode(
       formatTlogProof({
-        extra: new Uint8Array(row.entry),
+        extra: row.bytes,
         index: seq,
         proof,
         checkpoint: utf8(note),
@@ -797,9 +1013,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 }
 
 /** A request parameter the object cannot serve: the route turns it into 400 or 404. */
-export type ParamError = { error: { status: 400 | 404; field: string; rule: string } };
+export type ParamError = { error: { status: 400 | 404 | 410; field: string; rule: string } };
 
-function paramError(status: 400 | 404, field: string, rule: string): ParamError {
+function paramError(status: 400 | 404 | 410, field: string, rule: string): ParamError {
   return { error: { status, field, rule } };
 }
 

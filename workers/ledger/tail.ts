@@ -25,19 +25,22 @@ export interface TailEntry {
   readonly seq: number;
   readonly received_at: string;
   readonly leaf_hash: string;
-  /** The event's canonical JSON. */
-  readonly event: string;
+  /** The event's canonical JSON; absent when the entry was erased. */
+  readonly event?: string;
+  /** The erasure record (JSON), when the entry was erased. */
+  readonly erased?: string;
 }
 
 export interface TailSource {
-  /** Entries [from, from + limit) that exist. */
-  read(from: number, limit: number): TailEntry[];
+  /** Entries [from, from + limit) that exist, decrypted. */
+  read(from: number, limit: number): Promise<TailEntry[]>;
   size(): number;
 }
 
 /** One message on the wire (JSON for WebSocket, the data line for SSE). */
 export function entryMessage(e: TailEntry): string {
-  return `{"type":"entry","seq":${e.seq},"received_at":"${e.received_at}","leaf_hash":"${e.leaf_hash}","event":${e.event}}`;
+  const body = e.event !== undefined ? `"event":${e.event}` : `"erased":${e.erased ?? 'true'}`;
+  return `{"type":"entry","seq":${e.seq},"received_at":"${e.received_at}","leaf_hash":"${e.leaf_hash}",${body}}`;
 }
 
 export function checkpointMessage(size: number, note: string): string {
@@ -54,33 +57,48 @@ export function acceptWebSocket(ctx: DurableObjectState, src: TailSource, from: 
   const [client, server] = [pair[0], pair[1]];
   ctx.acceptWebSocket(server, ['tail']);
   server.serializeAttachment({ next: from } satisfies Attachment);
-  pump(server, src);
+  void pump(server, src);
   return new Response(null, { status: 101, webSocket: client });
 }
 
+/** Sockets with a pump running (reading is async): a second pump would send twice. */
+const pumping = new WeakSet<WebSocket>();
+
 /**
- * Sends a socket what it has not seen, up to the head. A connection replays at most
- * MAX_BACKLOG entries of backlog: past that it is closed with the seq to resume from, so a
- * huge replay proceeds one reconnect at a time instead of holding the object.
+ * Sends a socket what it has not seen, up to the head (re-read after every chunk, so entries
+ * appended meanwhile go out in the same run). A connection replays at most MAX_BACKLOG
+ * entries of backlog: past that it is closed with the seq to resume from, so a huge replay
+ * proceeds one reconnect at a time instead of holding the object.
  */
-function pump(ws: WebSocket, src: TailSource): void {
+async function pump(ws: WebSocket, src: TailSource): Promise<void> {
+  if (pumping.has(ws)) return;
+  pumping.add(ws);
+  try {
+    await pumpRun(ws, src);
+  } catch {
+    // A socket that cannot be written is gone; the runtime will report its close.
+  } finally {
+    pumping.delete(ws);
+  }
+}
+
+async function pumpRun(ws: WebSocket, src: TailSource): Promise<void> {
   const a = ws.deserializeAttachment() as Attachment & { sent?: number };
-  const head = src.size();
   let next = a.next;
   let sent = a.sent ?? 0;
-  while (next < head) {
-    if (sent >= MAX_BACKLOG && head - next > REPLAY_CHUNK) {
+  while (next < src.size()) {
+    if (sent >= MAX_BACKLOG && src.size() - next > REPLAY_CHUNK) {
       ws.serializeAttachment({ next, sent });
       ws.close(CLOSE_TOO_SLOW, `backlog too large for one connection; resume from seq ${next}`);
       return;
     }
-    const batch = src.read(next, REPLAY_CHUNK);
+    const batch = await src.read(next, REPLAY_CHUNK);
     if (batch.length === 0) break;
     for (const e of batch) ws.send(entryMessage(e));
     next = (batch[batch.length - 1] as TailEntry).seq + 1;
     sent += batch.length;
+    ws.serializeAttachment({ next, sent });
   }
-  ws.serializeAttachment({ next, sent });
 }
 
 interface SseTail {
@@ -132,7 +150,7 @@ export class SseTails {
           this.#tails.delete(t);
           return;
         }
-        const batch = src.read(t.next, REPLAY_CHUNK);
+        const batch = await src.read(t.next, REPLAY_CHUNK);
         if (batch.length === 0) break;
         t.next = (batch[batch.length - 1] as TailEntry).seq + 1;
         const text = batch
@@ -162,13 +180,7 @@ export class SseTails {
 
 /** After an append: every WebSocket tail gets the new entries. */
 export function notifyWebSockets(ctx: DurableObjectState, src: TailSource): void {
-  for (const ws of ctx.getWebSockets('tail')) {
-    try {
-      pump(ws, src);
-    } catch {
-      // A socket that cannot be written is gone; the runtime will report its close.
-    }
-  }
+  for (const ws of ctx.getWebSockets('tail')) void pump(ws, src);
 }
 
 export function broadcastCheckpoint(ctx: DurableObjectState, size: number, note: string): void {

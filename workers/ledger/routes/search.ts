@@ -1,17 +1,23 @@
 /**
  * GET /v1/search: exact-match search over the D1 mirror, newest first, with keyset cursors.
- * Only streams in the token's scope are searched.
+ * Only streams in the token's scope are searched. The mirror holds search tokens (keyed
+ * hashes) and sealed entries: a query is turned into tokens, and each hit is opened with its
+ * stream's data key (docs/security.md).
  */
 import { Hono } from 'hono';
 import {
+  eventJsonOf,
   fromBase64,
+  fromUtf8,
   isAnyStreamName,
   isRfc3339,
   parseJson,
+  type SearchField,
   toBase64,
   utf8,
 } from '../../../src/index.js';
 import { type AppEnv, authorize } from '../auth.js';
+import { searchIndex, streamCipher } from '../keys.js';
 import { intParam } from '../params.js';
 import { badRequest } from '../problem.js';
 
@@ -23,6 +29,7 @@ interface Row {
   received_at: string;
   leaf_hash: string;
   event: string;
+  erased: string | null;
 }
 
 search.get('/v1/search', async (c) => {
@@ -59,11 +66,12 @@ search.get('/v1/search', async (c) => {
   );
   where.push(`(${patterns.map(() => "e.stream LIKE ? ESCAPE '\\'").join(' OR ')})`);
   args.push(...patterns);
-  const text = (name: string, v: string | undefined, column: string) => {
+  const index = await searchIndex(c.env);
+  const text = (name: SearchField, v: string | undefined, column: string) => {
     if (v === undefined) return;
     if (v.length < 1 || v.length > 256) throw badRequest(name, 'must be 1 to 256 characters');
     where.push(`${column} = ?`);
-    args.push(v);
+    args.push(index.token(name, v));
   };
   text('actor', q.actor, 'e.actor_id');
   text('action', q.action, 'e.action');
@@ -77,7 +85,7 @@ search.get('/v1/search', async (c) => {
     where.push(
       'EXISTS (SELECT 1 FROM entry_targets t WHERE t.target_id = ? AND t.stream = e.stream AND t.seq = e.seq)',
     );
-    args.push(q.target);
+    args.push(index.token('target', q.target));
   }
   for (const [name, op] of [
     ['since', '>='],
@@ -95,17 +103,24 @@ search.get('/v1/search', async (c) => {
     where.push('(e.received_at, e.stream, e.seq) < (?, ?, ?)');
     args.push(c0.received_at, c0.stream, c0.seq);
   }
-  const sql = `SELECT e.stream, e.seq, e.received_at, e.leaf_hash, e.event FROM entries e WHERE ${where.join(' AND ')} ORDER BY e.received_at DESC, e.stream DESC, e.seq DESC LIMIT ?`;
+  const sql = `SELECT e.stream, e.seq, e.received_at, e.leaf_hash, e.event, e.erased FROM entries e WHERE ${where.join(' AND ')} ORDER BY e.received_at DESC, e.stream DESC, e.seq DESC LIMIT ?`;
   const rows = await c.env.DB.prepare(sql)
     .bind(...args, limit)
     .all<Row>();
-  const results = rows.results.map((r) => ({
-    stream: r.stream,
-    seq: r.seq,
-    received_at: r.received_at,
-    leaf_hash: r.leaf_hash,
-    event: parseJson(r.event),
-  }));
+  const results = await Promise.all(
+    rows.results.map(async (r) => {
+      const head = {
+        stream: r.stream,
+        seq: r.seq,
+        received_at: r.received_at,
+        leaf_hash: r.leaf_hash,
+      };
+      if (r.erased !== null) return { ...head, erased: parseJson(r.erased) };
+      const cipher = await streamCipher(c.env, r.stream);
+      const bytes = await cipher.open(r.seq, fromBase64(r.event) ?? new Uint8Array());
+      return { ...head, event: parseJson(eventJsonOf(fromUtf8(bytes) ?? '', r.seq, r.stream)) };
+    }),
+  );
   const last = rows.results[rows.results.length - 1];
   const cursor =
     rows.results.length === limit && last

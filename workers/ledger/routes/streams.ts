@@ -55,7 +55,13 @@ streams.get('/v1/streams', async (c) => {
   return c.json({ streams: out, next });
 });
 
+/**
+ * An entry as the API shows it. An erased entry keeps seq, time and leaf hash (a verifier
+ * needs nothing more to check the tree and the chain around it) and names its erasure.
+ */
 function present(e: StoredEntry) {
+  if (e.entry === undefined)
+    return { seq: e.seq, received_at: e.received_at, leaf_hash: e.leaf_hash, erased: e.erased };
   const bytes = fromBase64(e.entry) as Uint8Array;
   const parsed = parseEntry(bytes);
   return {
@@ -169,10 +175,10 @@ streams.get('/v1/streams/:stream/proof/consistency', async (c) => {
   return c.json(r);
 });
 
-function problemOf(e: { status: 400 | 404; field: string; rule: string }): Problem {
-  return e.status === 404
-    ? new Problem('not-found', `${e.field} ${e.rule}`, { field: e.field, rule: e.rule })
-    : badRequest(e.field, e.rule);
+function problemOf(e: { status: 400 | 404 | 410; field: string; rule: string }): Problem {
+  if (e.status === 400) return badRequest(e.field, e.rule);
+  const type = e.status === 404 ? 'not-found' : 'gone';
+  return new Problem(type, `${e.field} ${e.rule}`, { field: e.field, rule: e.rule });
 }
 
 streams.get('/v1/streams/:stream/tail', async (c) => {

@@ -1,0 +1,56 @@
+/**
+ * Searchable fields at rest (docs/security.md §Search): by default D1 holds a keyed hash of
+ * each searched value (actor id, action, target id, outcome), never the value, so the mirror
+ * answers exact-match queries without disclosing who did what.
+ *
+ *   token = base64url(HMAC-SHA-256(search key, "<field>\n<value>")[0:16])
+ *
+ * 128 bits keeps collisions out of reach (2^64 values before one is likely) while keeping the
+ * index small. The search key is one 32-byte key for the whole ledger, wrapped by the master
+ * key (src/key-wrap.ts), so a query across streams is one lookup.
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toBase64, utf8 } from './encoding.js';
+import { KEY_SIZE } from './key-wrap.js';
+
+/** The fields the mirror indexes. */
+export type SearchField = 'actor' | 'action' | 'target' | 'outcome';
+export const SEARCH_FIELDS: readonly SearchField[] = ['actor', 'action', 'target', 'outcome'];
+
+/** Maps searched values to what D1 stores: keyed tokens, or the values for fields configured clear. */
+export class SearchIndex {
+  readonly #key: Uint8Array;
+  readonly #clear: ReadonlySet<SearchField>;
+
+  /** `clear` lists the fields kept in clear (SEARCH_CLEAR_FIELDS); the default is none. */
+  constructor(key: Uint8Array, clear: Iterable<SearchField> = []) {
+    if (key.length !== KEY_SIZE)
+      throw new RangeError(`"key" expected ${KEY_SIZE} bytes, got ${key.length}`);
+    this.#key = key;
+    this.#clear = new Set(clear);
+  }
+
+  /** What D1 stores, and what a query compares with, for `value` of `field`. */
+  token(field: SearchField, value: string): string {
+    if (this.#clear.has(field)) return value;
+    const mac = hmac(sha256, this.#key, utf8(`${field}\n${value}`)).subarray(0, 16);
+    return toBase64(mac).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  }
+}
+
+/**
+ * Parses SEARCH_CLEAR_FIELDS: a comma-separated subset of actor, action, target, outcome
+ * (empty or absent: all hashed). Throws RangeError naming the bad field.
+ */
+export function parseClearFields(text: string | undefined): SearchField[] {
+  if (text === undefined || text.trim() === '') return [];
+  return text.split(',').map((f) => {
+    const name = f.trim();
+    if (!(SEARCH_FIELDS as readonly string[]).includes(name))
+      throw new RangeError(
+        `"SEARCH_CLEAR_FIELDS" expected a subset of ${SEARCH_FIELDS.join(', ')}, got "${name.slice(0, 32)}"`,
+      );
+    return name as SearchField;
+  });
+}

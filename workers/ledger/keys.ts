@@ -1,0 +1,114 @@
+/**
+ * The ledger's keys at rest (docs/security.md §Encryption): the master keys from secrets, and
+ * the wrapped keys in D1's `keys` table ("stream:<name>" data keys, mirrored there by each
+ * stream object; "search", the one search key). Unwrapped keys are cached per isolate.
+ */
+import {
+  EntryCipher,
+  generateDataKey,
+  importMasterKey,
+  type MasterKey,
+  parseClearFields,
+  SearchIndex,
+  unwrapKey,
+  wrapKey,
+} from '../../src/index.js';
+import type { LedgerEnv } from './env.js';
+
+let masters: { secrets: string; keys: Promise<MasterKey[]> } | undefined;
+
+/**
+ * The master keys: MASTER_KEY first (it wraps), then MASTER_KEY_PREVIOUS during a rotation
+ * (it only unwraps). Throws when MASTER_KEY is unset or malformed: the ledger stores nothing
+ * it cannot encrypt.
+ */
+export function masterKeys(env: LedgerEnv): Promise<MasterKey[]> {
+  const secrets = `${env.MASTER_KEY ?? ''}\n${env.MASTER_KEY_PREVIOUS ?? ''}`;
+  if (masters?.secrets !== secrets) {
+    if (!env.MASTER_KEY)
+      throw new Error('MASTER_KEY is not set (npm start writes one to .dev.vars)');
+    const keys = [importMasterKey(env.MASTER_KEY)];
+    if (env.MASTER_KEY_PREVIOUS)
+      keys.push(importMasterKey(env.MASTER_KEY_PREVIOUS, 'MASTER_KEY_PREVIOUS'));
+    masters = { secrets, keys: Promise.all(keys) };
+  }
+  return masters.keys;
+}
+
+/** The purpose string a stream's data key is wrapped for. */
+export function streamKeyName(stream: string): string {
+  return `stream:${stream}`;
+}
+
+const ciphers = new Map<string, Promise<EntryCipher>>();
+
+/** The cipher of a stream, from the wrapped data key its object mirrored to D1. */
+export function streamCipher(env: LedgerEnv, stream: string): Promise<EntryCipher> {
+  let hit = ciphers.get(stream);
+  if (hit === undefined) {
+    hit = (async () => {
+      const name = streamKeyName(stream);
+      const row = await env.DB.prepare('SELECT wrapped FROM keys WHERE name = ?')
+        .bind(name)
+        .first<{ wrapped: string }>();
+      if (row === null) throw new Error(`no data key for stream "${stream}" in D1 yet`);
+      return EntryCipher.create(stream, await unwrapKey(await masterKeys(env), row.wrapped, name));
+    })();
+    hit.catch(() => ciphers.delete(stream));
+    ciphers.set(stream, hit);
+  }
+  return hit;
+}
+
+let search: { config: string; index: Promise<SearchIndex> } | undefined;
+
+/**
+ * The search index: the search key from D1 (created by whoever needs it first; INSERT OR
+ * IGNORE makes every racer read the same key back) and SEARCH_CLEAR_FIELDS.
+ */
+export function searchIndex(env: LedgerEnv): Promise<SearchIndex> {
+  const config = `${env.MASTER_KEY ?? ''}\n${env.SEARCH_CLEAR_FIELDS ?? ''}`;
+  if (search?.config !== config) {
+    const clear = parseClearFields(env.SEARCH_CLEAR_FIELDS);
+    const index = (async () => {
+      const keys = await masterKeys(env);
+      const select = env.DB.prepare("SELECT wrapped FROM keys WHERE name = 'search'");
+      let row = await select.first<{ wrapped: string }>();
+      if (row === null) {
+        const wrapped = await wrapKey(keys[0] as MasterKey, generateDataKey(), 'search');
+        await env.DB.prepare(
+          "INSERT OR IGNORE INTO keys (name, wrapped, updated_at) VALUES ('search', ?, ?)",
+        )
+          .bind(wrapped, new Date().toISOString())
+          .run();
+        row = await select.first<{ wrapped: string }>();
+      }
+      if (row === null) throw new Error('the search key could not be stored in D1');
+      return new SearchIndex(await unwrapKey(keys, row.wrapped, 'search'), clear);
+    })();
+    index.catch(() => {
+      search = undefined;
+    });
+    search = { config, index };
+  }
+  return search.index;
+}
+
+/**
+ * Re-wraps the search key under the current master key (a rotation step); returns whether it
+ * changed. Stream data keys are re-wrapped by their objects (StreamDurableObject.rewrapKey).
+ */
+export async function rewrapSearchKey(env: LedgerEnv): Promise<boolean> {
+  const keys = await masterKeys(env);
+  const current = keys[0] as MasterKey;
+  const row = await env.DB.prepare("SELECT wrapped FROM keys WHERE name = 'search'").first<{
+    wrapped: string;
+  }>();
+  if (row === null || row.wrapped.startsWith(`v1.${current.id}.`)) return false;
+  const key = await unwrapKey(keys, row.wrapped, 'search');
+  await env.DB.prepare("UPDATE keys SET wrapped = ?, updated_at = ? WHERE name = 'search'")
+    .bind(await wrapKey(current, key, 'search'), new Date().toISOString())
+    .run();
+  search = undefined;
+  return true;
+}
