@@ -175,7 +175,8 @@ export function isRfc3339(v: JsonValue): boolean {
   return true;
 }
 
-function isIp(s: string): boolean {
+/** Whether `s` is an IPv4 dotted quad or an IPv6 address (the forms event.context.ip accepts). */
+export function isIp(s: string): boolean {
   const v4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
   if (v4.test(s)) return true;
   // IPv6 (RFC 4291 §2.2): hex groups with at most one "::", optionally ending in IPv4.

@@ -1,10 +1,15 @@
 /**
- * Bearer-token authentication and authorization.
- *
- * The first admin token is the ADMIN_TOKEN secret (compared in constant time). Other tokens
- * live in D1 as SHA-256 hashes; a verified token is cached in this isolate for TOKEN_CACHE_MS,
- * so an append does not pay a D1 round trip. Revoking a token therefore takes effect within
- * TOKEN_CACHE_MS everywhere (at once in the isolate that revoked it): docs/api.md says so.
+ * Authentication and authorization. A caller is either
+ *   - a bearer token: the first admin token is the ADMIN_TOKEN secret (compared in constant
+ *     time); other tokens live in D1 as SHA-256 hashes, and a verified token is cached in
+ *     this isolate for TOKEN_CACHE_MS, so an append does not pay a D1 round trip. Revoking a
+ *     token therefore takes effect within TOKEN_CACHE_MS everywhere (at once in the isolate
+ *     that revoked it): docs/api.md says so.
+ *   - a person (or Access service token) signed in through Cloudflare Access, when Access is
+ *     configured and the request has no bearer token (access.ts).
+ * A request with neither gets 401. Failed authentications are rate limited per client IP
+ * (AUTH_FAILURE_LIMIT); authenticated callers per caller (CALLER_LIMIT). System streams
+ * ("_access") are read by admins only and written by nobody but the ledger.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import {
@@ -17,14 +22,19 @@ import {
   timingSafeEqual,
   tokenId,
 } from '../../src/index.js';
+import { accessConfig, accessSignIn } from './access.js';
 import type { LedgerEnv } from './env.js';
 import { Problem } from './problem.js';
 
 /** How long a verified token is trusted without asking D1 again. */
 export const TOKEN_CACHE_MS = 30_000;
+/** The rate limiters' period (wrangler.toml [[ratelimits]] simple.period), for Retry-After. */
+const LIMIT_PERIOD_S = 10;
 
 export interface Caller {
-  readonly tokenId: string;
+  /** The token id ("admin" for ADMIN_TOKEN), or "access:<email or service token name>". */
+  readonly id: string;
+  readonly kind: 'token' | 'access';
   readonly name: string;
   readonly role: Role;
   readonly streams: readonly string[];
@@ -44,37 +54,79 @@ export function evictToken(hash: string): void {
   cache.delete(hash);
 }
 
-export type AppEnv = { Bindings: LedgerEnv; Variables: { caller: Caller } };
+export type AppEnv = {
+  Bindings: LedgerEnv;
+  Variables: { caller: Caller; accessRecorded: boolean };
+};
 
-/** Requires a valid token; sets c.var.caller. */
-export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const header = c.req.header('authorization') ?? '';
-  const m = /^Bearer +([\x21-\x7e]{1,256})$/i.exec(header);
-  if (m === null) {
+function clientIp(req: Request): string {
+  return req.headers.get('cf-connecting-ip') ?? 'unknown';
+}
+
+/** 429 with Retry-After unless `limiter` (when bound) lets `key` through. */
+async function limit(limiter: RateLimit | undefined, key: string, what: string): Promise<void> {
+  if (limiter === undefined) return;
+  const { success } = await limiter.limit({ key });
+  if (!success) {
     throw new Problem(
-      'unauthorized',
-      'send "Authorization: Bearer <token>"',
-      {},
-      { 'www-authenticate': 'Bearer realm="stele"' },
+      'too-many-requests',
+      `too many ${what}; retry after ${LIMIT_PERIOD_S} s`,
+      { retry_after: LIMIT_PERIOD_S },
+      { 'retry-after': String(LIMIT_PERIOD_S) },
     );
   }
-  const token = m[1] as string;
-  const caller = await lookup(c.env, token);
-  if (caller === undefined) {
+}
+
+/** Requires a valid token or Access sign-in; sets c.var.caller. */
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const caller = await identify(c);
+  if (typeof caller === 'string') {
+    await limit(
+      c.env.AUTH_FAILURE_LIMIT,
+      clientIp(c.req.raw),
+      'failed authentications from this address',
+    );
     throw new Problem(
       'unauthorized',
-      'the token is unknown, expired or revoked',
+      caller,
       {},
       { 'www-authenticate': 'Bearer realm="stele", error="invalid_token"' },
     );
   }
   c.set('caller', caller);
+  await limit(c.env.CALLER_LIMIT, caller.id, 'requests from this caller');
   await next();
 };
 
+/** The caller, or why there is none (a detail safe to show: it never echoes a secret). */
+async function identify(c: Context<AppEnv>): Promise<Caller | string> {
+  const header = c.req.header('authorization');
+  const jwt = c.req.header('cf-access-jwt-assertion');
+  const access = accessConfig(c.env);
+  if (header === undefined && jwt !== undefined && access !== undefined) {
+    const r = await accessSignIn(access, jwt);
+    if (!r.ok) return r.detail;
+    const who = r.identity.email ?? r.identity.commonName ?? r.identity.sub;
+    return {
+      id: `access:${who}`,
+      kind: 'access',
+      name: who,
+      role: r.grant.role,
+      streams: r.grant.streams,
+    };
+  }
+  const m = /^Bearer +([\x21-\x7e]{1,256})$/i.exec(header ?? '');
+  if (m === null) {
+    return access === undefined
+      ? 'send "Authorization: Bearer <token>"'
+      : 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access';
+  }
+  return (await lookup(c.env, m[1] as string)) ?? 'the token is unknown, expired or revoked';
+}
+
 async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined> {
   if (env.ADMIN_TOKEN && timingSafeEqual(token, env.ADMIN_TOKEN)) {
-    return { tokenId: 'admin', name: 'ADMIN_TOKEN', role: 'admin', streams: ['*'] };
+    return { id: 'admin', kind: 'token', name: 'ADMIN_TOKEN', role: 'admin', streams: ['*'] };
   }
   if (tokenId(token) === undefined) return undefined;
   const hash = hashToken(token);
@@ -99,7 +151,8 @@ async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined
     }
     hit = {
       caller: {
-        tokenId: row.id,
+        id: row.id,
+        kind: 'token',
         name: row.name,
         role: row.role,
         streams: JSON.parse(row.streams) as string[],
@@ -115,9 +168,18 @@ async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined
   return hit.caller;
 }
 
-/** Throws 403 unless the caller's role grants `p` (and, with a stream, its scope covers it). */
+/**
+ * Throws 403 unless the caller's role grants `p` (and, with a stream, its scope covers it).
+ * System streams ("_access") are admin-only whatever the scope, and never appended to.
+ */
 export function authorize(c: Context<AppEnv>, p: Permission, stream?: string): Caller {
   const caller = c.var.caller;
+  if (stream?.startsWith('_')) {
+    if (p === 'append')
+      throw new Problem('forbidden', `"${stream}" is a system stream: only the ledger writes it`);
+    if (caller.role !== 'admin')
+      throw new Problem('forbidden', `"${stream}" is a system stream: only admins read it`);
+  }
   if (!roleAllows(caller.role, p)) {
     throw new Problem(
       'forbidden',

@@ -20,6 +20,16 @@ export interface LedgerEnv {
   MASTER_KEY_PREVIOUS?: string;
   /** Searchable fields kept in clear in D1: a subset of "actor,action,target,outcome" (default none: keyed hashes). */
   SEARCH_CLEAR_FIELDS?: string;
+  /** Cloudflare Access team domain ("myteam.cloudflareaccess.com"); with ACCESS_AUD, enables sign-in with Access JWTs. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's audience tag. */
+  ACCESS_AUD?: string;
+  /** JSON rules mapping Access identities to roles and streams (docs/security.md). */
+  ACCESS_ROLES?: string;
+  /** Rate limiter for failed authentication, keyed by client IP (wrangler.toml [[ratelimits]]). */
+  AUTH_FAILURE_LIMIT?: RateLimit;
+  /** Rate limiter for authenticated requests, keyed by caller. */
+  CALLER_LIMIT?: RateLimit;
   /** The first admin token (secret). */
   ADMIN_TOKEN: string;
   STREAM: DurableObjectNamespace<StreamDurableObject>;

@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { useSha256 } from '../../src/sha256.js';
+import { auditAccess } from './access-log.js';
 import { type AppEnv, authenticate } from './auth.js';
 import { logKey, publicKeyBase64 } from './log-key.js';
 import { openapi } from './openapi.js';
 import { Problem, problemResponse } from './problem.js';
+import { admin } from './routes/admin.js';
 import { events } from './routes/events.js';
 import { search } from './routes/search.js';
 import { streams } from './routes/streams.js';
@@ -22,10 +24,25 @@ useSha256((d) => new Uint8Array(createHash('sha256').update(d).digest()));
 
 const app = new Hono<AppEnv>();
 
+/**
+ * Security headers on every answer (errors included): nothing is cached, sniffed, framed,
+ * or allowed to run script; HTTPS is pinned where it is served over HTTPS.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+};
+
 app.use('*', async (c, next) => {
   await next();
-  c.header('x-content-type-options', 'nosniff');
-  c.header('cache-control', 'no-store');
+  // A WebSocket upgrade's headers are the runtime's; everything else gets the set.
+  if (c.res.status === 101) return;
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
 });
 
 app.get('/healthz', (c) => c.json({ ok: true }));
@@ -37,12 +54,14 @@ app.get('/v1/log-keys', (c) =>
 );
 app.get('/v1/openapi.json', (c) => c.json(openapi));
 
+app.use('/v1/*', auditAccess);
 app.use('/v1/*', authenticate);
 app.route('/', events);
 app.route('/', streams);
 app.route('/', tokens);
 app.route('/', search);
 app.route('/', verify);
+app.route('/', admin);
 
 app.notFound((c) =>
   problemResponse(

@@ -15,6 +15,7 @@ export type ProblemType =
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'too-many-requests'
+  | 'unavailable'
   | 'internal';
 
 const STATUS: Record<ProblemType, { status: number; title: string }> = {
@@ -27,6 +28,7 @@ const STATUS: Record<ProblemType, { status: number; title: string }> = {
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  unavailable: { status: 503, title: 'Service unavailable' },
   internal: { status: 500, title: 'Internal error' },
 };
 

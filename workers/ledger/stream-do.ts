@@ -504,8 +504,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
     // Backpressure: when the D1 mirror has fallen this far behind, refuse new entries (429)
     // rather than let the outbox grow without bound; retries of appended events still answer.
+    // System streams are exempt: refusing an access record would refuse the read it records,
+    // and their volume is bounded by the per-caller rate limit.
     const lag = head.range.size - this.#mirrored;
-    if (fresh.length > 0 && lag > this.#maxMirrorLag()) {
+    if (fresh.length > 0 && !stream.startsWith('_') && lag > this.#maxMirrorLag()) {
       return {
         ok: false,
         reason: 'overloaded',

@@ -66,6 +66,8 @@ search.get('/v1/search', async (c) => {
   );
   where.push(`(${patterns.map(() => "e.stream LIKE ? ESCAPE '\\'").join(' OR ')})`);
   args.push(...patterns);
+  // System streams ("_access") are searched by admins only.
+  if (caller.role !== 'admin') where.push("e.stream NOT LIKE '\\_%' ESCAPE '\\'");
   const index = await searchIndex(c.env);
   const text = (name: SearchField, v: string | undefined, column: string) => {
     if (v === undefined) return;

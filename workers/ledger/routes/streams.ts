@@ -28,7 +28,9 @@ streams.get('/v1/streams', async (c) => {
   const patterns = caller.streams.map((g) =>
     g.replace(/[\\%_]/g, (ch) => `\\${ch}`).replace(/\*/g, '%'),
   );
-  const where = patterns.map(() => "stream LIKE ? ESCAPE '\\'").join(' OR ');
+  const where =
+    patterns.map(() => "stream LIKE ? ESCAPE '\\'").join(' OR ') +
+    (caller.role === 'admin' ? '' : ") AND (stream NOT LIKE '\\_%' ESCAPE '\\'");
   const rows = await c.env.DB.prepare(
     `SELECT stream FROM streams WHERE stream > ? AND (${where}) ORDER BY stream LIMIT ?`,
   )

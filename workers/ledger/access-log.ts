@@ -1,0 +1,150 @@
+/**
+ * The audit of the audit log (docs/security.md §The _access stream): every read of entries,
+ * search, tail, export and verification, every token created, listed or revoked, every
+ * configuration change (erasure, key rotation), every refused authentication and every
+ * forbidden request is appended to the system stream `_access` (hash-chained, checkpointed,
+ * witnessed and encrypted like any stream; only admins read it, nobody writes it).
+ *
+ * The record is appended before the answer leaves, and the answer waits for it: a read
+ * whose record cannot be stored is answered 503 instead (fail closed), so no read goes
+ * unrecorded. Appends of events are not recorded (they are the ledger's own content), except
+ * when refused for authentication or authorization.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { isIp, type JsonValue, validateEventCanonical } from '../../src/index.js';
+import type { AppEnv, Caller } from './auth.js';
+import type { LedgerEnv } from './env.js';
+import { Problem, problemResponse } from './problem.js';
+
+/** The system stream of access records. */
+export const ACCESS_STREAM = '_access';
+
+/** What a request did, for its record: [method, path pattern, action]. First match wins. */
+const ACTIONS: readonly [string, RegExp, string][] = [
+  ['GET', /^\/v1\/streams$/, 'streams.list'],
+  ['GET', /^\/v1\/streams\/[^/]+\/entries(\/\d+)?$/, 'entries.read'],
+  ['GET', /^\/v1\/streams\/[^/]+\/entries\/[^/]+\/proof$/, 'entries.read'],
+  ['GET', /^\/v1\/streams\/[^/]+\/tail$/, 'tail.open'],
+  [
+    'GET',
+    /^\/v1\/streams\/[^/]+\/(checkpoint|witnessed|checkpoints(\/\d+)?|proof\/\w+)$/,
+    'verify.read',
+  ],
+  ['POST', /^\/v1\/verify$/, 'verify.check'],
+  ['GET', /^\/v1\/search$/, 'search'],
+  ['GET', /^\/v1\/tokens$/, 'tokens.list'],
+  ['POST', /^\/v1\/tokens$/, 'tokens.create'],
+  ['DELETE', /^\/v1\/tokens\/[^/]+$/, 'tokens.revoke'],
+  ['POST', /^\/v1\/streams\/[^/]+\/erasures$/, 'config.erase'],
+  ['POST', /^\/v1\/admin\/rotate-keys$/, 'config.rotate-keys'],
+];
+
+/** The action a request is recorded under, or undefined when it is not recorded. */
+export function accessAction(method: string, path: string, status: number): string | undefined {
+  if (status === 401) return 'auth.refused';
+  const hit = ACTIONS.find(([m, re]) => m === method && re.test(path));
+  if (hit !== undefined) return hit[2];
+  if (status === 403) return 'request.forbidden';
+  return undefined;
+}
+
+/** `s` cut to at most `n` UTF-16 units, never inside a surrogate pair, marked with "…" when cut. */
+function clip(s: string, n: number): string {
+  if (s.length <= n) return s;
+  let out = s.slice(0, n - 1);
+  if (/[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1);
+  return `${out}…`;
+}
+
+/** The event recording one request. */
+export function accessEvent(
+  req: Request,
+  action: string,
+  status: number,
+  caller: Caller | undefined,
+  extra: Record<string, JsonValue> = {},
+): JsonValue {
+  const url = new URL(req.url);
+  const stream =
+    /^\/v1\/streams\/([^/]+)/.exec(url.pathname)?.[1] ?? url.searchParams.get('stream');
+  const query: Record<string, string> = {};
+  for (const [k, v] of [...url.searchParams].slice(0, 16)) query[clip(k, 64)] = clip(v, 256);
+  const ip = req.headers.get('cf-connecting-ip') ?? '';
+  const ua = req.headers.get('user-agent') ?? '';
+  const rid = req.headers.get('cf-ray') ?? '';
+  const context: Record<string, string> = {};
+  if (isIp(ip)) context.ip = ip;
+  if (ua !== '') context.user_agent = clip(ua, 1024);
+  if (rid !== '') context.request_id = clip(rid, 256);
+  return {
+    action: `stele.${action}`,
+    actor:
+      caller === undefined
+        ? { id: 'anonymous', type: 'anonymous' }
+        : { id: clip(caller.id, 128), type: caller.kind, name: clip(caller.name, 256) },
+    ...(stream ? { targets: [{ id: clip(stream, 128), type: 'stream' }] } : {}),
+    outcome: status < 400 ? 'success' : 'failure',
+    occurred_at: new Date().toISOString(),
+    ...(Object.keys(context).length > 0 ? { context } : {}),
+    metadata: {
+      method: req.method,
+      path: clip(url.pathname, 256),
+      status,
+      ...(Object.keys(query).length > 0 ? { query } : {}),
+      ...(caller === undefined ? {} : { role: caller.role }),
+      ...extra,
+    },
+  };
+}
+
+/**
+ * Appends one record to `_access` and returns its seq. Throws when it cannot be stored; the
+ * caller must then not answer as if the action had been recorded.
+ */
+export async function recordAccess(env: LedgerEnv, event: JsonValue): Promise<number> {
+  let canonical: string;
+  try {
+    canonical = validateEventCanonical(event).canonical;
+  } catch {
+    // Request details that an event cannot hold (say, a query too odd for the event rules)
+    // still leave a record: who, what, and the outcome.
+    const e = event as { action: string; actor: JsonValue; outcome: string; metadata: JsonValue };
+    const { method, status } = e.metadata as { method: string; status: number };
+    canonical = validateEventCanonical({
+      action: e.action,
+      actor: e.actor,
+      outcome: e.outcome,
+      metadata: { method, status, note: 'the request details could not be recorded' },
+    }).canonical;
+  }
+  const stub = env.STREAM.get(env.STREAM.idFromName(ACCESS_STREAM));
+  const r = await stub.append(ACCESS_STREAM, [{ canonical }]);
+  if (!r.ok) throw new Error(`_access refused the record: ${r.detail}`);
+  return (r.entries[0] as { seq: number }).seq;
+}
+
+/** Middleware: records the request after it is handled, before the answer leaves. */
+export const auditAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  const path = new URL(c.req.url).pathname;
+  if (c.get('accessRecorded')) return; // the handler recorded it itself (erasure)
+  const action = accessAction(c.req.method, path, c.res.status);
+  if (action === undefined) return;
+  try {
+    await recordAccess(c.env, accessEvent(c.req.raw, action, c.res.status, c.get('caller')));
+  } catch (e) {
+    console.error(`_access: a ${action} record could not be stored: ${String(e)}`);
+    // Fail closed: the answer is withheld rather than given unrecorded.
+    c.res = problemResponse(
+      c,
+      new Problem(
+        'unavailable',
+        'the access record could not be stored; retry shortly',
+        {},
+        {
+          'retry-after': '1',
+        },
+      ),
+    );
+  }
+};

@@ -1,0 +1,86 @@
+/**
+ * Human sign-in through Cloudflare Access (docs/security.md §Access). When ACCESS_TEAM_DOMAIN
+ * and ACCESS_AUD are set, a request carrying Cf-Access-Jwt-Assertion is accepted only if the
+ * JWT verifies against the team's published keys (fetched with a timeout, cached for
+ * KEYS_TTL_MS, refetched at most every REFETCH_MS when a token names an unknown key), for
+ * this application's audience and the team's issuer, and unexpired; ACCESS_ROLES then maps
+ * its email, group or service-token name to a role and streams (first matching rule wins).
+ */
+import {
+  type AccessGrant,
+  type AccessIdentity,
+  type AccessKeySet,
+  type AccessRule,
+  accessCertsUrl,
+  accessGrant,
+  accessIssuer,
+  parseAccessRoles,
+  parseJwks,
+  verifyAccessJwt,
+} from '../../src/index.js';
+import type { LedgerEnv } from './env.js';
+
+/** How long fetched keys are used before they are fetched again (Access rotates keys every 6 weeks, with overlap). */
+const KEYS_TTL_MS = 10 * 60_000;
+/** Unknown key ids refetch the keys at most this often, so made-up kids cannot flood the team domain. */
+const REFETCH_MS = 30_000;
+/** Timeout of the keys request. */
+const FETCH_TIMEOUT_MS = 3_000;
+
+interface Config {
+  readonly certsUrl: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly rules: readonly AccessRule[];
+}
+
+let config: { source: string; value: Config } | undefined;
+let keys: { url: string; set: AccessKeySet; at: number } | undefined;
+
+/** The Access configuration, or undefined when Access is not configured. Throws on a bad ACCESS_ROLES. */
+export function accessConfig(env: LedgerEnv): Config | undefined {
+  if (!env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) return undefined;
+  const source = `${env.ACCESS_TEAM_DOMAIN}\n${env.ACCESS_AUD}\n${env.ACCESS_ROLES ?? ''}`;
+  if (config?.source !== source) {
+    config = {
+      source,
+      value: {
+        certsUrl: accessCertsUrl(env.ACCESS_TEAM_DOMAIN),
+        issuer: accessIssuer(env.ACCESS_TEAM_DOMAIN),
+        audience: env.ACCESS_AUD,
+        rules: env.ACCESS_ROLES ? parseAccessRoles(env.ACCESS_ROLES) : [],
+      },
+    };
+  }
+  return config.value;
+}
+
+async function keySet(url: string, refresh: boolean): Promise<AccessKeySet> {
+  const now = Date.now();
+  if (keys !== undefined && keys.url === url) {
+    const age = now - keys.at;
+    if (age < KEYS_TTL_MS && !(refresh && age >= REFETCH_MS)) return keys.set;
+  }
+  const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`Access keys: ${url} answered ${res.status}`);
+  const set = await parseJwks(await res.text());
+  keys = { url, set, at: now };
+  return set;
+}
+
+export type AccessOutcome =
+  | { ok: true; identity: AccessIdentity; grant: AccessGrant }
+  | { ok: false; detail: string };
+
+/** Verifies an Access JWT and maps it to a grant. */
+export async function accessSignIn(cfg: Config, jwt: string): Promise<AccessOutcome> {
+  const opts = { audience: cfg.audience, issuer: cfg.issuer, now: Date.now() };
+  let r = await verifyAccessJwt(jwt, { ...opts, keys: await keySet(cfg.certsUrl, false) });
+  if (!r.ok && r.error.reason === 'unknown_key')
+    r = await verifyAccessJwt(jwt, { ...opts, keys: await keySet(cfg.certsUrl, true) });
+  if (!r.ok) return { ok: false, detail: `the Access token is refused: ${r.error.detail}` };
+  const grant = accessGrant(cfg.rules, r.value);
+  if (grant === undefined)
+    return { ok: false, detail: 'the Access identity has no role here (ACCESS_ROLES)' };
+  return { ok: true, identity: r.value, grant };
+}

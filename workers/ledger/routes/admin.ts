@@ -1,0 +1,119 @@
+/**
+ * Administration that changes stored data or keys, each recorded in `_access`:
+ *   POST /v1/streams/{stream}/erasures  erase entries' contents (GDPR Art. 17), keeping their
+ *                                       leaf hashes, so every proof still verifies
+ *   POST /v1/admin/rotate-keys          re-wrap every data key under the current MASTER_KEY
+ * Erasure is the only way anything stored about an entry changes; there is no delete.
+ */
+import { Hono } from 'hono';
+import { ACCESS_STREAM, accessEvent, recordAccess } from '../access-log.js';
+import { type AppEnv, authorize } from '../auth.js';
+import { readJson } from '../body.js';
+import { masterKeys, rewrapSearchKey, searchIndex } from '../keys.js';
+import { notFound, streamParam } from '../params.js';
+import { badRequest, Problem } from '../problem.js';
+
+export const admin = new Hono<AppEnv>();
+
+/** Seqs one erasure request may name. */
+const MAX_ERASE = 1000;
+
+admin.post('/v1/streams/:stream/erasures', async (c) => {
+  const stream = streamParam(c);
+  authorize(c, 'admin', stream);
+  if (stream.startsWith('_'))
+    throw new Problem('forbidden', `"${stream}" is a system stream: its records are not erasable`);
+  const body = await readJson(c.req.raw, 64 * 1024);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('body', 'must be a JSON object');
+  for (const k of Object.keys(body))
+    if (!['seqs', 'actor', 'reason'].includes(k)) throw badRequest(k, 'is not a known field');
+  const { seqs, actor, reason } = body;
+  if (typeof reason !== 'string' || reason.length < 1 || reason.length > 512)
+    throw badRequest('reason', 'is required: a string of 1 to 512 characters');
+  if ((seqs === undefined) === (actor === undefined))
+    throw badRequest('body', 'must name either seqs or actor');
+  const s = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
+  const { tree_size: size } = await s.status(stream);
+  if (size === 0) throw notFound(`stream "${stream}" has no entries`);
+  let wanted: number[];
+  if (seqs !== undefined) {
+    if (!Array.isArray(seqs) || seqs.length < 1 || seqs.length > MAX_ERASE)
+      throw badRequest('seqs', `must be an array of 1 to ${MAX_ERASE} seqs`);
+    for (const q of seqs)
+      if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0 || q >= size)
+        throw badRequest('seqs', `must hold integers from 0 to ${size - 1}`);
+    wanted = seqs as number[];
+  } else {
+    if (typeof actor !== 'string' || actor.length < 1 || actor.length > 256)
+      throw badRequest('actor', 'must be an actor id of 1 to 256 characters');
+    // The mirror finds what it holds through the search index; the object scans the rest.
+    const token = (await searchIndex(c.env)).token('actor', actor);
+    const rows = await c.env.DB.prepare(
+      'SELECT seq FROM entries WHERE stream = ? AND actor_id = ? AND erased IS NULL',
+    )
+      .bind(stream, token)
+      .all<{ seq: number }>();
+    wanted = [...rows.results.map((r) => r.seq), ...(await s.unmirroredByActor(stream, actor))];
+    if (wanted.length === 0) throw notFound(`stream "${stream}" has no entries by that actor`);
+  }
+  wanted = [...new Set(wanted)].sort((a, b) => a - b);
+  // Recorded first: an erasure is never done unrecorded. A retry records again and erases
+  // only what is left.
+  const record = await recordAccess(
+    c.env,
+    accessEvent(c.req.raw, 'config.erase', 202, c.var.caller, {
+      reason,
+      seqs: wanted,
+      ...(actor !== undefined ? { by: 'actor' } : {}),
+    }),
+  );
+  c.set('accessRecorded', true);
+  const at = new Date().toISOString();
+  const erased = await s.erase(stream, wanted, {
+    record: { stream: ACCESS_STREAM, seq: record },
+    at,
+    reason,
+  });
+  return c.json({
+    stream,
+    erased,
+    already_erased: wanted.filter((q) => !erased.includes(q)),
+    record: { stream: ACCESS_STREAM, seq: record },
+  });
+});
+
+admin.post('/v1/admin/rotate-keys', async (c) => {
+  const caller = authorize(c, 'admin');
+  if (!caller.streams.includes('*'))
+    throw new Problem('forbidden', 'rotating keys needs an admin scoped to all streams ("*")');
+  const current = (await masterKeys(c.env))[0]?.id;
+  let streams = 0;
+  let after = '';
+  for (;;) {
+    const page = await c.env.DB.prepare(
+      'SELECT stream FROM streams WHERE stream > ? ORDER BY stream LIMIT 100',
+    )
+      .bind(after)
+      .all<{ stream: string }>();
+    for (const { stream } of page.results) {
+      await c.env.STREAM.get(c.env.STREAM.idFromName(stream)).rewrapKey(stream);
+      streams++;
+    }
+    const last = page.results[page.results.length - 1];
+    if (last === undefined) break;
+    after = last.stream;
+  }
+  const search = await rewrapSearchKey(c.env);
+  const stale = await c.env.DB.prepare(
+    "SELECT count(*) AS n FROM keys WHERE wrapped NOT LIKE 'v1.' || ? || '.%'",
+  )
+    .bind(current)
+    .first<{ n: number }>();
+  return c.json({
+    master_key_id: current,
+    streams_rewrapped: streams,
+    search_key_rewrapped: search,
+    keys_under_other_master_keys: stale?.n ?? 0,
+  });
+});
