@@ -46,7 +46,10 @@ app.get('/', async (c) => {
 });
 
 app.get('/evidence', async (c) => {
-  const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 1000);
+  // SQLite takes only an integer LIMIT (a fraction is an error) and a negative one means no
+  // limit: anything but a count from 1 up gives the default page, and pages hold at most 1000.
+  const n = Math.trunc(Number(c.req.query('limit') ?? 100));
+  const limit = n >= 1 ? Math.min(n, 1000) : 100;
   const evidence = await c.env.REGISTRY.get(c.env.REGISTRY.idFromName('registry')).evidence(limit);
   return c.json({ evidence });
 });
