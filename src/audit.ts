@@ -24,19 +24,37 @@ export interface AuditSource {
   /** Every signed checkpoint note the source has, in any order (older ones are checked too). */
   checkpoints(): Promise<string[]>;
   /** Entries from `start`, in seq order: the exact bytes and the leaf hash the source claims. */
-  entries(
-    start: number,
-    end: number,
-  ): AsyncIterable<{ seq: number; bytes: Uint8Array; leafHash?: Uint8Array }>;
+  entries(start: number, end: number): AsyncIterable<SourceEntry>;
   /** A consistency proof between two sizes. */
   consistency(from: number, to: number): Promise<Uint8Array[]>;
   /**
    * The search mirror's copy of the entries (D1), in any order, when the source has one: each
    * row must match the verified entry of the same seq.
    */
-  mirror?(): AsyncIterable<{ seq: number; received_at: string; leaf_hash: string; event: unknown }>;
+  mirror?(): AsyncIterable<{
+    seq: number;
+    received_at: string;
+    leaf_hash: string;
+    event?: unknown;
+    erased?: unknown;
+  }>;
   /** The archived (published) copy of a checkpoint, when the source has an archive. */
   archived?(size: number): Promise<string | undefined>;
+}
+
+/** One entry from a source: its bytes, or, when erased, only its leaf hash and the erasure. */
+export interface SourceEntry {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+  readonly leafHash?: Uint8Array;
+  readonly erased?: ErasureNote;
+}
+
+/** What the ledger says of an erased entry: the `_access` record of the erasure, when, why. */
+export interface ErasureNote {
+  readonly record?: { readonly stream: string; readonly seq: number };
+  readonly at?: string;
+  readonly reason?: string;
 }
 
 /** What an audit remembers between runs (per stream and ledger). */
@@ -72,6 +90,11 @@ export interface AuditReport {
   readonly size: number;
   readonly root: string | null;
   readonly entries_verified: number;
+  /**
+   * Entries whose contents were erased (their leaf hashes verified in the tree and the
+   * chain, their contents gone), with what the ledger says of each erasure.
+   */
+  readonly erased: readonly ({ readonly seq: number } & ErasureNote)[];
   readonly checkpoints_verified: number;
   readonly newest: CheckpointReport | null;
   readonly problems: readonly AuditProblem[];
@@ -95,12 +118,14 @@ export interface AuditOptions {
 
 export async function audit(source: AuditSource, opts: AuditOptions): Promise<AuditReport> {
   const problems: AuditProblem[] = [];
+  const erased: ({ seq: number } & ErasureNote)[] = [];
   const result = (extra: Partial<AuditReport> = {}): AuditReport => ({
     ok: problems.length === 0,
     stream: opts.stream,
     size: 0,
     root: null,
     entries_verified: 0,
+    erased,
     checkpoints_verified: 0,
     newest: null,
     problems,
@@ -206,8 +231,20 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
   let lastGood = resume?.size ?? 0;
   let firstBadCheckpoint: { size: number; after: number } | undefined;
   for await (const e of source.entries(v.size, head.size)) {
-    const r = v.add(e.bytes, e.leafHash);
-    if (r.ok && digests !== undefined) digests.set(e.seq, mirrorDigest(parseEntry(e.bytes)));
+    let r: ReturnType<StreamVerifier['add']>;
+    if (e.erased !== undefined) {
+      r =
+        e.seq === v.size
+          ? v.addErased(e.leafHash ?? new Uint8Array())
+          : v.add(new Uint8Array(), undefined); // out of order: reported as the entry at v.size
+      if (r.ok) {
+        erased.push({ seq: e.seq, ...e.erased });
+        digests?.set(e.seq, ERASED);
+      }
+    } else {
+      r = v.add(e.bytes, e.leafHash);
+      if (r.ok && digests !== undefined) digests.set(e.seq, mirrorDigest(parseEntry(e.bytes)));
+    }
     if (!r.ok) {
       problems.push({ kind: 'entry', detail: r.error.detail, seq: r.error.seq });
       return result({
@@ -250,9 +287,14 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     for await (const row of source.mirror()) {
       const want = digests.get(row.seq);
       if (want === undefined) continue; // not verified in this run (or past the checkpoint)
+      // An erasure reaches the mirror after the object; until then the row still matches.
+      if (want === ERASED && row.erased === undefined) continue;
       let got: string;
       try {
-        got = JSON.stringify([row.received_at, row.leaf_hash, canonicalize(row.event)]);
+        got =
+          row.erased !== undefined
+            ? ERASED
+            : JSON.stringify([row.received_at, row.leaf_hash, canonicalize(row.event)]);
       } catch {
         got = '';
       }
@@ -276,6 +318,9 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     ...(ok ? { state: { size: head.size, root: toBase64(head.root), verifier: v.state() } } : {}),
   });
 }
+/** The mirror digest of an erased entry. */
+const ERASED = 'erased';
+
 function mirrorDigest(e: ReturnType<typeof parseEntry>): string {
   return JSON.stringify([
     e.receivedAt,

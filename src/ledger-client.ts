@@ -3,6 +3,7 @@
  * Node, Workers and browsers. It trusts nothing it receives: callers verify what matters
  * (src/stream-verifier.ts, src/checkpoint-verify.ts, src/proof.ts).
  */
+import type { ErasureNote } from './audit.js';
 import { fromBase64 } from './encoding.js';
 
 /** What went wrong talking to the ledger. */
@@ -22,8 +23,10 @@ export interface EntryRecord {
   readonly seq: number;
   readonly received_at: string;
   readonly leaf_hash: string;
-  /** base64 of the exact entry bytes */
-  readonly entry: string;
+  /** base64 of the exact entry bytes; absent when the entry was erased */
+  readonly entry?: string;
+  /** The erasure (the `_access` record, time and reason), when the entry was erased. */
+  readonly erased?: ErasureNote;
 }
 
 export class LedgerClient {
@@ -141,14 +144,24 @@ export class LedgerClient {
   }
 
   /** Every row of the search mirror for one stream, page by page (newest first). */
-  async *mirror(
-    stream: string,
-  ): AsyncGenerator<{ seq: number; received_at: string; leaf_hash: string; event: unknown }> {
+  async *mirror(stream: string): AsyncGenerator<{
+    seq: number;
+    received_at: string;
+    leaf_hash: string;
+    event?: unknown;
+    erased?: unknown;
+  }> {
     let cursor: string | null = null;
     do {
       const q: string = `/v1/search?stream=${stream}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const page = await this.#json<{
-        results: { seq: number; received_at: string; leaf_hash: string; event: unknown }[];
+        results: {
+          seq: number;
+          received_at: string;
+          leaf_hash: string;
+          event?: unknown;
+          erased?: unknown;
+        }[];
         cursor: string | null;
       }>(q);
       yield* page.results;

@@ -12,12 +12,13 @@ export function ledgerSource(client: LedgerClient, stream: string): AuditSource 
     archived: (size) => client.archivedCheckpoint(stream, size),
     async *entries(start, end) {
       for await (const e of client.allEntries(stream, start, end)) {
-        const bytes = fromBase64(e.entry);
+        const bytes = e.entry === undefined ? new Uint8Array() : fromBase64(e.entry);
         // A record that is not base64 is handed on as empty bytes: the verifier reports it.
         yield {
           seq: e.seq,
           bytes: bytes ?? new Uint8Array(),
           ...(fromBase64(e.leaf_hash) ? { leafHash: fromBase64(e.leaf_hash) as Uint8Array } : {}),
+          ...(e.entry === undefined ? { erased: e.erased ?? {} } : {}),
         };
       }
     },

@@ -144,6 +144,24 @@ export class StreamVerifier {
     return OK;
   }
 
+  /**
+   * Takes the next entry as erased (docs/security.md §Erasure): its contents are gone, its
+   * leaf hash stands in for it. The leaf hash is checked by everything around it: the next
+   * entry's `prev` must equal it, and the tree root at every checkpoint covers it. Only the
+   * erased entry's own fields (its `prev` link and time) cannot be checked.
+   */
+  addErased(leafHash: Uint8Array): StreamCheck {
+    if (leafHash.length !== 32)
+      return problem(
+        'malformed_entry',
+        `seq ${this.#range.size}: an erased entry needs its 32-byte leaf hash`,
+        this.#range.size,
+      );
+    this.#range.append(leafHash);
+    this.#prev = leafHash;
+    return OK;
+  }
+
   /** Compares everything verified with a checkpoint of the same size. */
   finish(checkpoint: Checkpoint): StreamCheck {
     const n = this.#range.size;

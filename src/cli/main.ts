@@ -3,7 +3,13 @@
  * the file system, the terminal and fetch through CliIo, so the commands are tested as they
  * are and could run anywhere.
  */
-import { type AuditReport, type AuditSource, type AuditState, audit } from '../audit.js';
+import {
+  type AuditReport,
+  type AuditSource,
+  type AuditState,
+  audit,
+  type ErasureNote,
+} from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { entryLeafHash, isAnyStreamName } from '../entry.js';
@@ -343,9 +349,14 @@ function describe(r: AuditReport, previous: AuditState | undefined, policyGiven:
   }
   const cos = r.newest?.cosignatures.filter((c) => c.valid).map((c) => c.witness) ?? [];
   const since = previous ? `, consistent with the last verified size ${previous.size}` : '';
+  const erased = r.erased.map(
+    (e) =>
+      `  seq ${e.seq}: erased${e.at ? ` at ${e.at}` : ''}${e.reason ? ` (${JSON.stringify(e.reason)})` : ''}${e.record ? `, recorded as ${e.record.stream} seq ${e.record.seq}` : ''}: its leaf hash verified, its contents are gone`,
+  );
   return [
     `OK ${r.stream}: ${r.size} entries (${r.entries_verified} checked now), ${r.checkpoints_verified} signed checkpoints${since}`,
     `  root ${r.root}`,
+    ...(erased.length > 0 ? [`  ${erased.length} erased (not tampered):`, ...erased] : []),
     policyGiven
       ? `  cosigned by ${cos.join(', ') || 'no witness'}: quorum "${r.newest?.quorum.rule}" met`
       : `  cosignatures not checked: no --policy given (${r.newest?.cosignatures.length ?? 0} on the checkpoint)`,
@@ -360,7 +371,8 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
     .split('\n')
     .filter((l) => l !== '');
   const records = lines.map(
-    (l) => JSON.parse(l) as { seq: number; entry: string; leaf_hash: string },
+    (l) =>
+      JSON.parse(l) as { seq: number; entry?: string; leaf_hash: string; erased?: ErasureNote },
   );
   const index = JSON.parse(
     new TextDecoder().decode(await io.readFile(`${dir}/checkpoints/index.json`)),
@@ -378,7 +390,13 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
       const range = new CompactRange();
       const store = new MemoryHashStore();
       for (const r of records.slice(0, to))
-        store.put(range.append(entryLeafHash(fromBase64(r.entry) ?? new Uint8Array())));
+        store.put(
+          range.append(
+            r.entry === undefined
+              ? (fromBase64(r.leaf_hash) ?? new Uint8Array())
+              : entryLeafHash(fromBase64(r.entry) ?? new Uint8Array()),
+          ),
+        );
       return consistencyProof(store, from, to);
     },
     async *entries(start, end) {
@@ -388,8 +406,9 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
         const leaf = fromBase64(r.leaf_hash);
         yield {
           seq: r.seq,
-          bytes: fromBase64(r.entry) ?? new Uint8Array(),
+          bytes: (r.entry === undefined ? undefined : fromBase64(r.entry)) ?? new Uint8Array(),
           ...(leaf ? { leafHash: leaf } : {}),
+          ...(r.entry === undefined ? { erased: r.erased ?? {} } : {}),
         };
       }
     },
@@ -409,7 +428,7 @@ async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number
   const parts: string[] = [];
   for await (const e of c.allEntries(name, 0, size))
     parts.push(
-      `${JSON.stringify({ seq: e.seq, received_at: e.received_at, leaf_hash: e.leaf_hash, entry: e.entry })}\n`,
+      `${JSON.stringify({ seq: e.seq, received_at: e.received_at, leaf_hash: e.leaf_hash, ...(e.entry === undefined ? { erased: e.erased ?? {} } : { entry: e.entry }) })}\n`,
     );
   await io.writeFile(`${out}/entries.ndjson`, parts.join(''));
   const all = (await c.checkpoints(name)).filter((x) => x.size <= size);
@@ -532,6 +551,8 @@ async function tailCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
     onReconnect: (why) => io.stderr(`stele: reconnecting (${why})\n`),
   })) {
     if (json) io.stdout(`${JSON.stringify(m)}\n`);
+    else if (m.type === 'entry' && m.event === undefined)
+      io.stdout(`${m.received_at} #${m.seq} (erased)\n`);
     else if (m.type === 'entry') {
       const e = m.event as {
         action?: string;

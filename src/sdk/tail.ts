@@ -14,7 +14,9 @@ export type TailMessage =
       readonly seq: number;
       readonly received_at: string;
       readonly leaf_hash: string;
-      readonly event: Record<string, unknown>;
+      /** The event; absent when the entry was erased (then `erased` says when and why). */
+      readonly event?: Record<string, unknown>;
+      readonly erased?: Record<string, unknown>;
     }
   | { readonly type: 'checkpoint'; readonly size: number; readonly note: string };
 

@@ -121,11 +121,23 @@ export async function startLedger(opts: {
       WITNESS_POLICY: opts.witnessPolicy ?? '',
       ...opts.vars,
     },
+    // As wrangler.toml's [[ratelimits]].
+    ratelimits: {
+      AUTH_FAILURE_LIMIT: { namespace_id: '1001', simple: { limit: 30, period: 10 } },
+      CALLER_LIMIT: { namespace_id: '1002', simple: { limit: 50000, period: 10 } },
+    },
   });
   const db = await w.mf.getD1Database('DB');
   const migrations = join(root, 'migrations');
+  // A restart on the same storage applies only the migrations not applied yet.
+  await db.exec('CREATE TABLE IF NOT EXISTS test_migrations (name TEXT PRIMARY KEY)');
+  const applied = new Set(
+    (await db.prepare('SELECT name FROM test_migrations').all<{ name: string }>()).results.map(
+      (r: { name: string }) => r.name,
+    ),
+  );
   for (const f of readdirSync(migrations)
-    .filter((x) => x.endsWith('.sql'))
+    .filter((x) => x.endsWith('.sql') && !applied.has(x))
     .sort()) {
     const sql = readFileSync(join(migrations, f), 'utf8');
     // D1's exec takes one statement per line: strip comments and join each statement.
@@ -142,6 +154,7 @@ export async function startLedger(opts: {
       )
       .filter((s) => s !== '');
     for (const s of statements) await db.exec(s);
+    await db.prepare('INSERT INTO test_migrations (name) VALUES (?)').bind(f).run();
   }
   return w;
 }

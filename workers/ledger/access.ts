@@ -48,11 +48,20 @@ export function accessConfig(env: LedgerEnv): Config | undefined {
         certsUrl: accessCertsUrl(env.ACCESS_TEAM_DOMAIN),
         issuer: accessIssuer(env.ACCESS_TEAM_DOMAIN),
         audience: env.ACCESS_AUD,
-        rules: env.ACCESS_ROLES ? parseAccessRoles(env.ACCESS_ROLES) : [],
+        rules: env.ACCESS_ROLES ? rulesOf(env.ACCESS_ROLES) : [],
       },
     };
   }
   return config.value;
+}
+
+/** ACCESS_ROLES parsed; a broken setting is the operator's error (500), not the client's. */
+function rulesOf(text: string): AccessRule[] {
+  try {
+    return parseAccessRoles(text);
+  } catch (e) {
+    throw new Error(`ACCESS_ROLES is invalid: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 async function keySet(url: string, refresh: boolean): Promise<AccessKeySet> {
@@ -70,17 +79,40 @@ async function keySet(url: string, refresh: boolean): Promise<AccessKeySet> {
 
 export type AccessOutcome =
   | { ok: true; identity: AccessIdentity; grant: AccessGrant }
-  | { ok: false; detail: string };
+  | { ok: false; status: 401 | 403 | 503; detail: string };
 
 /** Verifies an Access JWT and maps it to a grant. */
 export async function accessSignIn(cfg: Config, jwt: string): Promise<AccessOutcome> {
   const opts = { audience: cfg.audience, issuer: cfg.issuer, now: Date.now() };
-  let r = await verifyAccessJwt(jwt, { ...opts, keys: await keySet(cfg.certsUrl, false) });
-  if (!r.ok && r.error.reason === 'unknown_key')
-    r = await verifyAccessJwt(jwt, { ...opts, keys: await keySet(cfg.certsUrl, true) });
-  if (!r.ok) return { ok: false, detail: `the Access token is refused: ${r.error.detail}` };
+  const keysOrFail = async (refresh: boolean) => {
+    try {
+      return await keySet(cfg.certsUrl, refresh);
+    } catch (e) {
+      console.error(`Access keys could not be fetched from ${cfg.certsUrl}: ${String(e)}`);
+      return undefined;
+    }
+  };
+  const unavailable = {
+    ok: false,
+    status: 503,
+    detail: "the Access team's signing keys could not be fetched; retry shortly",
+  } as const;
+  const first = await keysOrFail(false);
+  if (first === undefined) return unavailable;
+  let r = await verifyAccessJwt(jwt, { ...opts, keys: first });
+  if (!r.ok && r.error.reason === 'unknown_key') {
+    const again = await keysOrFail(true);
+    if (again === undefined) return unavailable;
+    r = await verifyAccessJwt(jwt, { ...opts, keys: again });
+  }
+  if (!r.ok)
+    return { ok: false, status: 401, detail: `the Access token is refused: ${r.error.detail}` };
   const grant = accessGrant(cfg.rules, r.value);
   if (grant === undefined)
-    return { ok: false, detail: 'the Access identity has no role here (ACCESS_ROLES)' };
+    return {
+      ok: false,
+      status: 403,
+      detail: 'the Access identity has no role here (ACCESS_ROLES)',
+    };
   return { ok: true, identity: r.value, grant };
 }

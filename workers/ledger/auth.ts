@@ -80,32 +80,41 @@ async function limit(limiter: RateLimit | undefined, key: string, what: string):
 /** Requires a valid token or Access sign-in; sets c.var.caller. */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const caller = await identify(c);
-  if (typeof caller === 'string') {
+  if (caller instanceof Problem) {
     await limit(
       c.env.AUTH_FAILURE_LIMIT,
       clientIp(c.req.raw),
       'failed authentications from this address',
     );
-    throw new Problem(
-      'unauthorized',
-      caller,
-      {},
-      { 'www-authenticate': 'Bearer realm="stele", error="invalid_token"' },
-    );
+    throw caller;
   }
   c.set('caller', caller);
   await limit(c.env.CALLER_LIMIT, caller.id, 'requests from this caller');
   await next();
 };
 
-/** The caller, or why there is none (a detail safe to show: it never echoes a secret). */
-async function identify(c: Context<AppEnv>): Promise<Caller | string> {
+/** 401 with a detail safe to show (it never echoes a secret). */
+function unauthorized(detail: string): Problem {
+  return new Problem(
+    'unauthorized',
+    detail,
+    {},
+    { 'www-authenticate': 'Bearer realm="stele", error="invalid_token"' },
+  );
+}
+
+/** The caller, or the problem to answer with (401; 403 for a signed-in identity with no role). */
+async function identify(c: Context<AppEnv>): Promise<Caller | Problem> {
   const header = c.req.header('authorization');
   const jwt = c.req.header('cf-access-jwt-assertion');
   const access = accessConfig(c.env);
   if (header === undefined && jwt !== undefined && access !== undefined) {
     const r = await accessSignIn(access, jwt);
-    if (!r.ok) return r.detail;
+    if (!r.ok) {
+      if (r.status === 403) return new Problem('forbidden', r.detail);
+      if (r.status === 503) return new Problem('unavailable', r.detail, {}, { 'retry-after': '5' });
+      return unauthorized(r.detail);
+    }
     const who = r.identity.email ?? r.identity.commonName ?? r.identity.sub;
     return {
       id: `access:${who}`,
@@ -117,11 +126,16 @@ async function identify(c: Context<AppEnv>): Promise<Caller | string> {
   }
   const m = /^Bearer +([\x21-\x7e]{1,256})$/i.exec(header ?? '');
   if (m === null) {
-    return access === undefined
-      ? 'send "Authorization: Bearer <token>"'
-      : 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access';
+    return unauthorized(
+      access === undefined
+        ? 'send "Authorization: Bearer <token>"'
+        : 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access',
+    );
   }
-  return (await lookup(c.env, m[1] as string)) ?? 'the token is unknown, expired or revoked';
+  return (
+    (await lookup(c.env, m[1] as string)) ??
+    unauthorized('the token is unknown, expired or revoked')
+  );
 }
 
 async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined> {
