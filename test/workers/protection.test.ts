@@ -1,0 +1,304 @@
+/**
+ * Protecting the logs, against the real runtime: the `_access` stream records each read once
+ * (who, what, which stream, from where, with what outcome), the mirror holds search tokens
+ * and sealed entries (never the values), and erasure removes contents everywhere while the
+ * tree, the chain and every checkpoint still verify.
+ */
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import {
+  audit,
+  ed25519Verifier,
+  fromBase64,
+  fromUtf8,
+  LedgerClient,
+  ledgerSource,
+  parseEntry,
+} from '../../src/index.js';
+import { verifyInclusion } from '../../src/sdk/verify.js';
+import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
+import { ADMIN, api, event, json, token } from './helpers.js';
+
+const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
+
+/** Runs a stream's alarm until its checkpoint and mirror have caught up with its tree. */
+async function settle(stream: string): Promise<void> {
+  const stub = stubOf(stream);
+  for (let i = 0; i < 50; i++) {
+    const s = await stub.status(stream);
+    if (s.checkpoint_size === s.tree_size && s.mirrored_size === s.tree_size) return;
+    await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+      state.storage.setAlarm(Date.now()),
+    );
+    await runDurableObjectAlarm(stub);
+  }
+  throw new Error(`${stream} did not settle`);
+}
+
+/** `_access` records appended after `from`, read from the object (reading them through the API would add one). */
+async function accessRecords(from: number): Promise<Record<string, unknown>[]> {
+  const rows = await stubOf('_access').entries('_access', from, 1000);
+  return rows.map((r) => {
+    const e = parseEntry(fromBase64(r.entry ?? '') ?? new Uint8Array());
+    return e.event as unknown as Record<string, unknown>;
+  });
+}
+
+async function accessSize(): Promise<number> {
+  return (await stubOf('_access').status('_access')).tree_size;
+}
+
+async function fill(stream: string, n: number, extra: (i: number) => object = () => ({})) {
+  const events = Array.from({ length: n }, (_, i) =>
+    event(i, { id: `${stream}-${i}`, ...extra(i) }),
+  );
+  const r = await api(`/v1/streams/${stream}/events`, { body: { events } });
+  expect(r.status, `append to ${stream}`).toBe(201);
+  await settle(stream);
+}
+
+describe('the _access stream', () => {
+  it('records each read once, with who, what, which stream, from where and the outcome', async () => {
+    await fill('acc-a', 3);
+    const reader = await token('reader', ['acc-*']);
+    const cases: [string, string, number][] = [
+      ['/v1/streams/acc-a/entries', 'stele.entries.read', 200],
+      ['/v1/streams/acc-a/entries/1', 'stele.entries.read', 200],
+      ['/v1/search?stream=acc-a&actor=u-1', 'stele.search', 200],
+      ['/v1/streams/acc-a/checkpoint', 'stele.verify.read', 200],
+      ['/v1/streams/acc-a/proof/inclusion?seq=0', 'stele.verify.read', 200],
+      ['/v1/streams/other/entries', 'stele.entries.read', 403],
+    ];
+    for (const [path, action, status] of cases) {
+      const before = await accessSize();
+      const r = await api(path, {
+        token: reader.token,
+        headers: { 'cf-connecting-ip': '203.0.113.7', 'user-agent': 'stele-test' },
+      });
+      expect(r.status, path).toBe(status);
+      const records = await accessRecords(before);
+      expect(records.length, `${path}: one record`).toBe(1);
+      expect(records[0], path).toMatchObject({
+        action,
+        actor: { id: reader.id, type: 'token' },
+        outcome: status < 400 ? 'success' : 'failure',
+        context: { ip: '203.0.113.7', user_agent: 'stele-test' },
+        metadata: { method: 'GET', status, role: 'reader' },
+      });
+      const stream = path.includes('/other/') ? 'other' : 'acc-a';
+      expect(records[0]?.targets, path).toEqual([{ id: stream, type: 'stream' }]);
+    }
+  });
+
+  it('records refused authentication, token changes and forbidden appends, but not appends', async () => {
+    let before = await accessSize();
+    expect((await api('/v1/streams/acc-a/entries', { token: 'stl_nope' })).status).toBe(401);
+    expect(await accessRecords(before)).toMatchObject([
+      { action: 'stele.auth.refused', actor: { id: 'anonymous' }, outcome: 'failure' },
+    ]);
+
+    before = await accessSize();
+    const w = await token('writer', ['acc-a']);
+    expect((await api('/v1/streams/acc-a/events', { token: w.token, body: event(9) })).status).toBe(
+      201,
+    );
+    expect((await api('/v1/streams/acc-b/events', { token: w.token, body: event(9) })).status).toBe(
+      403,
+    );
+    expect((await api(`/v1/tokens/${w.id}`, { method: 'DELETE' })).status).toBe(204);
+    const records = await accessRecords(before);
+    expect(records.map((r) => r.action)).toEqual([
+      'stele.tokens.create',
+      'stele.request.forbidden',
+      'stele.tokens.revoke',
+    ]);
+    // The token's secret never reaches a record; its id does.
+    expect(JSON.stringify(records)).not.toContain(w.token);
+    expect(records[1]).toMatchObject({ actor: { id: w.id }, metadata: { status: 403 } });
+  });
+
+  it('is a stream like any other: chained, checkpointed, verifiable; admins only read it', async () => {
+    await settle('_access');
+    const reader = await token('reader', ['*']);
+    expect((await api('/v1/streams/_access/entries', { token: reader.token })).status).toBe(403);
+    const list = await json<{ streams: { stream: string }[] }>(
+      api('/v1/streams', { token: reader.token }),
+    );
+    expect(list.streams.map((s) => s.stream)).not.toContain('_access');
+    const client = new LedgerClient({
+      url: 'http://ledger.test',
+      token: ADMIN,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        exports.default.fetch(new Request(input, init))) as typeof fetch,
+    });
+    const vkey = (
+      await json<{ streams: { stream: string; vkey: string }[] }>(api('/v1/streams'))
+    ).streams.find((s) => s.stream === '_access')?.vkey;
+    const report = await audit(ledgerSource(client, '_access'), {
+      stream: '_access',
+      log: ed25519Verifier(vkey ?? ''),
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.entries_verified).toBeGreaterThan(5);
+  });
+});
+
+describe('encryption at rest', () => {
+  it('stores sealed entries and search tokens; search still finds exact matches', async () => {
+    await fill('enc', 4, (i) => ({
+      actor: { id: `enc-actor-${i % 2}` },
+      targets: [{ id: 'db-7' }],
+    }));
+    const rows = await env.DB.prepare(
+      "SELECT actor_id, action, outcome, event FROM entries WHERE stream = 'enc'",
+    ).all<{ actor_id: string; action: string; outcome: string; event: string }>();
+    expect(rows.results.length).toBe(4);
+    for (const r of rows.results) {
+      expect(r.actor_id).not.toContain('enc-actor');
+      expect(r.action).not.toBe('ssh.login');
+      expect(r.outcome).not.toBe('success');
+      expect(fromUtf8(fromBase64(r.event) ?? new Uint8Array()) ?? '').not.toContain('ssh.login');
+    }
+    const targets = await env.DB.prepare(
+      "SELECT target_id FROM entry_targets WHERE stream = 'enc'",
+    ).all<{ target_id: string }>();
+    expect(targets.results.every((t) => t.target_id !== 'db-7')).toBe(true);
+    const found = await json<{ results: { seq: number; event: { actor: { id: string } } }[] }>(
+      api('/v1/search?stream=enc&actor=enc-actor-1&target=db-7&action=ssh.login&outcome=success'),
+    );
+    expect(found.results.map((r) => r.seq).sort()).toEqual([1, 3]);
+    expect(found.results[0]?.event.actor.id).toBe('enc-actor-1');
+    await runInDurableObject<StreamDurableObject, void>(stubOf('enc'), (_, state) => {
+      const row = state.storage.sql
+        .exec<{ entry: ArrayBuffer; idem_key: string }>(
+          'SELECT entry, idem_key FROM entries WHERE seq = 0',
+        )
+        .one();
+      expect(new TextDecoder().decode(row.entry)).not.toContain('ssh.login');
+      expect(row.idem_key).not.toContain('enc-0');
+    });
+  });
+});
+
+describe('erasure', () => {
+  it('removes contents everywhere, keeps every proof valid, and is reported as erased', async () => {
+    await fill('gdpr', 8, (i) => ({ actor: { id: i % 3 === 0 ? 'subject-1' : `other-${i}` } }));
+    const before = await accessSize();
+    const r = await json<{ erased: number[]; record: { stream: string; seq: number } }>(
+      api('/v1/streams/gdpr/erasures', {
+        body: { seqs: [2, 5], reason: 'GDPR Art. 17 request #12' },
+      }),
+    );
+    expect(r.erased).toEqual([2, 5]);
+    expect(r.record).toEqual({ stream: '_access', seq: before });
+    const [rec] = await accessRecords(before);
+    expect(rec).toMatchObject({
+      action: 'stele.config.erase',
+      targets: [{ id: 'gdpr', type: 'stream' }],
+      metadata: { reason: 'GDPR Art. 17 request #12', seqs: [2, 5] },
+    });
+
+    // By actor: the mirror and the object find seqs 0, 3 and 6.
+    const byActor = await json<{ erased: number[] }>(
+      api('/v1/streams/gdpr/erasures', { body: { actor: 'subject-1', reason: 'request #13' } }),
+    );
+    expect(byActor.erased).toEqual([0, 3, 6]);
+    await settle('gdpr');
+    await runInDurableObject<StreamDurableObject, void>(stubOf('gdpr'), async (obj, state) => {
+      await obj.alarm();
+      const rows = state.storage.sql
+        .exec<{ seq: number; n: number }>(
+          'SELECT seq, length(entry) AS n FROM entries ORDER BY seq',
+        )
+        .toArray();
+      expect(rows.filter((x) => x.n === 0).map((x) => x.seq)).toEqual([0, 2, 3, 5, 6]);
+    });
+    const d1 = await env.DB.prepare(
+      "SELECT seq, event, actor_id, erased FROM entries WHERE stream = 'gdpr' ORDER BY seq",
+    ).all<{ seq: number; event: string; actor_id: string; erased: string | null }>();
+    expect(d1.results.filter((x) => x.erased !== null).map((x) => x.seq)).toEqual([0, 2, 3, 5, 6]);
+    for (const x of d1.results.filter((y) => y.erased !== null))
+      expect([x.event, x.actor_id], `D1 seq ${x.seq}`).toEqual(['', '']);
+    const targets = await env.DB.prepare(
+      "SELECT count(*) AS n FROM entry_targets WHERE stream = 'gdpr' AND seq IN (0, 2, 3, 5, 6)",
+    ).first<{ n: number }>();
+    expect(targets?.n).toBe(0);
+
+    // The API shows the erasure; the entry proof is gone, the inclusion proof of the leaf is not.
+    const e2 = await json(api('/v1/streams/gdpr/entries/2'));
+    expect(e2).toMatchObject({
+      seq: 2,
+      erased: { record: r.record, reason: 'GDPR Art. 17 request #12' },
+    });
+    expect(e2.event).toBeUndefined();
+    expect((await api('/v1/streams/gdpr/entries/2/proof')).status).toBe(410);
+    expect((await api('/v1/streams/gdpr/proof/inclusion?seq=2')).status).toBe(200);
+    const proof = await api('/v1/streams/gdpr/entries/4/proof');
+    expect(proof.status).toBe(200);
+    const vkey = (
+      await json<{ streams: { stream: string; vkey: string }[] }>(api('/v1/streams'))
+    ).streams.find((s) => s.stream === 'gdpr')?.vkey as string;
+    const checked = verifyInclusion(new TextEncoder().encode(await proof.text()), {
+      log: ed25519Verifier(vkey),
+    });
+    expect(checked.ok && checked.value.entry.seq).toBe(4);
+
+    // The full audit (what `stele verify` runs) passes and names the erased seqs.
+    const client = new LedgerClient({
+      url: 'http://ledger.test',
+      token: ADMIN,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        exports.default.fetch(new Request(input, init))) as typeof fetch,
+    });
+    const report = await audit(ledgerSource(client, 'gdpr'), {
+      stream: 'gdpr',
+      log: ed25519Verifier(vkey),
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.erased.map((e) => e.seq)).toEqual([0, 2, 3, 5, 6]);
+    expect(report.erased[1]).toMatchObject({
+      record: r.record,
+      reason: 'GDPR Art. 17 request #12',
+    });
+
+    // Erasing again changes nothing; the access log itself is not erasable.
+    const again = await json<{ erased: number[]; already_erased: number[] }>(
+      api('/v1/streams/gdpr/erasures', { body: { seqs: [2], reason: 'again' } }),
+    );
+    expect(again).toMatchObject({ erased: [], already_erased: [2] });
+    expect(
+      (await api('/v1/streams/_access/erasures', { body: { seqs: [0], reason: 'hide' } })).status,
+    ).toBe(403);
+  });
+
+  it('refuses bad requests with a 4xx naming the field, and erases nothing', async () => {
+    await fill('gdpr-bad', 3);
+    const bad: [unknown, number, string][] = [
+      [{ seqs: [1] }, 400, 'reason'],
+      [{ seqs: [1], actor: 'x', reason: 'r' }, 400, 'body'],
+      [{ seqs: [3], reason: 'r' }, 400, 'seqs'],
+      [{ seqs: [], reason: 'r' }, 400, 'seqs'],
+      [{ seqs: [1.5], reason: 'r' }, 400, 'seqs'],
+      [{ actor: 'nobody', reason: 'r' }, 404, 'actor'],
+      [{ seqs: [1], reason: 'r', extra: 1 }, 400, 'extra'],
+    ];
+    for (const [body, status, field] of bad) {
+      const r = await api('/v1/streams/gdpr-bad/erasures', { body });
+      expect(r.status, JSON.stringify(body)).toBe(status);
+      expect(await r.text(), JSON.stringify(body)).toContain(field);
+    }
+    const reader = await token('reader', ['*']);
+    expect(
+      (
+        await api('/v1/streams/gdpr-bad/erasures', {
+          token: reader.token,
+          body: { seqs: [1], reason: 'r' },
+        })
+      ).status,
+    ).toBe(403);
+    const rows = await stubOf('gdpr-bad').entries('gdpr-bad', 0, 10);
+    expect(rows.every((x) => x.entry !== undefined)).toBe(true);
+  });
+});
