@@ -30,8 +30,91 @@ export const MAX_JSON_DEPTH = 32;
  *   canonicalize({ b: 1, a: [true, null, 'x'] }) === '{"a":[true,null,"x"],"b":1}'
  */
 export function canonicalize(value: unknown): string {
-  const path: (string | number)[] = [];
-  return write(value, 1, path);
+  // The fast writer keeps no path; only when it refuses a value does the slow one run, to
+  // say where and why.
+  return fastWrite(value, 1) ?? write(value, 1, []);
+}
+
+/**
+ * Whether `text` is exactly the RFC 8785 canonical JSON of `value`, where `value` is what
+ * JSON.parse(text) returned: the platform's serializer must give `text` back (so no
+ * whitespace, no other escape or number spelling, no repeated member), and the value must
+ * be I-JSON with members in code-unit order. A fast check for texts expected canonical; a
+ * false is not an error report (objects with integer-like member names, which the platform
+ * reorders, are among the false ones: parseJson decides those).
+ */
+export function isCanonicalText(text: string, value: unknown): boolean {
+  return JSON.stringify(value) === text && canonicalTree(value, 1);
+}
+
+function canonicalTree(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed();
+    case 'number':
+      return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v));
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (v === null) return true;
+      if (depth > MAX_JSON_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (const x of v) if (!canonicalTree(x, depth + 1)) return false;
+        return true;
+      }
+      const obj = v as Record<string, unknown>;
+      let prev: string | undefined;
+      for (const k of Object.keys(obj)) {
+        if ((prev !== undefined && !(prev < k)) || !k.isWellFormed()) return false;
+        if (!canonicalTree(obj[k], depth + 1)) return false;
+        prev = k;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** write() without the path bookkeeping: the canonical text, or undefined for non-JSON. */
+function fastWrite(v: unknown, depth: number): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed() ? JSON.stringify(v) : undefined;
+    case 'number':
+      return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v))
+        ? JSON.stringify(v)
+        : undefined;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (depth > MAX_JSON_DEPTH) return undefined;
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          const item = fastWrite(v[i], depth + 1);
+          if (item === undefined) return undefined;
+          out += i === 0 ? item : `,${item}`;
+        }
+        return `${out}]`;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return undefined;
+      const obj = v as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const item = fastWrite(obj[k], depth + 1);
+        if (item === undefined || !k.isWellFormed()) return undefined;
+        out += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${item}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** "$", "$.a", "$.a[2]": the JSON path of a value, built only when reporting an error. */

@@ -46,46 +46,40 @@ export function fromBase64IgnoringUnusedBits(s: string): Uint8Array | undefined 
   return decodeBase64(s, false);
 }
 
-const B64_SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 function decodeBase64(s: string, strictBits: boolean): Uint8Array | undefined {
-  // Fast path: the platform's atob (a Web API) once the exact shape is checked, which rules
-  // out everything atob would tolerate (whitespace, missing padding).
-  if (typeof atob === 'function' && s.length > 64) {
-    if (!B64_SHAPE.test(s)) return undefined;
-    const bin = atob(s);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    if (strictBits && toBase64Tail(out) !== s.slice(-4)) return undefined;
-    return out;
-  }
   const len = s.length;
   if (len % 4 !== 0) return undefined;
-  let pad = 0;
-  if (len > 0 && s.charCodeAt(len - 1) === 61) pad = s.charCodeAt(len - 2) === 61 ? 2 : 1;
+  if (len === 0) return new Uint8Array(0);
+  const pad = s.charCodeAt(len - 1) === 61 ? (s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0;
   const out = new Uint8Array((len / 4) * 3 - pad);
+  // Every quantum but the last: four alphabet characters ('=' is not one), three bytes.
   let o = 0;
-  for (let i = 0; i < len; i += 4) {
-    const last = i + 4 === len;
+  for (let i = 0; i < len - 4; i += 4) {
     const c0 = sextet(s, i);
     const c1 = sextet(s, i + 1);
-    const c2 = last && pad === 2 ? 0 : sextet(s, i + 2);
-    const c3 = last && pad >= 1 ? 0 : sextet(s, i + 3);
+    const c2 = sextet(s, i + 2);
+    const c3 = sextet(s, i + 3);
     if ((c0 | c1 | c2 | c3) < 0) return undefined;
     const v = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
-    out[o++] = v >> 16;
-    if (o < out.length) out[o++] = (v >> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
-    if (strictBits && last && pad === 1 && (c2 & 3) !== 0) return undefined;
-    if (strictBits && last && pad === 2 && (c1 & 15) !== 0) return undefined;
+    out[o] = v >> 16;
+    out[o + 1] = (v >> 8) & 255;
+    out[o + 2] = v & 255;
+    o += 3;
   }
+  // The last quantum, with its padding.
+  const i = len - 4;
+  const c0 = sextet(s, i);
+  const c1 = sextet(s, i + 1);
+  const c2 = pad === 2 ? 0 : sextet(s, i + 2);
+  const c3 = pad >= 1 ? 0 : sextet(s, i + 3);
+  if ((c0 | c1 | c2 | c3) < 0) return undefined;
+  if (strictBits && pad === 1 && (c2 & 3) !== 0) return undefined;
+  if (strictBits && pad === 2 && (c1 & 15) !== 0) return undefined;
+  const v = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+  out[o] = v >> 16;
+  if (pad < 2) out[o + 1] = (v >> 8) & 255;
+  if (pad < 1) out[o + 2] = v & 255;
   return out;
-}
-
-/** The last base64 quantum of `bytes` (to check unused bits are zero without re-encoding all). */
-function toBase64Tail(bytes: Uint8Array): string {
-  const rem = bytes.length % 3 === 0 ? 3 : bytes.length % 3;
-  return toBase64(bytes.subarray(bytes.length - rem));
 }
 
 function sextet(s: string, i: number): number {

@@ -70,6 +70,19 @@ export function validateEvent(v: JsonValue): AuditEvent {
  * size rule, and reused to build the entry bytes without canonicalizing again).
  */
 export function validateEventCanonical(v: JsonValue): { event: AuditEvent; canonical: string } {
+  const event = checkEventFields(v);
+  const canonical = canonicalize(event);
+  const size = utf8(canonical).length;
+  if (size > MAX_EVENT_SIZE)
+    bad('event', `must be at most ${MAX_EVENT_SIZE} bytes in canonical form, got ${size}`);
+  return { event, canonical };
+}
+
+/**
+ * Every rule of an event but its canonical size (the caller checks that, from bytes it
+ * already has or from validateEventCanonical). Throws FormatError naming the field.
+ */
+export function checkEventFields(v: JsonValue): AuditEvent {
   const e = object(v, 'event');
   for (const k of Object.keys(e)) {
     if (!EVENT_FIELDS.has(k)) bad(`event.${k}`, 'is not a known field (see docs/format.md)');
@@ -103,11 +116,7 @@ export function validateEventCanonical(v: JsonValue): { event: AuditEvent; canon
   }
   if (e.metadata !== undefined) object(e.metadata, 'event.metadata');
   if (e.id !== undefined) text(e.id, 'event.id', MAX_ID_LENGTH);
-  const canonical = canonicalize(e);
-  const size = utf8(canonical).length;
-  if (size > MAX_EVENT_SIZE)
-    bad('event', `must be at most ${MAX_EVENT_SIZE} bytes in canonical form, got ${size}`);
-  return { event: e as unknown as AuditEvent, canonical };
+  return e as unknown as AuditEvent;
 }
 
 /** The actor's id: the string actor itself, or actor.id. */

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, MAX_JSON_DEPTH, parseJson } from '../../src/canonical-json.js';
+import {
+  canonicalize,
+  isCanonicalText,
+  MAX_JSON_DEPTH,
+  parseJson,
+} from '../../src/canonical-json.js';
 import { FormatError } from '../../src/format-error.js';
 
 describe('RFC 8785 canonical JSON', () => {
@@ -115,3 +120,62 @@ function hasUnsafeInteger(v: unknown): boolean {
   if (v !== null && typeof v === 'object') return Object.values(v).some(hasUnsafeInteger);
   return false;
 }
+
+describe('isCanonicalText (the verifier fast path)', () => {
+  const strictlyCanonical = (text: string): boolean => {
+    try {
+      return canonicalize(parseJson(text)) === text;
+    } catch {
+      return false;
+    }
+  };
+  const fast = (text: string): boolean => {
+    try {
+      return isCanonicalText(text, JSON.parse(text));
+    } catch {
+      return false;
+    }
+  };
+
+  it('says yes only where the strict parser and canonicalize agree the text is canonical', () => {
+    const mangle = (s: string, i: number, c: string) => s.slice(0, i) + c + s.slice(i + 1);
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 6 }),
+        fc.nat(),
+        fc.constantFrom(' ', '0', '"', ',', '\\', 'e', '-', '}', ']', '1', 'a', '\u00e9'),
+        (v, at, c) => {
+          let text = '';
+          try {
+            text = canonicalize(v);
+          } catch {
+            fc.pre(false); // not I-JSON (an unsafe integer): nothing to check
+          }
+          // Every canonical text without integer-like member names passes the fast check...
+          if (!/"\d+":/.test(text)) expect(fast(text), text).toBe(true);
+          // ...and a mangled text passes only if it is canonical after all.
+          const bad = mangle(text, at % Math.max(1, text.length), c);
+          if (fast(bad)) expect(strictlyCanonical(bad), bad).toBe(true);
+        },
+      ),
+      { numRuns: 3000, seed: 7 },
+    );
+  });
+
+  it('refuses the I-JSON breaches JSON.parse lets through', () => {
+    for (const text of [
+      '"\\ud800"',
+      '{"a":"\\udc00"}',
+      '9007199254740992',
+      '{"b":1,"a":2}',
+      '{"a":1,"a":1}',
+      '[-0]',
+      '1.0',
+      '"\\u0041"',
+      '{"a":1} ',
+      `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`,
+    ]) {
+      expect(isCanonicalText(text, JSON.parse(text)), text).toBe(false);
+    }
+  });
+});
