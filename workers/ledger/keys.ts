@@ -1,7 +1,9 @@
 /**
  * The ledger's keys at rest (docs/security.md §Encryption): the master keys from secrets, and
  * the wrapped keys in D1's `keys` table ("stream:<name>" data keys, mirrored there by each
- * stream object; "search", the one search key). Unwrapped keys are cached per isolate.
+ * stream object; "search", the one search key). Unwrapped keys are cached per isolate as
+ * values, never as pending promises: a promise whose I/O belongs to one request must not be
+ * awaited by another (the first request's end would cancel it).
  */
 import {
   EntryCipher,
@@ -15,24 +17,22 @@ import {
 } from '../../src/index.js';
 import type { LedgerEnv } from './env.js';
 
-let masters: { secrets: string; keys: Promise<MasterKey[]> } | undefined;
+let masters: { secrets: string; keys: MasterKey[] } | undefined;
 
 /**
  * The master keys: MASTER_KEY first (it wraps), then MASTER_KEY_PREVIOUS during a rotation
  * (it only unwraps). Throws when MASTER_KEY is unset or malformed: the ledger stores nothing
  * it cannot encrypt.
  */
-export function masterKeys(env: LedgerEnv): Promise<MasterKey[]> {
+export async function masterKeys(env: LedgerEnv): Promise<MasterKey[]> {
   const secrets = `${env.MASTER_KEY ?? ''}\n${env.MASTER_KEY_PREVIOUS ?? ''}`;
-  if (masters?.secrets !== secrets) {
-    if (!env.MASTER_KEY)
-      throw new Error('MASTER_KEY is not set (npm start writes one to .dev.vars)');
-    const keys = [importMasterKey(env.MASTER_KEY)];
-    if (env.MASTER_KEY_PREVIOUS)
-      keys.push(importMasterKey(env.MASTER_KEY_PREVIOUS, 'MASTER_KEY_PREVIOUS'));
-    masters = { secrets, keys: Promise.all(keys) };
-  }
-  return masters.keys;
+  if (masters?.secrets === secrets) return masters.keys;
+  if (!env.MASTER_KEY) throw new Error('MASTER_KEY is not set (npm start writes one to .dev.vars)');
+  const keys = [await importMasterKey(env.MASTER_KEY)];
+  if (env.MASTER_KEY_PREVIOUS)
+    keys.push(await importMasterKey(env.MASTER_KEY_PREVIOUS, 'MASTER_KEY_PREVIOUS'));
+  masters = { secrets, keys };
+  return keys;
 }
 
 /** The purpose string a stream's data key is wrapped for. */
@@ -40,58 +40,56 @@ export function streamKeyName(stream: string): string {
   return `stream:${stream}`;
 }
 
-const ciphers = new Map<string, Promise<EntryCipher>>();
+const ciphers = new Map<string, EntryCipher>();
+const MAX_CIPHERS = 10_000;
 
-/** The cipher of a stream, from the wrapped data key its object mirrored to D1. */
-export function streamCipher(env: LedgerEnv, stream: string): Promise<EntryCipher> {
-  let hit = ciphers.get(stream);
-  if (hit === undefined) {
-    hit = (async () => {
-      const name = streamKeyName(stream);
-      const row = await env.DB.prepare('SELECT wrapped FROM keys WHERE name = ?')
-        .bind(name)
-        .first<{ wrapped: string }>();
-      if (row === null) throw new Error(`no data key for stream "${stream}" in D1 yet`);
-      return EntryCipher.create(stream, await unwrapKey(await masterKeys(env), row.wrapped, name));
-    })();
-    hit.catch(() => ciphers.delete(stream));
-    ciphers.set(stream, hit);
-  }
-  return hit;
+/**
+ * The cipher of a stream, from the wrapped data key its object mirrored to D1. A stream's
+ * data key never changes (rotation re-wraps it), so the unwrapped key is kept.
+ */
+export async function streamCipher(env: LedgerEnv, stream: string): Promise<EntryCipher> {
+  const hit = ciphers.get(stream);
+  if (hit !== undefined) return hit;
+  const name = streamKeyName(stream);
+  const row = await env.DB.prepare('SELECT wrapped FROM keys WHERE name = ?')
+    .bind(name)
+    .first<{ wrapped: string }>();
+  if (row === null) throw new Error(`no data key for stream "${stream}" in D1 yet`);
+  const cipher = await EntryCipher.create(
+    stream,
+    await unwrapKey(await masterKeys(env), row.wrapped, name),
+  );
+  if (ciphers.size >= MAX_CIPHERS) ciphers.clear();
+  ciphers.set(stream, cipher);
+  return cipher;
 }
 
-let search: { config: string; index: Promise<SearchIndex> } | undefined;
+let search: { config: string; index: SearchIndex } | undefined;
 
 /**
  * The search index: the search key from D1 (created by whoever needs it first; INSERT OR
  * IGNORE makes every racer read the same key back) and SEARCH_CLEAR_FIELDS.
  */
-export function searchIndex(env: LedgerEnv): Promise<SearchIndex> {
+export async function searchIndex(env: LedgerEnv): Promise<SearchIndex> {
   const config = `${env.MASTER_KEY ?? ''}\n${env.SEARCH_CLEAR_FIELDS ?? ''}`;
-  if (search?.config !== config) {
-    const clear = parseClearFields(env.SEARCH_CLEAR_FIELDS);
-    const index = (async () => {
-      const keys = await masterKeys(env);
-      const select = env.DB.prepare("SELECT wrapped FROM keys WHERE name = 'search'");
-      let row = await select.first<{ wrapped: string }>();
-      if (row === null) {
-        const wrapped = await wrapKey(keys[0] as MasterKey, generateDataKey(), 'search');
-        await env.DB.prepare(
-          "INSERT OR IGNORE INTO keys (name, wrapped, updated_at) VALUES ('search', ?, ?)",
-        )
-          .bind(wrapped, new Date().toISOString())
-          .run();
-        row = await select.first<{ wrapped: string }>();
-      }
-      if (row === null) throw new Error('the search key could not be stored in D1');
-      return new SearchIndex(await unwrapKey(keys, row.wrapped, 'search'), clear);
-    })();
-    index.catch(() => {
-      search = undefined;
-    });
-    search = { config, index };
+  if (search?.config === config) return search.index;
+  const clear = parseClearFields(env.SEARCH_CLEAR_FIELDS);
+  const keys = await masterKeys(env);
+  const select = env.DB.prepare("SELECT wrapped FROM keys WHERE name = 'search'");
+  let row = await select.first<{ wrapped: string }>();
+  if (row === null) {
+    const wrapped = await wrapKey(keys[0] as MasterKey, generateDataKey(), 'search');
+    await env.DB.prepare(
+      "INSERT OR IGNORE INTO keys (name, wrapped, updated_at) VALUES ('search', ?, ?)",
+    )
+      .bind(wrapped, new Date().toISOString())
+      .run();
+    row = await select.first<{ wrapped: string }>();
   }
-  return search.index;
+  if (row === null) throw new Error('the search key could not be stored in D1');
+  const index = new SearchIndex(await unwrapKey(keys, row.wrapped, 'search'), clear);
+  search = { config, index };
+  return index;
 }
 
 /**
