@@ -4,12 +4,15 @@
  * docs/format.md defines the entry, checkpoint and proof formats.
  */
 
-/** What each `x-stele-role` value means (src/token.ts GRANTS). */
+/**
+ * What each `x-stele-role` value means (src/token.ts GRANTS). The system stream `_access` is
+ * read by admins only, whatever the role says (workers/ledger/auth.ts authorize).
+ */
 const ROLE_TEXT = {
   none: 'Role: none (no token).',
   writer: 'Role: writer or admin.',
-  verifier: 'Role: verifier, reader or admin.',
-  reader: 'Role: reader or admin.',
+  verifier: 'Role: verifier, reader or admin (admin only for a system stream such as _access).',
+  reader: 'Role: reader or admin (admin only for a system stream such as _access).',
   admin: 'Role: admin.',
 } as const;
 
@@ -47,6 +50,11 @@ const json = (schema: string, description: string) => ({
   description,
   content: { 'application/json': { schema: s(schema) } },
 });
+/** A JSON answer that is one of several schemas. */
+const jsonOneOf = (schemas: readonly string[], description: string) => ({
+  description,
+  content: { 'application/json': { schema: { oneOf: schemas.map(s) } } },
+});
 const text = (description: string) => ({
   description,
   content: { 'text/plain': { schema: { type: 'string' } } },
@@ -62,12 +70,19 @@ const err = {
   403: { $ref: '#/components/responses/Forbidden' },
   404: { $ref: '#/components/responses/NotFound' },
   409: { $ref: '#/components/responses/Conflict' },
+  410: { $ref: '#/components/responses/Gone' },
   413: { $ref: '#/components/responses/PayloadTooLarge' },
   415: { $ref: '#/components/responses/UnsupportedMediaType' },
   429: { $ref: '#/components/responses/TooManyRequests' },
+  503: { $ref: '#/components/responses/Unavailable' },
 } as const;
+/**
+ * The errors of every authenticated request: 401, 403, the rate limits (429) and 503 (the
+ * request's _access record could not be stored, or Access's keys could not be fetched).
+ */
+const authErrors = { 401: err[401], 403: err[403], 429: err[429], 503: err[503] } as const;
 /** The errors of a list that is not one stream's. */
-const listErrors = { 400: err[400], 401: err[401], 403: err[403] } as const;
+const listErrors = { 400: err[400], ...authErrors } as const;
 /** The errors of a read of one stream. */
 const readErrors = { ...listErrors, 404: err[404] } as const;
 
@@ -98,11 +113,23 @@ export const openapi = {
     description:
       'Append audit events to streams; read entries (or tail them live), checkpoints (cosigned ' +
       'by witnesses when the ledger has a WITNESS_POLICY) and proofs; verify checkpoints; ' +
-      'search; manage tokens. Every /v1 route except /v1/log-keys and /v1/openapi.json ' +
-      'needs a bearer token, and `x-stele-role` names the least role an operation needs. ' +
-      'Errors are RFC 9457 problem details (application/problem+json); any route may also ' +
-      'answer 500 (type `internal`), and unknown paths and methods answer 404. Formats: ' +
-      'docs/format.md. Witnesses and policies: docs/witnessing.md. Reference: docs/api.md.',
+      'search; manage tokens; erase entries; rotate keys. Every /v1 route except ' +
+      '/v1/log-keys and /v1/openapi.json needs a bearer token or, when ACCESS_TEAM_DOMAIN and ' +
+      'ACCESS_AUD are set, a Cloudflare Access sign-in (Cf-Access-Jwt-Assertion, used only ' +
+      'when there is no Authorization header), and `x-stele-role` names the least role an ' +
+      'operation needs. The system stream `_access` is read by admins only and appended to ' +
+      'by nobody; it records every read, token change, configuration change and refused ' +
+      'request, before the answer leaves (a 503 when the record cannot be stored). An erased ' +
+      'entry keeps its seq, received_at and leaf_hash and shows `erased` instead of its ' +
+      'contents. Failed authentications are rate limited per client IP and requests per ' +
+      'caller (429 with Retry-After). Errors are RFC 9457 problem details ' +
+      '(application/problem+json); any route may also answer 500 (type `internal`), and ' +
+      'unknown paths and methods answer 404. Every answer but a WebSocket upgrade carries ' +
+      'security headers (Cache-Control: no-store, X-Content-Type-Options, ' +
+      'Content-Security-Policy, X-Frame-Options, Referrer-Policy, ' +
+      'Cross-Origin-Resource-Policy, Strict-Transport-Security). Formats: docs/format.md. ' +
+      'Witnesses and policies: docs/witnessing.md. Security: docs/security.md. Reference: ' +
+      'docs/api.md.',
     license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },
   tags: [
@@ -116,8 +143,9 @@ export const openapi = {
     },
     { name: 'search', description: 'Search over the D1 mirror.' },
     { name: 'tokens', description: 'API tokens.' },
+    { name: 'admin', description: 'Erasure and master key rotation (admin).' },
   ],
-  security: [{ bearer: [] }],
+  security: [{ bearer: [] }, { access: [] }],
   paths: {
     '/healthz': {
       get: {
@@ -174,14 +202,15 @@ export const openapi = {
             'comes within 30 s the answer is a 202 with "pending_checkpoint": true and no ' +
             "proofs, and the entries ARE appended. While the stream's D1 mirror is more than " +
             'MAX_MIRROR_LAG entries (default 100000) behind, appends are refused with 429 and ' +
-            'Retry-After (nothing appended; checked before idempotency keys).',
+            'Retry-After (nothing appended; checked before idempotency keys). A system stream ' +
+            '(`_access`) is a 403 for every caller, admins included: only the ledger writes it.',
         ),
         parameters: [
           {
             name: 'stream',
             in: 'path',
             required: true,
-            description: 'A client stream name: a name starting with `_` is a 400.',
+            description: 'A client stream name; a system stream name (starting with `_`) is a 403.',
             schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
           },
           query(
@@ -224,7 +253,6 @@ export const openapi = {
           409: err[409],
           413: err[413],
           415: err[415],
-          429: err[429],
         },
       },
     },
@@ -236,7 +264,8 @@ export const openapi = {
           'listStreams',
           'The streams in the token scope, by name',
           'Read from the D1 mirror: a new stream is listed once its first entries are ' +
-            'mirrored or its first checkpoint published. Pass `next` as `after`.',
+            'mirrored or its first checkpoint published. System streams (`_access`) are ' +
+            'listed for admins only. Pass `next` as `after`.',
         ),
         parameters: [
           query('after', { type: 'string' }, 'Only streams whose name sorts after this one.'),
@@ -252,7 +281,8 @@ export const openapi = {
           'streams',
           'listEntries',
           'Entries in seq order',
-          `${inScope} 404 when the stream has no entries. Pass \`next\` as \`start\`.`,
+          `${inScope} 404 when the stream has no entries. An erased entry is an ErasedEntry. ` +
+            'Pass `next` as `start`.',
         ),
         parameters: [
           streamParam,
@@ -264,9 +294,12 @@ export const openapi = {
     },
     '/v1/streams/{stream}/entries/{seq}': {
       get: {
-        ...op('reader', 'streams', 'getEntry', 'One entry', inScope),
+        ...op('reader', 'streams', 'getEntry', 'One entry', `${inScope} Erased: an ErasedEntry.`),
         parameters: [streamParam, seqParam],
-        responses: { 200: json('Entry', 'The entry.'), ...readErrors },
+        responses: {
+          200: jsonOneOf(['Entry', 'ErasedEntry'], 'The entry, or what is left of an erased one.'),
+          ...readErrors,
+        },
       },
     },
     '/v1/streams/{stream}/entries/{seq}/proof': {
@@ -279,10 +312,15 @@ export const openapi = {
           `${inScope} A c2sp.org/tlog-proof file (docs/format.md §11) against the newest ` +
             'checkpoint (with the witness cosignatures collected so far), with the entry ' +
             'bytes as `extra`. 404 until a checkpoint covers seq (field `seq`, rule "is not ' +
-            'covered by a checkpoint yet").',
+            'covered by a checkpoint yet"); 410 when the entry was erased (field `seq`; its ' +
+            'leaf hash is still proved by /proof/inclusion).',
         ),
         parameters: [streamParam, seqParam],
-        responses: { 200: text('The proof file (text/plain; charset=utf-8).'), ...readErrors },
+        responses: {
+          200: text('The proof file (text/plain; charset=utf-8).'),
+          ...readErrors,
+          410: err[410],
+        },
       },
     },
     '/v1/streams/{stream}/tail': {
@@ -300,11 +338,13 @@ export const openapi = {
             '`from` past the tree size waits for that seq; a stream with no entries is not a ' +
             '404 (the tail waits for its first entry). A checkpoint message is sent for each ' +
             'checkpoint signed while the tail is open (not replayed), after every entry it ' +
-            "covers; its note has the log's signature only. Messages: TailEntry, " +
-            'TailCheckpoint and, over a WebSocket, TailPong. WebSocket: one JSON text frame ' +
-            'per message; the text message "ping" is answered with {"type":"pong"}, anything ' +
-            'else is ignored. SSE: the body starts with the comment `: stele tail`; events ' +
-            '`entry` (with `id: <seq>`), `checkpoint` (no id) and `closed`; resume with ' +
+            "covers; its note has the log's signature only. Messages: TailEntry (with " +
+            '`erased` instead of `event` for an erased entry), TailCheckpoint and, over a ' +
+            'WebSocket, TailPong. WebSocket: one JSON text frame per message; the text ' +
+            'message "ping" is answered with {"type":"pong"}, anything else is ignored. SSE: ' +
+            'the body starts with an event `start` whose data is {"from":N} (the first seq ' +
+            'the tail sends); then events `entry` (with `id: <seq>`), `checkpoint` (no id) ' +
+            'and `closed`; resume with ' +
             'Last-Event-ID. A tail too far behind (MAX_BACKLOG = 10,000 entries) is closed ' +
             'with the seq to resume from: a WebSocket with close code 4000 and reason "too ' +
             'slow; resume from seq N" (checked when it opens and after each append: its next ' +
@@ -355,9 +395,10 @@ export const openapi = {
           },
           200: {
             description:
-              'Server-Sent Events (Accept: text/event-stream): the body begins with ' +
-              '": stele tail" and a blank line, then events `entry` (`id: <seq>`, data a ' +
-              'TailEntry), `checkpoint` (no id, data a TailCheckpoint) and, when the client ' +
+              'Server-Sent Events (Accept: text/event-stream): the body begins with an event ' +
+              '`start` (no id, data {"from":N}: the first seq sent), then events `entry` ' +
+              '(`id: <seq>`, data a TailEntry), `checkpoint` (no id, data a TailCheckpoint) ' +
+              'and, when the client ' +
               'is too slow, `closed` (no id, data the plain text "too slow; resume from seq ' +
               'N"), after which the body ends. Every data is one line. The body does not end ' +
               'otherwise while the tail is open; there are no keep-alive comments.',
@@ -371,7 +412,7 @@ export const openapi = {
               'text/event-stream': {
                 schema: { type: 'string' },
                 example:
-                  ': stele tail\n\nid: 7\nevent: entry\ndata: {"type":"entry","seq":7,' +
+                  'event: start\ndata: {"from":7}\n\nid: 7\nevent: entry\ndata: {"type":"entry","seq":7,' +
                   '"received_at":"2026-11-26T14:08:23.424Z","leaf_hash":' +
                   '"XY5RPPPvXpAjZszGCLUfBIfVhCe/Hk1blsWCzsC5ZuQ=","event":{"action":' +
                   '"ssh.logout","actor":"u-42"}}\n\nevent: checkpoint\ndata: {"type":' +
@@ -509,8 +550,9 @@ export const openapi = {
             'cosignature of a witness the policy names, whether they meet the quorum, and ' +
             'its consistency with the newest checkpoint. A failed check is "valid": false in ' +
             'a 200, not an error. The answer holds every note, key and proof used, so each ' +
-            'check can be redone offline (docs/format.md). The body (at most 256 KiB) is ' +
-            'read and `stream` checked before the role and scope. 400 with field ' +
+            'check can be redone offline (docs/format.md). The role is checked first (a ' +
+            'writer gets a 403), then the body (at most 256 KiB) is read and `stream` ' +
+            'checked, then the scope. 400 with field ' +
             '`checkpoint <where>` or `policy <where>` when they do not parse, or the ' +
             "checkpoint's origin is not the stream's; 404 when the stream has no checkpoint.",
         ),
@@ -534,11 +576,20 @@ export const openapi = {
           'search',
           'Exact-match search, newest first',
           'Searches the D1 mirror (entries counted in `mirror_lag` are not found yet) of the ' +
-            'streams in the token scope. Filters combine with AND; an unknown query ' +
-            'parameter is a 400. Pass `cursor` from one page to get the next.',
+            'streams in the token scope; system streams (`_access`) for admins only. The ' +
+            'mirror holds keyed hashes (search tokens) of actor, action, target and outcome ' +
+            'unless SEARCH_CLEAR_FIELDS keeps them in clear; each filter is turned into its ' +
+            'token, so matching is exact. Filters combine with AND; an unknown query ' +
+            'parameter is a 400. An erased entry is a result with `erased` instead of ' +
+            '`event`, and is found only by stream, since and until. Pass `cursor` from one ' +
+            'page to get the next.',
         ),
         parameters: [
-          query('stream', { type: 'string' }, 'One stream (a 403 outside the token scope).'),
+          query(
+            'stream',
+            { type: 'string' },
+            'One stream (a 403 outside the token scope, or a system stream for a reader).',
+          ),
           query('actor', shortText, 'The actor string, or actor.id.'),
           query('action', shortText),
           query('target', shortText, 'The id of one of the targets.'),
@@ -589,7 +640,7 @@ export const openapi = {
           'Every token created through the API, revoked and expired ones included, oldest ' +
             `first; no secrets. ${allStreams}`,
         ),
-        responses: { 200: json('TokenList', 'The tokens.'), 401: err[401], 403: err[403] },
+        responses: { 200: json('TokenList', 'The tokens.'), ...authErrors },
       },
     },
     '/v1/tokens/{id}': {
@@ -606,6 +657,62 @@ export const openapi = {
         responses: { 204: { description: 'Revoked, or already revoked.' }, ...readErrors },
       },
     },
+    '/v1/streams/{stream}/erasures': {
+      post: {
+        ...op(
+          'admin',
+          'admin',
+          'eraseEntries',
+          "Erase entries' contents, keeping their leaf hashes",
+          `${inScope} Erases the entries named by \`seqs\`, or every entry whose actor ` +
+            '(the actor string or actor.id) is `actor` (found through the D1 search index ' +
+            'for mirrored entries, and in the stream object for the others). The request is ' +
+            'first recorded in _access (action stele.config.erase, with the reason and the ' +
+            'seqs); then the stream object removes the sealed entry bytes and idempotency ' +
+            'MACs in one transaction, keeping seq, received_at, leaf hash and tree nodes, so ' +
+            'every checkpoint and proof still verifies; its alarm carries the erasure to D1 ' +
+            'about a second later. A seq already erased is answered in `already_erased`. ' +
+            'The role and scope are checked before the body (at most 64 KiB) is read. A ' +
+            'system stream (`_access`) is a 403. 404 when the stream has no entries, or (by ' +
+            'actor) no entry by that actor is left to erase. A 400 names the member: ' +
+            '`reason` ("is required: a string of 1 to 512 characters"), `body` ("must name ' +
+            'either seqs or actor"), `seqs` ("must be an array of 1 to 1000 seqs", "must hold ' +
+            'integers from 0 to N"), `actor`, or an unknown member ("is not a known field").',
+        ),
+        parameters: [streamParam],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: s('ErasureRequest') } },
+        },
+        responses: {
+          200: json('ErasureResponse', 'Erased (or already erased).'),
+          ...readErrors,
+          413: err[413],
+          415: err[415],
+        },
+      },
+    },
+    '/v1/admin/rotate-keys': {
+      post: {
+        ...op(
+          'admin',
+          'admin',
+          'rotateKeys',
+          'Re-wrap every data key under the current MASTER_KEY',
+          'One step of a master key rotation (docs/deploy.md): every stream in the D1 ' +
+            'registry has its object re-wrap its data key under MASTER_KEY (unwrapping with ' +
+            'MASTER_KEY or MASTER_KEY_PREVIOUS) and write it to D1; then the search key is ' +
+            're-wrapped. No entry is rewritten. Idempotent; no body. When ' +
+            '`keys_under_other_master_keys` is 0, MASTER_KEY_PREVIOUS can be removed. The ' +
+            'admin\'s scope must contain "*" itself; a narrower admin gets a 403 ("rotating ' +
+            'keys needs an admin scoped to all streams ("*")").',
+        ),
+        responses: {
+          200: json('RotateKeysResponse', 'The keys are wrapped under the current master key.'),
+          ...authErrors,
+        },
+      },
+    },
   },
   components: {
     securitySchemes: {
@@ -614,7 +721,22 @@ export const openapi = {
         scheme: 'bearer',
         description:
           'A token from POST /v1/tokens (stl_<id>_<secret>) or the ADMIN_TOKEN secret. The ' +
-          'scheme name is case-insensitive, followed by one or more spaces and the token.',
+          'scheme name is case-insensitive, followed by one or more spaces and the token. ' +
+          'When an Authorization header is sent, it alone authenticates the request.',
+      },
+      access: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'Cf-Access-Jwt-Assertion',
+        description:
+          'Cloudflare Access sign-in, when ACCESS_TEAM_DOMAIN and ACCESS_AUD are set (else ' +
+          'the header is ignored), used only when the request has no Authorization header. ' +
+          'The JWT Access adds must be RS256 or ES256, verify against the team keys ' +
+          '(<team domain>/cdn-cgi/access/certs), name the application audience (ACCESS_AUD) ' +
+          "and the team's issuer, and be unexpired (60 s leeway); else a 401. The first " +
+          'matching rule of ACCESS_ROLES (by email, group or service token common name) ' +
+          'gives the role and the stream scope; no matching rule is a 403. Keys that cannot ' +
+          'be fetched are a 503 (Retry-After: 5). docs/security.md, Access.',
       },
     },
     parameters: {
@@ -622,7 +744,9 @@ export const openapi = {
         name: 'stream',
         in: 'path',
         required: true,
-        description: 'A stream name; system streams start with `_`.',
+        description:
+          'A stream name; system streams start with `_` (`_access`: admins only, never ' +
+          'appended to).',
         schema: {
           type: 'string',
           pattern: '^([a-z0-9][a-z0-9_-]{0,62}|_[a-z0-9][a-z0-9_-]{0,61})$',
@@ -634,30 +758,58 @@ export const openapi = {
     responses: {
       BadRequest: problem('A parameter, header or body member breaks a rule: `field`, `rule`.'),
       Unauthorized: {
-        ...problem('No bearer token, or it is unknown, expired or revoked.'),
+        ...problem(
+          'No bearer token or Access sign-in, a token that is unknown, expired or revoked, or ' +
+            'an Access JWT that does not verify. Counts against the per-IP limit on failed ' +
+            'authentications.',
+        ),
         headers: {
           'WWW-Authenticate': {
-            description: 'Bearer realm="stele", with error="invalid_token" for a bad token.',
-            schema: { type: 'string' },
+            description: 'Always Bearer realm="stele", error="invalid_token".',
+            schema: { type: 'string', const: 'Bearer realm="stele", error="invalid_token"' },
           },
         },
       },
       Forbidden: problem(
-        "The token's role or stream scope does not allow the operation (token administration " +
-          'needs an admin token scoped to "*").',
+        "The caller's role or stream scope does not allow the operation; a system stream " +
+          '(`_access`) for a role other than admin, or an append to or erasure of one; token ' +
+          'administration or key rotation with an admin not scoped to "*"; or an Access ' +
+          'identity to which ACCESS_ROLES gives no role (which counts as a failed ' +
+          'authentication).',
       ),
       NotFound: problem(
         'No such route, no entries in the stream, or no such seq, checkpoint, witnessed ' +
           'checkpoint or token; for proofs, no checkpoint yet to prove against (then with ' +
-          '`field` and `rule`).',
+          '`field` and `rule`); for an erasure by actor, no entry by that actor.',
       ),
       Conflict: problem('An idempotency key was already used with a different event.'),
+      Gone: problem(
+        'The entry was erased: its contents, and so its proof file, are gone (`field` `seq`, ' +
+          '`rule` beginning "was erased"). Its leaf hash is still in the tree.',
+      ),
       PayloadTooLarge: problem('The body or batch is too large; `limit` is the bound.'),
       UnsupportedMediaType: problem('The Content-Type is not one the operation accepts.'),
       TooManyRequests: {
         ...problem(
-          "The stream's D1 mirror is more than MAX_MIRROR_LAG entries behind; nothing was " +
-            'appended. Retry after Retry-After.',
+          'A rate limit: too many failed authentications from the client IP (30 per 10 s, ' +
+            'AUTH_FAILURE_LIMIT) or too many requests from the caller (50,000 per 10 s, ' +
+            'CALLER_LIMIT), with `retry_after`; or, for an append, the stream D1 mirror is ' +
+            'more than MAX_MIRROR_LAG entries behind. The request was not carried out. Retry after ' +
+            'Retry-After.',
+        ),
+        headers: {
+          'Retry-After': {
+            description:
+              'Seconds to wait before retrying (10 for the rate limits, 1 for the mirror).',
+            schema: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+      Unavailable: {
+        ...problem(
+          "The request's _access record could not be stored, so the answer is withheld " +
+            '(Retry-After: 1); or, for an Access sign-in, the team signing keys could not be ' +
+            'fetched (Retry-After: 5).',
         ),
         headers: {
           'Retry-After': {
@@ -767,8 +919,39 @@ export const openapi = {
         event: s('Event'),
         entry: base64('The entry bytes (docs/format.md §4), base64.'),
       }),
+      Erasure: {
+        ...object(['record', 'at', 'reason'], {
+          record: {
+            ...object(['stream', 'seq'], {
+              stream: { type: 'string', const: '_access' },
+              seq: count,
+            }),
+            description: 'The _access entry that records the erasure request.',
+          },
+          at: { ...s('ReceivedAt'), description: 'When the entry was erased.' },
+          reason: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 512,
+            description: 'The reason given with the request.',
+          },
+        }),
+        description: 'What an erased entry keeps in place of its contents.',
+      },
+      ErasedEntry: {
+        ...object(['seq', 'received_at', 'leaf_hash', 'erased'], {
+          seq: count,
+          received_at: s('ReceivedAt'),
+          leaf_hash: { ...hash, description: 'Still in the tree: every proof still verifies.' },
+          erased: s('Erasure'),
+        }),
+        additionalProperties: false,
+        description:
+          'An erased entry: its event and entry bytes are gone (no prev, event or entry); ' +
+          'its seq, time and leaf hash stay.',
+      },
       EntryList: object(['entries', 'next'], {
-        entries: arrayOf('Entry'),
+        entries: { type: 'array', items: { oneOf: [s('Entry'), s('ErasedEntry')] } },
         next: { ...nullableCount, description: 'The `start` of the next page, or null.' },
       }),
       StreamSummary: object(
@@ -924,17 +1107,19 @@ export const openapi = {
         },
       ),
       TailEntry: {
-        ...object(['type', 'seq', 'received_at', 'leaf_hash', 'event'], {
+        ...object(['type', 'seq', 'received_at', 'leaf_hash'], {
           type: { type: 'string', const: 'entry' },
           seq: count,
           received_at: s('ReceivedAt'),
           leaf_hash: hash,
           event: { ...s('Event'), description: 'The event as stored (canonical member order).' },
+          erased: { ...s('Erasure'), description: 'Instead of `event`, for an erased entry.' },
         }),
+        oneOf: [{ required: ['event'] }, { required: ['erased'] }],
         additionalProperties: false,
         description:
-          'A tail message: one entry (members in this order). SSE: the data of an `entry` ' +
-          'event whose id is `seq`.',
+          'A tail message: one entry (members in this order), with `event`, or `erased` for ' +
+          'an erased entry. SSE: the data of an `entry` event whose id is `seq`.',
       },
       TailCheckpoint: {
         ...object(['type', 'size', 'note'], {
@@ -950,13 +1135,19 @@ export const openapi = {
         additionalProperties: false,
         description: 'WebSocket only: the answer to the text message "ping".',
       },
-      SearchResult: object(['stream', 'seq', 'received_at', 'leaf_hash', 'event'], {
-        stream: { type: 'string' },
-        seq: count,
-        received_at: s('ReceivedAt'),
-        leaf_hash: hash,
-        event: s('Event'),
-      }),
+      SearchResult: {
+        ...object(['stream', 'seq', 'received_at', 'leaf_hash'], {
+          stream: { type: 'string' },
+          seq: count,
+          received_at: s('ReceivedAt'),
+          leaf_hash: hash,
+          event: s('Event'),
+          erased: { ...s('Erasure'), description: 'Instead of `event`, for an erased entry.' },
+        }),
+        oneOf: [{ required: ['event'] }, { required: ['erased'] }],
+        additionalProperties: false,
+        description: 'One hit: with `event`, or `erased` for an erased entry.',
+      },
       SearchResponse: object(['results', 'cursor'], {
         results: arrayOf('SearchResult'),
         cursor: { type: ['string', 'null'], description: 'Opaque; null on a short page.' },
@@ -999,6 +1190,76 @@ export const openapi = {
         ],
       },
       TokenList: object(['tokens'], { tokens: arrayOf('Token') }),
+      ErasureRequest: {
+        ...object(['reason'], {
+          seqs: {
+            type: 'array',
+            items: count,
+            minItems: 1,
+            maxItems: 1000,
+            description: 'The entries to erase: seqs below the tree size (repeats ignored).',
+          },
+          actor: {
+            ...shortText,
+            description: 'Or: every entry whose actor (the string, or actor.id) is this.',
+          },
+          reason: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 512,
+            description: 'Why (e.g. the request reference); kept with each erased entry.',
+          },
+        }),
+        oneOf: [{ required: ['seqs'] }, { required: ['actor'] }],
+        additionalProperties: false,
+        description: 'Exactly one of `seqs` and `actor`, and a `reason`. At most 64 KiB.',
+        examples: [{ seqs: [2, 5], reason: 'GDPR Art. 17 request #12' }],
+      },
+      ErasureResponse: object(['stream', 'erased', 'already_erased', 'record'], {
+        stream: { type: 'string' },
+        erased: { type: 'array', items: count, description: 'Seqs erased now, ascending.' },
+        already_erased: {
+          type: 'array',
+          items: count,
+          description: 'Seqs asked for that were erased before, ascending.',
+        },
+        record: {
+          ...object(['stream', 'seq'], {
+            stream: { type: 'string', const: '_access' },
+            seq: count,
+          }),
+          description: 'The _access entry recording this request (erased.record of each entry).',
+        },
+      }),
+      RotateKeysResponse: object(
+        [
+          'master_key_id',
+          'streams_rewrapped',
+          'search_key_rewrapped',
+          'keys_under_other_master_keys',
+        ],
+        {
+          master_key_id: {
+            type: 'string',
+            pattern: '^[0-9a-f]{16}$',
+            description: 'The id of the current MASTER_KEY (HKDF of it, safe to log).',
+          },
+          streams_rewrapped: {
+            ...count,
+            description: 'Streams whose object was asked to re-wrap its data key (all of them).',
+          },
+          search_key_rewrapped: {
+            type: 'boolean',
+            description: 'The search key was under another master key and now is not.',
+          },
+          keys_under_other_master_keys: {
+            ...count,
+            description:
+              'Wrapped keys in D1 still not under the current master key; 0: ' +
+              'MASTER_KEY_PREVIOUS is no longer needed.',
+          },
+        },
+      ),
       LogKeys: object(['origin_prefix', 'public_key'], {
         origin_prefix: { type: 'string' },
         public_key: base64('The 32-byte Ed25519 public key, base64.'),
@@ -1013,14 +1274,21 @@ export const openapi = {
           instance: { type: 'string', description: 'The request path.' },
           field: {
             type: 'string',
-            description: '400, and proof 404s: the parameter, header, member or line at fault.',
+            description: '400, proof 404s and 410: the parameter, header, member or line at fault.',
           },
           rule: { type: 'string', description: 'With `field`: the rule it breaks.' },
           limit: { type: 'integer', description: '413: the bound that was exceeded.' },
+          retry_after: {
+            type: 'integer',
+            description: 'The 429 of a rate limit: seconds to wait, as in Retry-After.',
+          },
         }),
         description:
-          'RFC 9457 problem details, plus `field` and `rule` (400, and the proof 404s) or ' +
-          '`limit` (413).',
+          'RFC 9457 problem details, plus `field` and `rule` (400, the proof 404s and the ' +
+          '410), `limit` (413) or `retry_after` (the 429 of a rate limit). The type names: ' +
+          'bad-request, unauthorized, forbidden, not-found, conflict, gone, ' +
+          'payload-too-large, unsupported-media-type, too-many-requests, unavailable, ' +
+          'internal.',
         examples: [
           {
             type: 'https://stele.dev/problems/bad-request',
