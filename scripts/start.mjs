@@ -3,7 +3,7 @@
 // .wrangler/ (local D1, R2 and Durable Objects; data survives restarts). The ledger asks both
 // witnesses to cosign every checkpoint (quorum 2 of 2).
 //
-// On first start it writes a dev log key and ADMIN_TOKEN to .dev.vars, and each witness's key
+// On first start it writes a dev log key, ADMIN_TOKEN and MASTER_KEY to .dev.vars, and each witness's key
 // to .dev.vars.witness-N (all git-ignored), and prints the keys. D1 migrations are applied at
 // every start. WITNESSES=0 runs the ledger alone.
 import { spawn, spawnSync } from 'node:child_process';

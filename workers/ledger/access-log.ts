@@ -41,6 +41,9 @@ const ACTIONS: readonly [string, RegExp, string][] = [
 
 /** The action a request is recorded under, or undefined when it is not recorded. */
 export function accessAction(method: string, path: string, status: number): string | undefined {
+  // A rate-limited request got nothing and did nothing; recording it would let a flood of
+  // refused requests grow _access without bound (the 401s before the limit are recorded).
+  if (status === 429) return undefined;
   if (status === 401) return 'auth.refused';
   const hit = ACTIONS.find(([m, re]) => m === method && re.test(path));
   if (hit !== undefined) return hit[2];
@@ -61,7 +64,7 @@ export function accessEvent(
   req: Request,
   action: string,
   status: number,
-  caller: Caller | undefined,
+  caller: (Pick<Caller, 'id' | 'kind' | 'name'> & Partial<Pick<Caller, 'role'>>) | undefined,
   extra: Record<string, JsonValue> = {},
 ): JsonValue {
   const url = new URL(req.url);
@@ -91,7 +94,7 @@ export function accessEvent(
       path: clip(url.pathname, 256),
       status,
       ...(Object.keys(query).length > 0 ? { query } : {}),
-      ...(caller === undefined ? {} : { role: caller.role }),
+      ...(caller?.role === undefined ? {} : { role: caller.role }),
       ...extra,
     },
   };
@@ -132,7 +135,16 @@ export const auditAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (action === undefined) return;
   try {
     const t0 = performance.now();
-    await recordAccess(c.env, accessEvent(c.req.raw, action, c.res.status, c.get('caller')));
+    await recordAccess(
+      c.env,
+      accessEvent(
+        c.req.raw,
+        action,
+        c.res.status,
+        c.get('caller') ?? c.get('refused'),
+        c.get('accessNote'),
+      ),
+    );
     // What recording cost this request (bench/ledger.mjs reports it; the runtime's clock
     // advances across the Durable Object call, so this is the record's wall time).
     if (c.res.status !== 101)

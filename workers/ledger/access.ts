@@ -79,7 +79,7 @@ async function keySet(url: string, refresh: boolean): Promise<AccessKeySet> {
 
 export type AccessOutcome =
   | { ok: true; identity: AccessIdentity; grant: AccessGrant }
-  | { ok: false; status: 401 | 403 | 503; detail: string };
+  | { ok: false; status: 401 | 403 | 503; detail: string; identity?: AccessIdentity };
 
 /** Verifies an Access JWT and maps it to a grant. */
 export async function accessSignIn(cfg: Config, jwt: string): Promise<AccessOutcome> {
@@ -113,6 +113,7 @@ export async function accessSignIn(cfg: Config, jwt: string): Promise<AccessOutc
       ok: false,
       status: 403,
       detail: 'the Access identity has no role here (ACCESS_ROLES)',
+      identity: r.value,
     };
   return { ok: true, identity: r.value, grant };
 }

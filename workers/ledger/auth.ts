@@ -13,8 +13,10 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import {
+  type AccessIdentity,
   hashToken,
   isRole,
+  type JsonValue,
   type Permission,
   type Role,
   roleAllows,
@@ -56,7 +58,15 @@ export function evictToken(hash: string): void {
 
 export type AppEnv = {
   Bindings: LedgerEnv;
-  Variables: { caller: Caller; accessRecorded: boolean };
+  Variables: {
+    caller: Caller;
+    /** The handler recorded the request in _access itself. */
+    accessRecorded: boolean;
+    /** A signed-in identity that was refused (no role), for its access record. */
+    refused: Pick<Caller, 'id' | 'kind' | 'name'>;
+    /** What the handler adds to the request's access record (e.g. the token created). */
+    accessNote: Record<string, JsonValue>;
+  };
 };
 
 function clientIp(req: Request): string {
@@ -93,13 +103,20 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** 401 with a detail safe to show (it never echoes a secret). */
-function unauthorized(detail: string): Problem {
+/**
+ * 401 with a detail safe to show (it never echoes a secret). RFC 6750 §3.1: the error code
+ * only when credentials were sent and refused.
+ */
+function unauthorized(detail: string, sent: boolean): Problem {
   return new Problem(
     'unauthorized',
     detail,
     {},
-    { 'www-authenticate': 'Bearer realm="stele", error="invalid_token"' },
+    {
+      'www-authenticate': sent
+        ? 'Bearer realm="stele", error="invalid_token"'
+        : 'Bearer realm="stele"',
+    },
   );
 }
 
@@ -107,35 +124,41 @@ function unauthorized(detail: string): Problem {
 async function identify(c: Context<AppEnv>): Promise<Caller | Problem> {
   const header = c.req.header('authorization');
   const jwt = c.req.header('cf-access-jwt-assertion');
-  const access = accessConfig(c.env);
-  if (header === undefined && jwt !== undefined && access !== undefined) {
-    const r = await accessSignIn(access, jwt);
+  // Access settings are read only for requests that use Access: a broken ACCESS_ROLES must
+  // not lock out bearer tokens.
+  const accessOn = Boolean(c.env.ACCESS_TEAM_DOMAIN && c.env.ACCESS_AUD);
+  if (header === undefined && jwt !== undefined && accessOn) {
+    const r = await accessSignIn(
+      accessConfig(c.env) as NonNullable<ReturnType<typeof accessConfig>>,
+      jwt,
+    );
     if (!r.ok) {
+      if (r.identity !== undefined) c.set('refused', accessActor(r.identity));
       if (r.status === 403) return new Problem('forbidden', r.detail);
       if (r.status === 503) return new Problem('unavailable', r.detail, {}, { 'retry-after': '5' });
-      return unauthorized(r.detail);
+      return unauthorized(r.detail, true);
     }
-    const who = r.identity.email ?? r.identity.commonName ?? r.identity.sub;
-    return {
-      id: `access:${who}`,
-      kind: 'access',
-      name: who,
-      role: r.grant.role,
-      streams: r.grant.streams,
-    };
+    return { ...accessActor(r.identity), role: r.grant.role, streams: r.grant.streams };
   }
   const m = /^Bearer +([\x21-\x7e]{1,256})$/i.exec(header ?? '');
   if (m === null) {
     return unauthorized(
-      access === undefined
-        ? 'send "Authorization: Bearer <token>"'
-        : 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access',
+      accessOn
+        ? 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access'
+        : 'send "Authorization: Bearer <token>"',
+      header !== undefined,
     );
   }
   return (
     (await lookup(c.env, m[1] as string)) ??
-    unauthorized('the token is unknown, expired or revoked')
+    unauthorized('the token is unknown, expired or revoked', true)
   );
+}
+
+/** How an Access identity appears as a caller and in access records. */
+function accessActor(identity: AccessIdentity): Pick<Caller, 'id' | 'kind' | 'name'> {
+  const who = identity.email ?? identity.commonName ?? identity.sub;
+  return { id: `access:${who}`, kind: 'access', name: who };
 }
 
 async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined> {

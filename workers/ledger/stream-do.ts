@@ -100,7 +100,6 @@ export interface Erasure {
   /** The `_access` entry that records the erasure request. */
   readonly record: { readonly stream: string; readonly seq: number };
   readonly at: string;
-  readonly reason: string;
 }
 
 /** A stored row, decrypted. */
@@ -852,9 +851,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /**
-   * Erases entries: their sealed contents (and idempotency MACs) are removed in one
-   * transaction, their leaf hashes, times and tree nodes stay, so every proof and checkpoint
-   * still verifies; the alarm carries the erasure to D1. Returns the seqs erased now (seqs
+   * Erases entries: their sealed contents are removed in one transaction; their leaf hashes,
+   * times and tree nodes stay, so every proof and checkpoint still verifies, and so do their
+   * idempotency MACs, so a client's retry of an erased event is answered as a duplicate
+   * instead of storing the contents again. The alarm carries the erasure to D1. Returns the seqs erased now (seqs
    * already erased or beyond the tree are left out). The only path that changes an entry.
    */
   erase(stream: string, seqs: readonly number[], erasure: Erasure): Promise<number[]> {
@@ -868,7 +868,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       this.ctx.storage.transactionSync(() => {
         for (const seq of wanted) {
           const r = this.#sql.exec(
-            "UPDATE entries SET entry = x'', idem_key = NULL, body_hash = NULL, erased = ?, erased_synced = 0 WHERE seq = ? AND erased IS NULL",
+            "UPDATE entries SET entry = x'', erased = ?, erased_synced = 0 WHERE seq = ? AND erased IS NULL",
             json,
             seq,
           );
@@ -993,7 +993,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       return paramError(
         410,
         'seq',
-        'was erased: its contents are gone (GET .../proofs/inclusion proves its leaf hash)',
+        'was erased: its contents are gone (GET .../proof/inclusion proves its leaf hash)',
       );
     return this.#tlogProof(seq, signed.size, signed.note);
   }

@@ -47,12 +47,13 @@ admin.post('/v1/streams/:stream/erasures', async (c) => {
   } else {
     if (typeof actor !== 'string' || actor.length < 1 || actor.length > 256)
       throw badRequest('actor', 'must be an actor id of 1 to 256 characters');
-    // The mirror finds what it holds through the search index; the object scans the rest.
+    // The mirror finds what it holds through the search index (rows mirrored while the actor
+    // field was kept in clear hold the value itself); the object scans the rest.
     const token = (await searchIndex(c.env)).token('actor', actor);
     const rows = await c.env.DB.prepare(
-      'SELECT seq FROM entries WHERE stream = ? AND actor_id = ? AND erased IS NULL',
+      'SELECT seq FROM entries WHERE stream = ? AND actor_id IN (?, ?) AND erased IS NULL',
     )
-      .bind(stream, token)
+      .bind(stream, token, actor)
       .all<{ seq: number }>();
     wanted = [...rows.results.map((r) => r.seq), ...(await s.unmirroredByActor(stream, actor))];
     if (wanted.length === 0) throw notFound(`stream "${stream}" has no entries by that actor`);
@@ -60,20 +61,34 @@ admin.post('/v1/streams/:stream/erasures', async (c) => {
   wanted = [...new Set(wanted)].sort((a, b) => a - b);
   // Recorded first: an erasure is never done unrecorded. A retry records again and erases
   // only what is left.
-  const record = await recordAccess(
-    c.env,
-    accessEvent(c.req.raw, 'config.erase', 202, c.var.caller, {
-      reason,
-      seqs: wanted,
-      ...(actor !== undefined ? { by: 'actor' } : {}),
-    }),
-  );
+  let record: number;
+  try {
+    record = await recordAccess(
+      c.env,
+      accessEvent(c.req.raw, 'config.erase', 200, c.var.caller, {
+        reason,
+        seqs: wanted,
+        ...(actor !== undefined ? { by: 'actor' } : {}),
+      }),
+    );
+  } catch (e) {
+    console.error(`_access: an erasure record could not be stored: ${String(e)}`);
+    throw new Problem(
+      'unavailable',
+      'the erasure could not be recorded; nothing was erased',
+      {},
+      {
+        'retry-after': '1',
+      },
+    );
+  }
   c.set('accessRecorded', true);
   const at = new Date().toISOString();
+  // The stored marker names the record; the reason stays in the record (encrypted), as it may
+  // itself hold personal data.
   const erased = await s.erase(stream, wanted, {
     record: { stream: ACCESS_STREAM, seq: record },
     at,
-    reason,
   });
   return c.json({
     stream,
@@ -110,6 +125,7 @@ admin.post('/v1/admin/rotate-keys', async (c) => {
   )
     .bind(current)
     .first<{ n: number }>();
+  c.set('accessNote', { master_key_id: current ?? null, streams_rewrapped: streams });
   return c.json({
     master_key_id: current,
     streams_rewrapped: streams,

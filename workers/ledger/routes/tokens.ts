@@ -89,6 +89,10 @@ tokens.post('/v1/tokens', async (c) => {
   )
     .bind(row.id, row.name, row.role, row.streams, hashToken(token), row.created_at, row.expires_at)
     .run();
+  // The access record names the token created (never its secret).
+  c.set('accessNote', {
+    token: { id: row.id, name: row.name, role: row.role, streams: JSON.parse(row.streams) },
+  });
   return c.json({ ...present(row), token }, 201);
 });
 
