@@ -44,7 +44,41 @@ export function canonicalize(value: unknown): string {
  * reorders, are among the false ones: parseJson decides those).
  */
 export function isCanonicalText(text: string, value: unknown): boolean {
-  return JSON.stringify(value) === text && canonicalTree(value, 1);
+  if (JSON.stringify(value) !== text) return false;
+  // Only an escaped surrogate can be a lone one (UTF-8 cannot carry it, and JSON.stringify
+  // writes lowercase escapes); without one, what is left is member order, depth and integer
+  // range, which one walk over the containers checks.
+  if (text.includes('\\ud')) return canonicalTree(value, 1);
+  if (typeof value === 'number') return exactNumber(value);
+  return typeof value !== 'object' || value === null || sortedTree(value, 1);
+}
+
+function exactNumber(n: number): boolean {
+  return Number.isSafeInteger(n) || !Number.isInteger(n);
+}
+
+/** Members in code-unit order, nesting within bounds, and integers within ±(2^53-1). */
+function sortedTree(v: object, depth: number): boolean {
+  if (depth > MAX_JSON_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      if (typeof x === 'object') {
+        if (x !== null && !sortedTree(x, depth + 1)) return false;
+      } else if (typeof x === 'number' && !exactNumber(x)) return false;
+    }
+    return true;
+  }
+  const obj = v as Record<string, unknown>;
+  let prev: string | undefined;
+  for (const k of Object.keys(obj)) {
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+    const x = obj[k];
+    if (typeof x === 'object') {
+      if (x !== null && !sortedTree(x, depth + 1)) return false;
+    } else if (typeof x === 'number' && !exactNumber(x)) return false;
+  }
+  return true;
 }
 
 function canonicalTree(v: unknown, depth: number): boolean {
@@ -52,7 +86,7 @@ function canonicalTree(v: unknown, depth: number): boolean {
     case 'string':
       return v.isWellFormed();
     case 'number':
-      return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v));
+      return Number.isFinite(v) && exactNumber(v);
     case 'boolean':
       return true;
     case 'object': {

@@ -370,10 +370,9 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
     .decode(await io.readFile(`${dir}/entries.ndjson`))
     .split('\n')
     .filter((l) => l !== '');
-  const records = lines.map(
-    (l) =>
-      JSON.parse(l) as { seq: number; entry?: string; leaf_hash: string; erased?: ErasureNote },
-  );
+  // Records are parsed as they are used, so a large export is not held twice in memory.
+  const record = (l: string) =>
+    JSON.parse(l) as { seq: number; entry?: string; leaf_hash: string; erased?: ErasureNote };
   const index = JSON.parse(
     new TextDecoder().decode(await io.readFile(`${dir}/checkpoints/index.json`)),
   ) as number[];
@@ -389,7 +388,7 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
       // The export holds every entry: the proof comes from the tree built from them.
       const range = new CompactRange();
       const store = new MemoryHashStore();
-      for (const r of records.slice(0, to))
+      for (const r of lines.slice(0, to).map(record))
         store.put(
           range.append(
             r.entry === undefined
@@ -400,7 +399,8 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
       return consistencyProof(store, from, to);
     },
     async *entries(start, end) {
-      for (const r of records) {
+      for (const line of lines) {
+        const r = record(line);
         if (r.seq < start) continue;
         if (r.seq >= end) return;
         const leaf = fromBase64(r.leaf_hash);
