@@ -12,9 +12,9 @@
  * event digests in storage, so no stored value is a plain hash of event contents.
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, utf8 } from './encoding.js';
+import { HmacSha256 } from './hmac.js';
 import { KEY_SIZE, NONCE_SIZE } from './key-wrap.js';
 
 const VERSION = 0x01;
@@ -25,9 +25,9 @@ export const SEAL_OVERHEAD = 1 + NONCE_SIZE + TAG_SIZE;
 export class EntryCipher {
   readonly #stream: string;
   readonly #key: CryptoKey;
-  readonly #mac: Uint8Array;
+  readonly #mac: HmacSha256;
 
-  private constructor(stream: string, key: CryptoKey, mac: Uint8Array) {
+  private constructor(stream: string, key: CryptoKey, mac: HmacSha256) {
     this.#stream = stream;
     this.#key = key;
     this.#mac = mac;
@@ -42,7 +42,7 @@ export class EntryCipher {
       'decrypt',
     ]);
     const mac = hkdf(sha256, dataKey, undefined, utf8('stele entry mac v1'), 32);
-    return new EntryCipher(stream, key, mac);
+    return new EntryCipher(stream, key, new HmacSha256(mac));
   }
 
   /** Encrypts the entry bytes of `seq`. */
@@ -87,7 +87,7 @@ export class EntryCipher {
 
   /** The stored stand-in for an idempotency key or an event digest: hex HMAC-SHA-256. */
   mac(kind: 'idempotency-key' | 'event', value: string): string {
-    return toHex(hmac(sha256, this.#mac, utf8(`${kind}\n${value}`)));
+    return toHex(this.#mac.mac(utf8(`${kind}\n${value}`)));
   }
 
   #aad(seq: number): Uint8Array {

@@ -12,6 +12,7 @@ export * from './entry.js';
 export * from './entry-cipher.js';
 export * from './event.js';
 export * from './format-error.js';
+export * from './hmac.js';
 export * from './key-wrap.js';
 export * from './ledger-client.js';
 export * from './ledger-source.js';

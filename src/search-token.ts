@@ -9,9 +9,8 @@
  * index small. The search key is one 32-byte key for the whole ledger, wrapped by the master
  * key (src/key-wrap.ts), so a query across streams is one lookup.
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { toBase64, utf8 } from './encoding.js';
+import { HmacSha256 } from './hmac.js';
 import { KEY_SIZE } from './key-wrap.js';
 
 /** The fields the mirror indexes. */
@@ -20,21 +19,21 @@ export const SEARCH_FIELDS: readonly SearchField[] = ['actor', 'action', 'target
 
 /** Maps searched values to what D1 stores: keyed tokens, or the values for fields configured clear. */
 export class SearchIndex {
-  readonly #key: Uint8Array;
+  readonly #key: HmacSha256;
   readonly #clear: ReadonlySet<SearchField>;
 
   /** `clear` lists the fields kept in clear (SEARCH_CLEAR_FIELDS); the default is none. */
   constructor(key: Uint8Array, clear: Iterable<SearchField> = []) {
     if (key.length !== KEY_SIZE)
       throw new RangeError(`"key" expected ${KEY_SIZE} bytes, got ${key.length}`);
-    this.#key = key;
+    this.#key = new HmacSha256(key);
     this.#clear = new Set(clear);
   }
 
   /** What D1 stores, and what a query compares with, for `value` of `field`. */
   token(field: SearchField, value: string): string {
     if (this.#clear.has(field)) return value;
-    const mac = hmac(sha256, this.#key, utf8(`${field}\n${value}`)).subarray(0, 16);
+    const mac = this.#key.mac(utf8(`${field}\n${value}`)).subarray(0, 16);
     return toBase64(mac).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
   }
 }

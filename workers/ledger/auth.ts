@@ -73,18 +73,52 @@ function clientIp(req: Request): string {
   return req.headers.get('cf-connecting-ip') ?? 'unknown';
 }
 
+function tooMany(what: string, retryAfter = LIMIT_PERIOD_S): Problem {
+  return new Problem(
+    'too-many-requests',
+    `too many ${what}; retry after ${retryAfter} s`,
+    { retry_after: retryAfter },
+    { 'retry-after': String(retryAfter) },
+  );
+}
+
 /** 429 with Retry-After unless `limiter` (when bound) lets `key` through. */
 async function limit(limiter: RateLimit | undefined, key: string, what: string): Promise<void> {
   if (limiter === undefined) return;
   const { success } = await limiter.limit({ key });
-  if (!success) {
-    throw new Problem(
-      'too-many-requests',
-      `too many ${what}; retry after ${LIMIT_PERIOD_S} s`,
-      { retry_after: LIMIT_PERIOD_S },
-      { 'retry-after': String(LIMIT_PERIOD_S) },
-    );
+  if (!success) throw tooMany(what);
+}
+
+/** Callers the limiter refused, and until when (per isolate; entries expire). */
+const limitedUntil = new Map<string, number>();
+const MAX_LIMITED = 10_000;
+
+/**
+ * The per-caller limit, off the request's path: the limiter is asked in the background and
+ * its verdict applies to the caller's next requests (a round trip later), so a caller within
+ * its limit pays nothing for it, and one past it gets 429 until the period ends. Like the
+ * limiter itself (counted per location, eventually consistent), it stops floods, not the
+ * hundredth request exactly.
+ */
+function limitCaller(c: Context<AppEnv>, id: string): void {
+  const until = limitedUntil.get(id);
+  if (until !== undefined) {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    if (left > 0) throw tooMany('requests from this caller', left);
+    limitedUntil.delete(id);
   }
+  const limiter = c.env.CALLER_LIMIT;
+  if (limiter === undefined) return;
+  c.executionCtx.waitUntil(
+    limiter.limit({ key: id }).then(
+      ({ success }) => {
+        if (success) return;
+        if (limitedUntil.size >= MAX_LIMITED) limitedUntil.clear();
+        limitedUntil.set(id, Date.now() + LIMIT_PERIOD_S * 1000);
+      },
+      (e) => console.error(`CALLER_LIMIT failed: ${String(e)}`),
+    ),
+  );
 }
 
 /** Requires a valid token or Access sign-in; sets c.var.caller. */
@@ -99,7 +133,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw caller;
   }
   c.set('caller', caller);
-  await limit(c.env.CALLER_LIMIT, caller.id, 'requests from this caller');
+  limitCaller(c, caller.id);
   await next();
 };
 
