@@ -16,6 +16,7 @@ import {
   fromUtf8,
   toBase64,
 } from '../../src/index.js';
+import { storedRows } from './entry-rows.js';
 import type { LedgerEnv } from './env.js';
 import { multiRowInserts } from './sql.js';
 
@@ -96,19 +97,7 @@ export async function mirrorBatch(
   /** Statements to run in the same D1 transaction (the checkpoint index). */
   extra: readonly D1PreparedStatement[] = [],
 ): Promise<number | undefined> {
-  const rows = sql
-    .exec<{
-      seq: number;
-      received_at: string;
-      leaf_hash: ArrayBuffer;
-      entry: ArrayBuffer;
-      erased: string | null;
-    }>(
-      'SELECT seq, received_at, leaf_hash, entry, erased FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
-      from,
-      limit,
-    )
-    .toArray();
+  const rows = storedRows(sql, from, limit);
   if (rows.length === 0) {
     if (extra.length > 0) await db.batch([...extra]);
     return undefined;

@@ -43,6 +43,7 @@ import {
   wrappedKeyId,
 } from '../../src/index.js';
 import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from './cosigning.js';
+import { storedRows } from './entry-rows.js';
 import type { LedgerEnv } from './env.js';
 import { masterKeys, searchIndex, streamKeyName } from './keys.js';
 import { logKey, originOf } from './log-key.js';
@@ -187,19 +188,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** Stored entries [from, from + limit), in seq order, decrypted. */
   async #rows(from: number, limit: number): Promise<OpenRow[]> {
-    const rows = this.#sql
-      .exec<{
-        seq: number;
-        received_at: string;
-        leaf_hash: ArrayBuffer;
-        entry: ArrayBuffer;
-        erased: string | null;
-      }>(
-        'SELECT seq, received_at, leaf_hash, entry, erased FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
-        from,
-        limit,
-      )
-      .toArray();
+    const rows = storedRows(this.#sql, from, limit);
     if (rows.length === 0) return [];
     const cipher = this.#cipherOrThrow();
     return Promise.all(
