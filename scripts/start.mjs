@@ -116,7 +116,9 @@ async function run(label, args, url) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${label} did not start on ${url}`);
+  if (stopping) return;
+  console.error(`stele: ${label} did not start on ${url}; stopping`);
+  shutdown(1);
 }
 
 const witnesses = [];
@@ -154,13 +156,17 @@ const policy =
         `group peers all ${witnesses.map((w) => `w${w.i}`).join(' ')}`,
         'quorum peers',
       ].join('\n');
-run('ledger', [
-  '-c',
-  'wrangler.toml',
-  '--port',
-  String(port),
-  ...(policy ? ['--var', `WITNESS_POLICY:${policy}`] : []),
-]);
+await run(
+  'ledger',
+  [
+    '-c',
+    'wrangler.toml',
+    '--port',
+    String(port),
+    ...(policy ? ['--var', `WITNESS_POLICY:${policy}`] : []),
+  ],
+  `http://127.0.0.1:${port}`,
+);
 
 console.log(`stele: ledger on http://127.0.0.1:${port}`);
 console.log(`stele: ADMIN_TOKEN=${ledgerVars.ADMIN_TOKEN}`);
