@@ -108,6 +108,48 @@ describe('encryption at rest', () => {
   });
 });
 
+describe('searchable fields', () => {
+  it('are keyed hashes by default, and clear only for the fields SEARCH_CLEAR_FIELDS names', async () => {
+    const stored = async (vars: Record<string, string>) => {
+      const w = await startLedger({ logKey: LOG_KEY, adminToken: ADMIN, vars });
+      try {
+        const ev = {
+          action: 'db.query',
+          actor: { id: 'carol' },
+          targets: [{ id: 'db-9' }],
+          outcome: 'success',
+        };
+        expect((await call(w, '/v1/streams/fields/events', { body: ev })).status).toBe(201);
+        await settle(w, 'fields');
+        const found = (await (
+          await call(w, '/v1/search?actor=carol&target=db-9&action=db.query')
+        ).json()) as {
+          results: unknown[];
+        };
+        expect(found.results.length, JSON.stringify(vars)).toBe(1);
+        const db = await w.mf.getD1Database('DB');
+        const row = await db
+          .prepare("SELECT actor_id, action, outcome FROM entries WHERE stream = 'fields'")
+          .first<{ actor_id: string; action: string; outcome: string }>();
+        const target = await db
+          .prepare("SELECT target_id FROM entry_targets WHERE stream = 'fields'")
+          .first<{ target_id: string }>();
+        return { ...row, target: target?.target_id };
+      } finally {
+        await w.dispose();
+      }
+    };
+    const hashed = await stored({});
+    expect([hashed.actor_id, hashed.action, hashed.outcome, hashed.target]).not.toContain('carol');
+    expect(hashed.action).not.toBe('db.query');
+    expect(hashed.target).not.toBe('db-9');
+    const clear = await stored({ SEARCH_CLEAR_FIELDS: 'actor,target' });
+    expect(clear).toMatchObject({ actor_id: 'carol', target: 'db-9' });
+    expect(clear.action).not.toBe('db.query');
+    expect(clear.outcome).not.toBe('success');
+  });
+});
+
 describe('master key rotation', () => {
   it('re-wraps the data keys and leaves every entry readable under the new key alone', async () => {
     const persist = mkdtempSync(join(tmpdir(), 'stele-rotate-'));
