@@ -310,3 +310,40 @@ describe('erasure', () => {
     expect(rows.every((x) => x.entry !== undefined)).toBe(true);
   });
 });
+
+describe('the per-caller rate limit', () => {
+  it('asks the limiter for one request in eight, off the path, and refuses the caller once it says no', async () => {
+    const { createExecutionContext, waitOnExecutionContext } = await import('cloudflare:test');
+    const { default: app } = await import('../../workers/ledger/index.js');
+    const reader = await token('reader', ['*']);
+    let asked = 0;
+    let allow = true;
+    const limiter = {
+      limit: async ({ key }: { key: string }) => {
+        expect(key).toBe(reader.id);
+        asked++;
+        return { success: allow };
+      },
+    };
+    const call = async () => {
+      const ctx = createExecutionContext();
+      const r = await app.fetch(
+        new Request('http://ledger.test/v1/streams', {
+          headers: { authorization: `Bearer ${reader.token}` },
+        }),
+        { ...env, CALLER_LIMIT: limiter },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      await r.body?.cancel();
+      return r;
+    };
+    for (let i = 0; i < 16; i++) expect((await call()).status, `request ${i}`).toBe(200);
+    expect(asked, 'one request in eight is counted').toBe(2);
+    allow = false;
+    for (let i = 0; i < 8; i++) await call(); // the 17th request is counted, and refused
+    const r = await call();
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
