@@ -114,44 +114,11 @@ export function parseEntry(bytes: Uint8Array): Entry {
   if (bytes.length > MAX_ENTRY_SIZE) bad('entry', `must be at most ${MAX_ENTRY_SIZE} bytes`);
   const text = fromUtf8(bytes);
   if (text === undefined) bad('entry', 'must be UTF-8');
-  // Fast path (verifiers read entries by the million): the platform's JSON.parse, then the
-  // exact canonical form by re-serializing. Canonical text is the one text of its value, so
-  // this accepts exactly what the strict parser would; anything else takes the strict path,
-  // which names the rule that was broken.
-  return parseCanonicalEntry(text, bytes.length) ?? parseEntryStrict(bytes, text);
-}
-
-/** parseEntry for text in exact canonical form, or undefined when it is not (or not JSON). */
-function parseCanonicalEntry(text: string, size: number): Entry | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isCanonicalText(text, v)) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const { event, prev, received_at, seq, stream } = v as Record<string, JsonValue>;
-  const keys = Object.keys(v);
-  if (keys.length !== 5 || event === undefined) return undefined;
-  if (typeof stream !== 'string' || !isAnyStreamName(stream)) return undefined;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return undefined;
-  if (typeof received_at !== 'string' || !RECEIVED_AT.test(received_at)) return undefined;
-  const prevHash = typeof prev === 'string' ? fromBase64(prev) : undefined;
-  if (prevHash === undefined || prevHash.length !== HASH_SIZE) return undefined;
-  // The envelope is ASCII, so the event's canonical size is the rest of the bytes.
-  const envelope = `{"event":,"prev":"${prev}","received_at":"${received_at}","seq":${seq},"stream":"${stream}"}`;
-  if (size - envelope.length > MAX_EVENT_SIZE) return undefined;
-  try {
-    return { stream, seq, receivedAt: received_at, prev: prevHash, event: checkEventFields(event) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The strict parser's road: slower, and its errors name the member and the rule. */
-function parseEntryStrict(bytes: Uint8Array, text: string): Entry {
-  const v = parseJson(text);
+  // Fast path (verifiers read entries by the million): the platform's JSON.parse, with the
+  // exact canonical form proven by isCanonicalText. Anything else takes the strict parser,
+  // whose errors name the broken rule, and is proven canonical by re-serializing below.
+  const fast = canonicalValue(text);
+  const v = fast ?? parseJson(text);
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     bad('entry', 'must be a JSON object');
   const keys = Object.keys(v).sort().join(',');
@@ -169,12 +136,27 @@ function parseEntryStrict(bytes: Uint8Array, text: string): Entry {
   const prevHash = typeof prev === 'string' ? fromBase64(prev) : undefined;
   if (prevHash === undefined || prevHash.length !== HASH_SIZE)
     bad('prev', 'must be the base64 of a 32-byte hash');
+  const head = { stream, seq, receivedAt: received_at, prev: prevHash };
+  // The envelope is ASCII, so a canonical entry's event takes the rest of the bytes.
+  const envelope = `{"event":,"prev":"${prev}","received_at":"${received_at}","seq":${seq},"stream":"${stream}"}`;
+  if (fast !== undefined && bytes.length - envelope.length <= MAX_EVENT_SIZE)
+    return { ...head, event: checkEventFields(event as JsonValue) };
   const { event: valid, canonical } = validateEventCanonical(event as JsonValue);
-  const entry: Entry = { stream, seq, receivedAt: received_at, prev: prevHash, event: valid };
   if (!bytesEqual(entryBytesOf(canonical, prevHash, received_at, seq, stream), bytes)) {
     bad('entry', 'must be in RFC 8785 canonical form');
   }
-  return entry;
+  return { ...head, event: valid };
+}
+
+/** The value of `text` when it is exactly canonical JSON, else undefined (not an error). */
+function canonicalValue(text: string): JsonValue | undefined {
+  let v: JsonValue;
+  try {
+    v = JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  return isCanonicalText(text, v) ? v : undefined;
 }
 
 function bad(field: string, rule: string): never {
