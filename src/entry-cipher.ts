@@ -13,12 +13,12 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { NONCE_SIZE, openAesGcm, sealAesGcm, TAG_SIZE } from './aes-gcm.js';
 import { toHex, utf8 } from './encoding.js';
 import { HmacSha256 } from './hmac.js';
-import { KEY_SIZE, NONCE_SIZE } from './key-wrap.js';
+import { KEY_SIZE } from './key-wrap.js';
 
-const VERSION = 0x01;
-const TAG_SIZE = 16;
+const VERSION = new Uint8Array([0x01]);
 /** Bytes a sealed entry adds to the plaintext. */
 export const SEAL_OVERHEAD = 1 + NONCE_SIZE + TAG_SIZE;
 
@@ -46,43 +46,23 @@ export class EntryCipher {
   }
 
   /** Encrypts the entry bytes of `seq`. */
-  async seal(seq: number, plaintext: Uint8Array): Promise<Uint8Array> {
-    const nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
-    const ct = new Uint8Array(
-      await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv: nonce, additionalData: this.#aad(seq) },
-        this.#key,
-        plaintext,
-      ),
-    );
-    const out = new Uint8Array(1 + NONCE_SIZE + ct.length);
-    out[0] = VERSION;
-    out.set(nonce, 1);
-    out.set(ct, 1 + NONCE_SIZE);
-    return out;
+  seal(seq: number, plaintext: Uint8Array): Promise<Uint8Array> {
+    return sealAesGcm(this.#key, plaintext, this.#aad(seq), VERSION);
   }
 
-  /** Decrypts the sealed entry of `seq`. Throws FormatError if it is not one, or does not open. */
+  /**
+   * Decrypts the sealed entry of `seq`. Throws if it is not one or does not open: a storage
+   * fault (or tampering), never a client's.
+   */
   async open(seq: number, sealed: Uint8Array): Promise<Uint8Array> {
-    if (sealed.length < SEAL_OVERHEAD || sealed[0] !== VERSION)
+    if (sealed.length < SEAL_OVERHEAD || sealed[0] !== VERSION[0])
       throw new Error(`sealed entry of seq ${seq}: must be 0x01 || nonce || ciphertext || tag`);
-    try {
-      return new Uint8Array(
-        await crypto.subtle.decrypt(
-          {
-            name: 'AES-GCM',
-            iv: sealed.subarray(1, 1 + NONCE_SIZE),
-            additionalData: this.#aad(seq),
-          },
-          this.#key,
-          sealed.subarray(1 + NONCE_SIZE),
-        ),
-      );
-    } catch {
+    const plain = await openAesGcm(this.#key, sealed.subarray(1), this.#aad(seq));
+    if (plain === undefined)
       throw new Error(
         `sealed entry of seq ${seq}: does not decrypt under the data key of "${this.#stream}"`,
       );
-    }
+    return plain;
   }
 
   /** The stored stand-in for an idempotency key or an event digest: hex HMAC-SHA-256. */

@@ -2,6 +2,7 @@
 
 export * from './access-jwt.js';
 export * from './access-policy.js';
+export * from './aes-gcm.js';
 export * from './audit.js';
 export * from './canonical-json.js';
 export * from './checkpoint.js';

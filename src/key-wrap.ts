@@ -10,12 +10,11 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { openAesGcm, sealAesGcm } from './aes-gcm.js';
 import { fromBase64, toBase64, toHex, utf8 } from './encoding.js';
 
 /** Data keys and master keys are AES-256 keys. */
 export const KEY_SIZE = 32;
-/** AES-GCM nonce: 96 random bits (NIST SP 800-38D §8.2.2; at most 2^32 uses per key). */
-export const NONCE_SIZE = 12;
 const WRAPPED = /^v1\.([0-9a-f]{16})\.([A-Za-z0-9+/]{80})$/;
 
 /** A master key, imported for wrapping, with the id that wrapped keys name. */
@@ -51,18 +50,7 @@ export async function wrapKey(
 ): Promise<string> {
   if (dataKey.length !== KEY_SIZE)
     throw new RangeError(`"dataKey" expected ${KEY_SIZE} bytes, got ${dataKey.length}`);
-  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
-  const sealed = new Uint8Array(
-    await crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv: nonce, additionalData: wrapAad(purpose) },
-      master.key,
-      dataKey,
-    ),
-  );
-  const out = new Uint8Array(NONCE_SIZE + sealed.length);
-  out.set(nonce);
-  out.set(sealed, NONCE_SIZE);
-  return `v1.${master.id}.${toBase64(out)}`;
+  return `v1.${master.id}.${toBase64(await sealAesGcm(master.key, dataKey, wrapAad(purpose)))}`;
 }
 
 /** The id of the master key that wrapped `wrapped`. */
@@ -74,8 +62,9 @@ export function wrappedKeyId(wrapped: string): string {
 
 /**
  * Unwraps a key wrapped by one of `masters` (the current key and, during a rotation, the
- * previous one). Throws FormatError when the text is malformed, when no master key has the
- * named id, or when the key does not open (wrong purpose, or tampered).
+ * previous one). Throws when the text is malformed, when no master key has the named id, or
+ * when the key does not open (wrong purpose, or tampered): a configuration or storage fault,
+ * never a client's.
  */
 export async function unwrapKey(
   masters: readonly MasterKey[],
@@ -86,18 +75,14 @@ export async function unwrapKey(
   const master = masters.find((m) => m.id === id);
   if (master === undefined)
     throw new Error(`wrapped key: names master key ${id}, which is not configured`);
-  const bytes = fromBase64(wrapped.slice(20)) as Uint8Array;
-  try {
-    return new Uint8Array(
-      await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: bytes.subarray(0, NONCE_SIZE), additionalData: wrapAad(purpose) },
-        master.key,
-        bytes.subarray(NONCE_SIZE),
-      ),
-    );
-  } catch {
+  const key = await openAesGcm(
+    master.key,
+    fromBase64(wrapped.slice(20)) as Uint8Array,
+    wrapAad(purpose),
+  );
+  if (key === undefined)
     throw new Error(`wrapped key: does not open for "${purpose}" under master key ${id}`);
-  }
+  return key;
 }
 
 function wrapAad(purpose: string): Uint8Array {
