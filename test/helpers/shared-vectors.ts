@@ -26,6 +26,23 @@ export function readSharedJson<T>(path: string): T {
   return JSON.parse(readSharedText(path)) as T;
 }
 
+/** Sunlight's witness add-checkpoint sequence: a log key and numbered request/answer steps. */
+export interface WitnessSequence {
+  readonly log: { readonly origin: string; readonly ed25519_public_key_hex: string };
+  readonly cases: readonly {
+    readonly step: number;
+    readonly name: string;
+    readonly request_body: string;
+    readonly want_status: number;
+    readonly want_body_contains: string;
+  }[];
+}
+
+/** The witness add-checkpoint sequence (unit tests run it through the decision, integration tests over HTTP). */
+export function readWitnessSequence(): WitnessSequence {
+  return readSharedJson<WitnessSequence>('witness/add-checkpoint-sequence.json');
+}
+
 /** Every *.json file below a folder of the shared vectors, as [relative path, parsed]. */
 export function readSharedJsonTree<T>(folder: string): [string, T][] {
   if (sharedVectorsDir === undefined) return [];

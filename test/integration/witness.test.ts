@@ -2,24 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatVerifierKey, fromHex, SIG_TYPE_ED25519 } from '../../src/index.js';
-import { readSharedJson, sharedVectorsDir } from '../helpers/shared-vectors.js';
+import { readWitnessSequence, sharedVectorsDir } from '../helpers/shared-vectors.js';
 import { type RunningWorker, startWitness } from './workers.js';
 
 describe.skipIf(sharedVectorsDir === undefined)(
   'witness: Sunlight add-checkpoint sequence over HTTP',
   () => {
     let w: RunningWorker;
-    const seq = () =>
-      readSharedJson<{
-        log: { origin: string; ed25519_public_key_hex: string };
-        cases: {
-          step: number;
-          name: string;
-          request_body: string;
-          want_status: number;
-          want_body_contains: string;
-        }[];
-      }>('witness/add-checkpoint-sequence.json');
+    const seq = () => readWitnessSequence();
 
     beforeAll(async () => {
       const s = seq();

@@ -34,6 +34,7 @@ import {
   readSharedJson,
   readSharedJsonTree,
   readSharedText,
+  readWitnessSequence,
   sharedVectorsDir,
 } from '../helpers/shared-vectors.js';
 
@@ -408,16 +409,7 @@ describe.skipIf(sharedVectorsDir === undefined)('shared tlog vectors', () => {
 
   describe('witness add-checkpoint sequence (sunlight), through the witness decision', () => {
     it('every step gets the expected status and body', () => {
-      const seq = readSharedJson<{
-        log: { origin: string; ed25519_public_key_hex: string };
-        cases: {
-          step: number;
-          name: string;
-          request_body: string;
-          want_status: number;
-          want_body_contains: string;
-        }[];
-      }>('witness/add-checkpoint-sequence.json');
+      const seq = readWitnessSequence();
       const pub = fromHex(seq.log.ed25519_public_key_hex) ?? new Uint8Array();
       const vkey = formatVerifierKey({
         name: seq.log.origin,
