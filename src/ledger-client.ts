@@ -17,6 +17,14 @@ export class LedgerError extends Error {
   ) {
     super(message);
   }
+
+  /** Worth retrying later: no answer, overload (429) or a server error; never a refusal. */
+  get retriable(): boolean {
+    return (
+      this.kind === 'network' ||
+      (this.status !== undefined && (this.status >= 500 || this.status === 429))
+    );
+  }
 }
 
 export interface EntryRecord {

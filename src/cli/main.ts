@@ -521,11 +521,7 @@ async function sendCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
         seqs.push(...r.entries.map((e) => e.seq));
         break;
       } catch (e) {
-        const retriable =
-          e instanceof LedgerError &&
-          (e.kind === 'network' ||
-            (e.status !== undefined && (e.status >= 500 || e.status === 429)));
-        if (!retriable || attempt >= 5) throw e;
+        if (!(e instanceof LedgerError && e.retriable) || attempt >= 5) throw e;
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       }
     }

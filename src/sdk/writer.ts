@@ -123,11 +123,7 @@ export class StreamWriter {
       } catch (e) {
         // Retry what can succeed later (no connection, overload, server errors); the
         // idempotency ids make a retry of an already-committed batch a no-op.
-        const retriable =
-          e instanceof LedgerError &&
-          (e.kind === 'network' ||
-            (e.status !== undefined && (e.status >= 500 || e.status === 429)));
-        if (!retriable || attempt >= this.#o.maxAttempts) {
+        if (!(e instanceof LedgerError && e.retriable) || attempt >= this.#o.maxAttempts) {
           for (const p of batch) p.reject(e);
           return;
         }
