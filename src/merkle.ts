@@ -17,9 +17,20 @@ const NODE_PREFIX = 0x01;
 /** MTH({}) = SHA-256() (RFC 9162 §2.1.1). */
 export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
+// One scratch buffer for the prefixed input of every hash (verifiers hash two inputs per
+// entry, by the million): sha256 is synchronous and keeps nothing, so it can be reused.
+const SCRATCH_MAX = 4096;
+let scratch = new Uint8Array(512);
+
+function scratchOf(n: number): Uint8Array {
+  if (n > SCRATCH_MAX) return new Uint8Array(n);
+  if (scratch.length < n) scratch = new Uint8Array(SCRATCH_MAX);
+  return scratch.subarray(0, n);
+}
+
 /** Leaf hash: SHA-256(0x00 || data) (RFC 9162 §2.1.1). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + data.length);
+  const buf = scratchOf(1 + data.length);
   buf[0] = LEAF_PREFIX;
   buf.set(data, 1);
   return sha256(buf);
@@ -27,7 +38,7 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
 
 /** Interior node hash: SHA-256(0x01 || left || right) (RFC 9162 §2.1.1). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + left.length + right.length);
+  const buf = scratchOf(1 + left.length + right.length);
   buf[0] = NODE_PREFIX;
   buf.set(left, 1);
   buf.set(right, 1 + left.length);
@@ -134,8 +145,19 @@ export class CompactRange {
    * itself first and then one per merge, each with its level and index.
    */
   append(leafHash: Uint8Array): Node[] {
+    const created: Node[] = [];
+    this.#add(leafHash, created);
+    return created;
+  }
+
+  /** Appends one leaf hash, like append, without listing the nodes (verifiers need none). */
+  push(leafHash: Uint8Array): void {
+    this.#add(leafHash, undefined);
+  }
+
+  #add(leafHash: Uint8Array, created: Node[] | undefined): void {
     checkHash(leafHash, 'leafHash');
-    const created: Node[] = [{ level: 0, index: this.#size, hash: leafHash }];
+    created?.push({ level: 0, index: this.#size, hash: leafHash });
     let hash = leafHash;
     let level = 0;
     let index = this.#size;
@@ -146,12 +168,11 @@ export class CompactRange {
       hash = hashChildren(left, hash);
       level++;
       index = Math.floor(index / 2);
-      created.push({ level, index, hash });
+      created?.push({ level, index, hash });
       bits = Math.floor(bits / 2);
     }
     this.#hashes.push(hash);
     this.#size++;
-    return created;
   }
 
   /** MTH(D[0:size]) (RFC 9162 §2.1.1). */
