@@ -9,8 +9,8 @@
 import { canonicalize } from './canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
 import { type CheckpointReport, verifyCheckpointNote } from './checkpoint-verify.js';
-import { bytesEqual, fromBase64, toBase64, utf8 } from './encoding.js';
-import { entryBytes, entryLeafHash, parseEntry } from './entry.js';
+import { bytesEqual, fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
+import { type Entry, eventJsonOf } from './entry.js';
 import { FormatError } from './format-error.js';
 import type { NoteVerifier } from './note.js';
 import type { Policy } from './policy.js';
@@ -23,8 +23,11 @@ export interface AuditSource {
   newest(): Promise<string>;
   /** Every signed checkpoint note the source has, in any order (older ones are checked too). */
   checkpoints(): Promise<string[]>;
-  /** Entries from `start`, in seq order: the exact bytes and the leaf hash the source claims. */
-  entries(start: number, end: number): AsyncIterable<SourceEntry>;
+  /**
+   * Entries from `start` to `end`, in seq order, a page at a time (the loop over them is the
+   * hot path of a verification): the exact bytes and the leaf hash the source claims.
+   */
+  entries(start: number, end: number): AsyncIterable<readonly SourceEntry[]>;
   /** A consistency proof between two sizes. */
   consistency(from: number, to: number): Promise<Uint8Array[]>;
   /**
@@ -46,8 +49,31 @@ export interface AuditSource {
 export interface SourceEntry {
   readonly seq: number;
   readonly bytes: Uint8Array;
-  readonly leafHash?: Uint8Array;
+  readonly leafHash?: Uint8Array | undefined;
   readonly erased?: ErasureNote;
+}
+
+/** An entry as the API and an export write it (docs/api.md): base64 fields. */
+export interface SourceRecord {
+  readonly seq: number;
+  readonly leaf_hash: string;
+  /** base64 of the exact entry bytes; absent when the entry was erased */
+  readonly entry?: string;
+  /** The erasure (the `_access` record, time and reason), when the entry was erased. */
+  readonly erased?: ErasureNote;
+}
+
+const NO_BYTES = new Uint8Array();
+
+/**
+ * A SourceEntry from its record. Bytes that are not base64 are handed on as empty, and the
+ * verifier reports the entry as malformed.
+ */
+export function sourceEntry(r: SourceRecord): SourceEntry {
+  const leafHash = fromBase64(r.leaf_hash);
+  if (r.entry === undefined)
+    return { seq: r.seq, bytes: NO_BYTES, leafHash, erased: r.erased ?? {} };
+  return { seq: r.seq, bytes: fromBase64(r.entry) ?? NO_BYTES, leafHash };
 }
 
 /** What the ledger says of an erased entry: the `_access` record of the erasure, when, why. */
@@ -230,37 +256,40 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
   const v = new StreamVerifier(opts.stream, resume);
   let lastGood = resume?.size ?? 0;
   let firstBadCheckpoint: { size: number; after: number } | undefined;
-  for await (const e of source.entries(v.size, head.size)) {
-    let r: ReturnType<StreamVerifier['add']>;
-    if (e.erased !== undefined) {
-      r =
-        e.seq === v.size
-          ? v.addErased(e.leafHash ?? new Uint8Array())
-          : v.add(new Uint8Array(), undefined); // out of order: reported as the entry at v.size
-      if (r.ok) {
-        erased.push({ seq: e.seq, ...e.erased });
-        digests?.set(e.seq, ERASED);
+  for await (const page of source.entries(v.size, head.size)) {
+    for (const e of page) {
+      let r: ReturnType<StreamVerifier['add']>;
+      if (e.erased !== undefined) {
+        r =
+          e.seq === v.size
+            ? v.addErased(e.leafHash ?? new Uint8Array())
+            : v.add(new Uint8Array(), undefined); // out of order: reported as the entry at v.size
+        if (r.ok) {
+          erased.push({ seq: e.seq, ...e.erased });
+          digests?.set(e.seq, ERASED);
+        }
+      } else {
+        r = v.add(e.bytes, e.leafHash);
+        if (r.ok && digests !== undefined)
+          digests.set(e.seq, mirrorDigest(e.bytes, v.last as Entry, v.lastLeafHash));
       }
-    } else {
-      r = v.add(e.bytes, e.leafHash);
-      if (r.ok && digests !== undefined) digests.set(e.seq, mirrorDigest(parseEntry(e.bytes)));
+      if (!r.ok) {
+        problems.push({ kind: 'entry', detail: r.error.detail, seq: r.error.seq });
+        return result({
+          newest,
+          size: head.size,
+          root: toBase64(head.root),
+          entries_verified: v.size,
+          checkpoints_verified: checkpointsVerified,
+        });
+      }
+      const cp = bySize.get(v.size);
+      if (cp !== undefined) {
+        if (bytesEqual(v.root(), cp.root)) lastGood = v.size;
+        else firstBadCheckpoint ??= { size: cp.size, after: lastGood };
+      }
+      if (v.size % 5000 === 0) opts.onProgress?.(v.size, head.size);
     }
-    if (!r.ok) {
-      problems.push({ kind: 'entry', detail: r.error.detail, seq: r.error.seq });
-      return result({
-        newest,
-        size: head.size,
-        root: toBase64(head.root),
-        entries_verified: v.size,
-        checkpoints_verified: checkpointsVerified,
-      });
-    }
-    const cp = bySize.get(v.size);
-    if (cp !== undefined) {
-      if (bytesEqual(v.root(), cp.root)) lastGood = v.size;
-      else firstBadCheckpoint ??= { size: cp.size, after: lastGood };
-    }
-    if (v.size % 5000 === 0) opts.onProgress?.(v.size, head.size);
   }
   opts.onProgress?.(v.size, head.size);
   if (firstBadCheckpoint !== undefined) {
@@ -321,10 +350,8 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
 /** The mirror digest of an erased entry. */
 const ERASED = 'erased';
 
-function mirrorDigest(e: ReturnType<typeof parseEntry>): string {
-  return JSON.stringify([
-    e.receivedAt,
-    toBase64(entryLeafHash(entryBytes(e))),
-    canonicalize(e.event),
-  ]);
+/** What the mirror must say of a verified entry: its time, leaf hash and canonical event. */
+function mirrorDigest(bytes: Uint8Array, e: Entry, leafHash: Uint8Array): string {
+  const event = eventJsonOf(fromUtf8(bytes) ?? '', e.seq, e.stream);
+  return JSON.stringify([e.receivedAt, toBase64(leafHash), event]);
 }

@@ -121,8 +121,7 @@ export function parseEntry(bytes: Uint8Array): Entry {
   const v = fast ?? parseJson(text);
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     bad('entry', 'must be a JSON object');
-  const keys = Object.keys(v).sort().join(',');
-  if (keys !== 'event,prev,received_at,seq,stream') {
+  if (!hasEntryMembers(Object.keys(v), fast !== undefined)) {
     bad('entry', 'must have exactly event, prev, received_at, seq and stream');
   }
   const { event, prev, received_at, seq, stream } = v as Record<string, JsonValue>;
@@ -136,16 +135,29 @@ export function parseEntry(bytes: Uint8Array): Entry {
   const prevHash = typeof prev === 'string' ? fromBase64(prev) : undefined;
   if (prevHash === undefined || prevHash.length !== HASH_SIZE)
     bad('prev', 'must be the base64 of a 32-byte hash');
-  const head = { stream, seq, receivedAt: received_at, prev: prevHash };
   // The envelope is ASCII, so a canonical entry's event takes the rest of the bytes.
-  const envelope = `{"event":,"prev":"${prev}","received_at":"${received_at}","seq":${seq},"stream":"${stream}"}`;
-  if (fast !== undefined && bytes.length - envelope.length <= MAX_EVENT_SIZE)
-    return { ...head, event: checkEventFields(event as JsonValue) };
+  const envelope = ENVELOPE_SIZE + (prev as string).length + received_at.length;
+  const eventSize = bytes.length - envelope - String(seq).length - stream.length;
+  if (fast !== undefined && eventSize <= MAX_EVENT_SIZE) {
+    const valid = checkEventFields(event as JsonValue);
+    return { stream, seq, receivedAt: received_at, prev: prevHash, event: valid };
+  }
   const { event: valid, canonical } = validateEventCanonical(event as JsonValue);
   if (!bytesEqual(entryBytesOf(canonical, prevHash, received_at, seq, stream), bytes)) {
     bad('entry', 'must be in RFC 8785 canonical form');
   }
-  return { ...head, event: valid };
+  return { stream, seq, receivedAt: received_at, prev: prevHash, event: valid };
+}
+
+const ENTRY_MEMBERS = ['event', 'prev', 'received_at', 'seq', 'stream'];
+/** The entry envelope's own characters: `{"event":,"prev":"","received_at":"","seq":,"stream":""}`. */
+const ENVELOPE_SIZE = '{"event":,"prev":"","received_at":"","seq":,"stream":""}'.length;
+
+/** Exactly the five members; `sorted` when canonical order was already proven. */
+function hasEntryMembers(keys: string[], sorted: boolean): boolean {
+  if (keys.length !== ENTRY_MEMBERS.length) return false;
+  if (!sorted) keys.sort();
+  return keys.every((k, i) => k === ENTRY_MEMBERS[i]);
 }
 
 /** The value of `text` when it is exactly canonical JSON, else undefined (not an error). */

@@ -3,7 +3,7 @@
  * Node, Workers and browsers. It trusts nothing it receives: callers verify what matters
  * (src/stream-verifier.ts, src/checkpoint-verify.ts, src/proof.ts).
  */
-import type { ErasureNote } from './audit.js';
+import type { SourceRecord } from './audit.js';
 import { fromBase64 } from './encoding.js';
 
 /** What went wrong talking to the ledger. */
@@ -27,14 +27,9 @@ export class LedgerError extends Error {
   }
 }
 
-export interface EntryRecord {
-  readonly seq: number;
+/** An entry as `GET /v1/streams/{stream}/entries` lists it. */
+export interface EntryRecord extends SourceRecord {
   readonly received_at: string;
-  readonly leaf_hash: string;
-  /** base64 of the exact entry bytes; absent when the entry was erased */
-  readonly entry?: string;
-  /** The erasure (the `_access` record, time and reason), when the entry was erased. */
-  readonly erased?: ErasureNote;
 }
 
 export class LedgerClient {
@@ -90,21 +85,29 @@ export class LedgerClient {
     return this.#json(`/v1/streams/${stream}/entries?start=${start}&limit=${limit}`);
   }
 
-  /** Every entry from `start`, page by page. */
+  /** Every entry from `start` to `end` (exclusive), a page (of up to 1,000) at a time. */
+  async *entryPages(
+    stream: string,
+    start = 0,
+    end = Number.POSITIVE_INFINITY,
+  ): AsyncGenerator<readonly EntryRecord[]> {
+    let at: number | null = start;
+    while (at !== null && at < end) {
+      const page = await this.entries(stream, at, Math.min(1000, end - at));
+      const inRange = page.entries.filter((e) => e.seq < end);
+      if (inRange.length > 0) yield inRange;
+      if (inRange.length < page.entries.length) return;
+      at = page.entries.length === 0 ? null : page.next;
+    }
+  }
+
+  /** Every entry from `start` to `end` (exclusive). */
   async *allEntries(
     stream: string,
     start = 0,
     end = Number.POSITIVE_INFINITY,
   ): AsyncGenerator<EntryRecord> {
-    let at: number | null = start;
-    while (at !== null && at < end) {
-      const page = await this.entries(stream, at, Math.min(1000, end - at));
-      for (const e of page.entries) {
-        if (e.seq >= end) return;
-        yield e;
-      }
-      at = page.entries.length === 0 ? null : page.next;
-    }
+    for await (const page of this.entryPages(stream, start, end)) yield* page;
   }
 
   checkpoint(stream: string): Promise<string> {

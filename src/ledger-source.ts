@@ -1,6 +1,5 @@
 /** An AuditSource reading a live ledger through its API (the server is not trusted). */
-import type { AuditSource } from './audit.js';
-import { fromBase64 } from './encoding.js';
+import { type AuditSource, sourceEntry } from './audit.js';
 import type { LedgerClient } from './ledger-client.js';
 
 export function ledgerSource(client: LedgerClient, stream: string): AuditSource {
@@ -11,16 +10,7 @@ export function ledgerSource(client: LedgerClient, stream: string): AuditSource 
     mirror: () => client.mirror(stream),
     archived: (size) => client.archivedCheckpoint(stream, size),
     async *entries(start, end) {
-      for await (const e of client.allEntries(stream, start, end)) {
-        const bytes = e.entry === undefined ? new Uint8Array() : fromBase64(e.entry);
-        // A record that is not base64 is handed on as empty bytes: the verifier reports it.
-        yield {
-          seq: e.seq,
-          bytes: bytes ?? new Uint8Array(),
-          ...(fromBase64(e.leaf_hash) ? { leafHash: fromBase64(e.leaf_hash) as Uint8Array } : {}),
-          ...(e.entry === undefined ? { erased: e.erased ?? {} } : {}),
-        };
-      }
+      for await (const page of client.entryPages(stream, start, end)) yield page.map(sourceEntry);
     },
   };
 }

@@ -12,7 +12,7 @@
  */
 import type { Checkpoint } from './checkpoint.js';
 import { bytesEqual, fromBase64, toBase64 } from './encoding.js';
-import { entryLeafHash, GENESIS_PREV, parseEntry } from './entry.js';
+import { type Entry, entryLeafHash, GENESIS_PREV, parseEntry } from './entry.js';
 import { FormatError } from './format-error.js';
 import { CompactRange } from './merkle.js';
 
@@ -60,6 +60,7 @@ export class StreamVerifier {
   readonly #range: CompactRange;
   #prev: Uint8Array = GENESIS_PREV;
   #lastTime = '';
+  #last: Entry | undefined;
 
   /** A verifier at seq 0, or continuing from a saved state. */
   constructor(stream: string, state?: VerifierState) {
@@ -85,6 +86,16 @@ export class StreamVerifier {
       prev: toBase64(this.#prev),
       last_received_at: this.#lastTime,
     };
+  }
+
+  /** The entry the last successful add() parsed (for callers that also read its fields). */
+  get last(): Entry | undefined {
+    return this.#last;
+  }
+
+  /** The leaf hash of the last entry added (GENESIS_PREV before the first). */
+  get lastLeafHash(): Uint8Array {
+    return this.#prev;
   }
 
   /** Entries verified so far. */
@@ -138,9 +149,10 @@ export class StreamVerifier {
         `seq ${seq}: the server's leaf hash does not match the entry bytes`,
       );
     }
-    this.#range.append(leaf);
+    this.#range.push(leaf);
     this.#prev = leaf;
     this.#lastTime = e.receivedAt;
+    this.#last = e;
     return OK;
   }
 
@@ -157,8 +169,9 @@ export class StreamVerifier {
         `seq ${this.#range.size}: an erased entry needs its 32-byte leaf hash`,
         this.#range.size,
       );
-    this.#range.append(leafHash);
+    this.#range.push(leafHash);
     this.#prev = leafHash;
+    this.#last = undefined;
     return OK;
   }
 

@@ -8,7 +8,9 @@ import {
   type AuditSource,
   type AuditState,
   audit,
-  type ErasureNote,
+  type SourceEntry,
+  type SourceRecord,
+  sourceEntry,
 } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
@@ -371,8 +373,7 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
     .split('\n')
     .filter((l) => l !== '');
   // Records are parsed as they are used, so a large export is not held twice in memory.
-  const record = (l: string) =>
-    JSON.parse(l) as { seq: number; entry?: string; leaf_hash: string; erased?: ErasureNote };
+  const record = (l: string) => JSON.parse(l) as SourceRecord;
   const index = JSON.parse(
     new TextDecoder().decode(await io.readFile(`${dir}/checkpoints/index.json`)),
   ) as number[];
@@ -399,18 +400,18 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
       return consistencyProof(store, from, to);
     },
     async *entries(start, end) {
+      let page: SourceEntry[] = [];
       for (const line of lines) {
         const r = record(line);
         if (r.seq < start) continue;
-        if (r.seq >= end) return;
-        const leaf = fromBase64(r.leaf_hash);
-        yield {
-          seq: r.seq,
-          bytes: (r.entry === undefined ? undefined : fromBase64(r.entry)) ?? new Uint8Array(),
-          ...(leaf ? { leafHash: leaf } : {}),
-          ...(r.entry === undefined ? { erased: r.erased ?? {} } : {}),
-        };
+        if (r.seq >= end) break;
+        page.push(sourceEntry(r));
+        if (page.length === 1000) {
+          yield page;
+          page = [];
+        }
       }
+      if (page.length > 0) yield page;
     },
   };
 }
