@@ -42,7 +42,20 @@ export function scopeAllows(globs: readonly string[], stream: string): boolean {
   return globs.some((g) => globToRegExp(g).test(stream));
 }
 
+// Compiled globs: a token's few patterns are checked on every request it makes.
+const compiled = new Map<string, RegExp>();
+
 function globToRegExp(glob: string): RegExp {
+  let re = compiled.get(glob);
+  if (re === undefined) {
+    if (compiled.size >= 1024) compiled.clear();
+    re = compileGlob(glob);
+    compiled.set(glob, re);
+  }
+  return re;
+}
+
+function compileGlob(glob: string): RegExp {
   const body = glob
     .split('*')
     .map((part) => part.replace(/[-_]/g, (c) => `\\${c}`))

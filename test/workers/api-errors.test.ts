@@ -1,6 +1,8 @@
 /** Every error path: the status, problem+json, the field and rule named, nothing appended. */
+
+import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { api, event, json, token } from './helpers.js';
+import { ADMIN, api, event, json, token } from './helpers.js';
 
 async function problem(res: Response | Promise<Response>, status: number) {
   const r = await res;
@@ -130,6 +132,19 @@ describe('request errors', () => {
       }),
       413,
     );
+    // A streamed body (no Content-Length) is capped while it is read, on both sides of 1 MiB.
+    const streamed = (text: string) =>
+      exports.default.fetch(
+        new Request('http://ledger.test/v1/streams/big/events', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: new Blob([text]).stream(),
+        }),
+      );
+    const huge = JSON.stringify({ action: 'a', actor: 'b', metadata: { x: 'y'.repeat(1 << 20) } });
+    await problem(streamed(huge), 413);
+    expect(await size('big')).toBe(0);
+    expect((await streamed(JSON.stringify(event(0)))).status).toBe(201);
     await problem(
       api('/v1/streams/big/events', { body: 'a=b', type: 'application/x-www-form-urlencoded' }),
       415,
@@ -139,7 +154,7 @@ describe('request errors', () => {
     const r = await problem(api('/v1/streams/_access/events', { body: event(0) }), 403);
     expect(r.detail).toContain('system stream');
     await problem(api('/v1/streams/big/events?wait=forever', { body: event(0) }), 400);
-    expect(await size('big')).toBe(0);
+    expect(await size('big')).toBe(1);
     await api('/v1/streams/params/events', { body: event(0) });
     await problem(api('/v1/streams/params/entries?limit=1001'), 400);
     await problem(api('/v1/streams/params/entries?start=-1'), 400);

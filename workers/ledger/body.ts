@@ -10,6 +10,10 @@ export async function readBody(req: Request, max: number): Promise<Uint8Array> {
   if (declared > max)
     throw new Problem('payload-too-large', `the body must be at most ${max} bytes`, { limit: max });
   if (req.body === null) return new Uint8Array(0);
+  // A declared length (without chunked framing, which would override it) is enforced by the
+  // HTTP framing: the body cannot be longer, so it is read in one call.
+  if (Number.isSafeInteger(declared) && !req.headers.has('transfer-encoding'))
+    return new Uint8Array(await req.arrayBuffer());
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
   let n = 0;
