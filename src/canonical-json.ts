@@ -44,26 +44,36 @@ export function canonicalize(value: unknown): string {
  * reorders, are among the false ones: parseJson decides those).
  */
 export function isCanonicalText(text: string, value: unknown): boolean {
+  return isPlatformText(text, value, true);
+}
+
+/**
+ * Whether `text` is what the platform's serializer writes for `value` (what JSON.parse(text)
+ * returned), and `value` is I-JSON within the nesting bound; with `sorted`, also with members
+ * in code-unit order. Equal texts leave no room for a repeated member (the serializer writes
+ * each once), whitespace, or another escape or number spelling.
+ */
+function isPlatformText(text: string, value: unknown, sorted: boolean): boolean {
   if (JSON.stringify(value) !== text) return false;
   // Only an escaped surrogate can be a lone one (UTF-8 cannot carry it, and JSON.stringify
   // writes lowercase escapes); without one, what is left is member order, depth and integer
   // range, which one walk over the containers checks.
-  if (text.includes('\\ud')) return canonicalTree(value, 1);
+  if (text.includes('\\ud')) return wellFormedTree(value, 1, sorted);
   if (typeof value === 'number') return exactNumber(value);
-  return typeof value !== 'object' || value === null || sortedTree(value, 1);
+  return typeof value !== 'object' || value === null || boundedTree(value, 1, sorted);
 }
 
 function exactNumber(n: number): boolean {
   return Number.isSafeInteger(n) || !Number.isInteger(n);
 }
 
-/** Members in code-unit order, nesting within bounds, and integers within ±(2^53-1). */
-function sortedTree(v: object, depth: number): boolean {
+/** Nesting within bounds, integers within ±(2^53-1), and with `sorted` members in code-unit order. */
+function boundedTree(v: object, depth: number, sorted: boolean): boolean {
   if (depth > MAX_JSON_DEPTH) return false;
   if (Array.isArray(v)) {
     for (const x of v) {
       if (typeof x === 'object') {
-        if (x !== null && !sortedTree(x, depth + 1)) return false;
+        if (x !== null && !boundedTree(x, depth + 1, sorted)) return false;
       } else if (typeof x === 'number' && !exactNumber(x)) return false;
     }
     return true;
@@ -71,17 +81,18 @@ function sortedTree(v: object, depth: number): boolean {
   const obj = v as Record<string, unknown>;
   let prev: string | undefined;
   for (const k of Object.keys(obj)) {
-    if (prev !== undefined && !(prev < k)) return false;
+    if (sorted && prev !== undefined && !(prev < k)) return false;
     prev = k;
     const x = obj[k];
     if (typeof x === 'object') {
-      if (x !== null && !sortedTree(x, depth + 1)) return false;
+      if (x !== null && !boundedTree(x, depth + 1, sorted)) return false;
     } else if (typeof x === 'number' && !exactNumber(x)) return false;
   }
   return true;
 }
 
-function canonicalTree(v: unknown, depth: number): boolean {
+/** boundedTree, and no lone surrogate in any string or member name. */
+function wellFormedTree(v: unknown, depth: number, sorted: boolean): boolean {
   switch (typeof v) {
     case 'string':
       return v.isWellFormed();
@@ -93,14 +104,14 @@ function canonicalTree(v: unknown, depth: number): boolean {
       if (v === null) return true;
       if (depth > MAX_JSON_DEPTH) return false;
       if (Array.isArray(v)) {
-        for (const x of v) if (!canonicalTree(x, depth + 1)) return false;
+        for (const x of v) if (!wellFormedTree(x, depth + 1, sorted)) return false;
         return true;
       }
       const obj = v as Record<string, unknown>;
       let prev: string | undefined;
       for (const k of Object.keys(obj)) {
-        if ((prev !== undefined && !(prev < k)) || !k.isWellFormed()) return false;
-        if (!canonicalTree(obj[k], depth + 1)) return false;
+        if ((sorted && prev !== undefined && !(prev < k)) || !k.isWellFormed()) return false;
+        if (!wellFormedTree(obj[k], depth + 1, sorted)) return false;
         prev = k;
       }
       return true;
@@ -210,12 +221,27 @@ function checkNumber(n: number, path: readonly (string | number)[]): void {
  * errors. Throws FormatError with the offset and the rule.
  */
 export function parseJson(text: string): JsonValue {
+  // Fast path: compact JSON as JSON.stringify writes it (what SDKs send) is parsed by the
+  // platform, and proven strict by re-serializing. Anything else, or anything it cannot
+  // prove, takes the strict parser below, whose errors name the place and the rule.
+  const fast = platformValue(text);
+  if (fast !== undefined) return fast;
   const p = new Parser(text);
   p.ws();
   const v = p.value(1);
   p.ws();
   if (p.i !== text.length) p.fail('must have nothing after the JSON value');
   return v;
+}
+
+function platformValue(text: string): JsonValue | undefined {
+  let v: JsonValue;
+  try {
+    v = JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  return isPlatformText(text, v, false) ? v : undefined;
 }
 
 class Parser {

@@ -82,6 +82,13 @@ describe('RFC 8785 canonical JSON', () => {
       '[1]x',
       '\u00a0[]',
       'nul',
+      // Compact forms, which the platform fast path sees first.
+      '{"a":{"b":1,"b":1}}',
+      '{"\\ud800":1}',
+      '["\\udfff"]',
+      '{"a":[9007199254740993]}',
+      '{"a":[-9007199254740992]}',
+      `{"a":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`,
     ]) {
       expect(() => parseJson(bad), JSON.stringify(bad)).toThrow(FormatError);
     }
@@ -107,6 +114,8 @@ describe('RFC 8785 canonical JSON', () => {
         }
         const c = canonicalize(v);
         expect(parseJson(c)).toEqual(JSON.parse(c));
+        // Compact text (the platform fast path) and pretty text (the strict parser) agree.
+        expect(parseJson(JSON.stringify(v))).toEqual(parseJson(JSON.stringify(v, null, 1)));
         expect(canonicalize(parseJson(JSON.stringify(v, null, 2)))).toBe(c);
       }),
       { numRuns: 500 },
