@@ -17,10 +17,18 @@ import { KEY_SIZE } from './key-wrap.js';
 export type SearchField = 'actor' | 'action' | 'target' | 'outcome';
 export const SEARCH_FIELDS: readonly SearchField[] = ['actor', 'action', 'target', 'outcome'];
 
+/** How many tokens a SearchIndex keeps in memory for values seen again. */
+const RECENT_TOKENS = 4096;
+
 /** Maps searched values to what D1 stores: keyed tokens, or the values for fields configured clear. */
 export class SearchIndex {
   readonly #key: HmacSha256;
   readonly #clear: ReadonlySet<SearchField>;
+  /**
+   * Tokens of recently seen values (actions, outcomes, the busy actors and hosts repeat):
+   * in memory only, never stored, and bounded (cleared when full).
+   */
+  readonly #recent = new Map<string, string>();
 
   /** `clear` lists the fields kept in clear (SEARCH_CLEAR_FIELDS); the default is none. */
   constructor(key: Uint8Array, clear: Iterable<SearchField> = []) {
@@ -33,8 +41,15 @@ export class SearchIndex {
   /** What D1 stores, and what a query compares with, for `value` of `field`. */
   token(field: SearchField, value: string): string {
     if (this.#clear.has(field)) return value;
-    const mac = this.#key.mac(utf8(`${field}\n${value}`)).subarray(0, 16);
-    return toBase64(mac).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const input = `${field}\n${value}`;
+    let token = this.#recent.get(input);
+    if (token === undefined) {
+      const mac = this.#key.mac(utf8(input)).subarray(0, 16);
+      token = toBase64(mac).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+      if (this.#recent.size >= RECENT_TOKENS) this.#recent.clear();
+      this.#recent.set(input, token);
+    }
+    return token;
   }
 }
 

@@ -111,6 +111,19 @@ describe('search tokens', () => {
     expect(clear.token('action', 'ssh.login')).toBe(hashed.token('action', 'ssh.login'));
   });
 
+  it('are the same from the in-memory cache, after it fills, and from a fresh index', () => {
+    const key = generateDataKey();
+    const index = new SearchIndex(key);
+    const first = Array.from({ length: 5000 }, (_, i) => index.token('target', `host-${i}`));
+    expect(new Set(first).size).toBe(5000);
+    const fresh = new SearchIndex(key);
+    for (const i of [0, 1, 4095, 4096, 4999]) {
+      expect(index.token('target', `host-${i}`)).toBe(first[i]);
+      expect(fresh.token('target', `host-${i}`)).toBe(first[i]);
+    }
+    expect(index.token('actor', 'host-0'), 'another field, same value').not.toBe(first[0]);
+  });
+
   it('SEARCH_CLEAR_FIELDS accepts a subset of the four fields and names anything else', () => {
     expect(parseClearFields(undefined)).toEqual([]);
     expect(parseClearFields('')).toEqual([]);
