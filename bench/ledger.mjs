@@ -87,18 +87,44 @@ const EVENT = {
   context: { ip: '192.0.2.7', request_id: 'req-1' },
 };
 
-function lua(body, streams) {
-  const file = join(tmp, `s${streams}-${body.length}.lua`);
+// Events as a mid-sized organisation sends them: 2,000 people, 300 hosts, 8 actions, two
+// outcomes, each request its own id. The load rotates through 64 different bodies.
+const ACTIONS = [
+  'ssh.login',
+  'ssh.logout',
+  'db.query',
+  'db.export',
+  'k8s.exec',
+  'secret.read',
+  'deploy.start',
+  'sudo',
+];
+let counter = 0;
+function varied() {
+  const i = counter++;
+  const h = (i * 2654435761) >>> 0; // spread the fields over their ranges
+  return {
+    ...EVENT,
+    action: ACTIONS[h % ACTIONS.length],
+    actor: { id: `u-${h % 2000}`, type: 'user' },
+    targets: [{ id: `host-${(h >>> 11) % 300}`, type: 'host' }],
+    outcome: h % 17 === 0 ? 'failure' : 'success',
+    context: { ip: `192.0.2.${h % 250}`, request_id: `req-${i}` },
+  };
+}
+
+function lua(bodies, streams) {
+  const file = join(tmp, `s${streams}-${bodies[0].length}.lua`);
   writeFileSync(
     file,
     `wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer ${ADMIN}"
-wrk.body = [[${body}]]
+local bodies = { ${bodies.map((b) => `[[${b}]]`).join(',\n')} }
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, "/v1/streams/s" .. (n % ${streams}) .. "/events")
+  return wrk.format(nil, "/v1/streams/s" .. (n % ${streams}) .. "/events", nil, bodies[n % #bodies + 1])
 end
 `,
   );
@@ -129,7 +155,7 @@ const fmt = (r, unit = 'req/s', mult = 1) =>
     .padStart(8)} ${unit}  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`;
 
 async function fill(port, stream, n) {
-  const batch = JSON.stringify({ events: Array.from({ length: 1000 }, () => EVENT) });
+  const batch = JSON.stringify({ events: Array.from({ length: 1000 }, varied) });
   let sent = 0;
   const t0 = performance.now();
   const worker = async () => {
@@ -179,8 +205,10 @@ await start('ledger', join(root, 'wrangler.toml'), 8801, [
   `MASTER_KEY:${randomBytes(32).toString('base64')}`,
 ]);
 await start('ceiling', join(root, 'bench/ceiling/wrangler.toml'), 8802);
-const single = JSON.stringify(EVENT);
-const batch100 = JSON.stringify({ events: Array.from({ length: 100 }, () => EVENT) });
+const single = Array.from({ length: 64 }, () => JSON.stringify(varied()));
+const batch100 = Array.from({ length: 64 }, () =>
+  JSON.stringify({ events: Array.from({ length: 100 }, varied) }),
+);
 for (let run = 1; run <= RUNS; run++) {
   console.log(`\n== run ${run}/${RUNS}`);
   for (const [label, port, conns, streams] of [
