@@ -224,7 +224,7 @@ export function parseJson(text: string): JsonValue {
   // Fast path: compact JSON as JSON.stringify writes it (what SDKs send) is parsed by the
   // platform, and proven strict by re-serializing. Anything else, or anything it cannot
   // prove, takes the strict parser below, whose errors name the place and the rule.
-  const fast = platformValue(text);
+  const fast = platformValue(text, false);
   if (fast !== undefined) return fast;
   const p = new Parser(text);
   p.ws();
@@ -234,14 +234,24 @@ export function parseJson(text: string): JsonValue {
   return v;
 }
 
-function platformValue(text: string): JsonValue | undefined {
+/**
+ * The value of `text` when it is exactly canonical JSON, else undefined (not an error: the
+ * caller decides what a non-canonical text means). The platform parses it (verifiers read
+ * entries by the million); isCanonicalText proves the form.
+ */
+export function canonicalValue(text: string): JsonValue | undefined {
+  return platformValue(text, true);
+}
+
+/** JSON.parse(text) when isPlatformText proves it strict (and with `sorted`, canonical). */
+function platformValue(text: string, sorted: boolean): JsonValue | undefined {
   let v: JsonValue;
   try {
     v = JSON.parse(text) as JsonValue;
   } catch {
     return undefined;
   }
-  return isPlatformText(text, v, false) ? v : undefined;
+  return isPlatformText(text, v, sorted) ? v : undefined;
 }
 
 class Parser {

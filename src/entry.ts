@@ -8,7 +8,7 @@
  * `prev` is the base64 of the previous entry's leaf hash (32 zero bytes for seq 0): the
  * stream's hash chain, which a verifier walks alongside the tree.
  */
-import { canonicalize, isCanonicalText, type JsonValue, parseJson } from './canonical-json.js';
+import { canonicalize, canonicalValue, type JsonValue, parseJson } from './canonical-json.js';
 import { bytesEqual, fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
 import {
   type AuditEvent,
@@ -158,17 +158,6 @@ function hasEntryMembers(keys: string[], sorted: boolean): boolean {
   if (keys.length !== ENTRY_MEMBERS.length) return false;
   if (!sorted) keys.sort();
   return keys.every((k, i) => k === ENTRY_MEMBERS[i]);
-}
-
-/** The value of `text` when it is exactly canonical JSON, else undefined (not an error). */
-function canonicalValue(text: string): JsonValue | undefined {
-  let v: JsonValue;
-  try {
-    v = JSON.parse(text) as JsonValue;
-  } catch {
-    return undefined;
-  }
-  return isCanonicalText(text, v) ? v : undefined;
 }
 
 function bad(field: string, rule: string): never {
