@@ -698,18 +698,27 @@ export const openapi = {
           'admin',
           'admin',
           'rotateKeys',
-          'Re-wrap every data key under the current MASTER_KEY',
-          'One step of a master key rotation (docs/deploy.md): every stream in the D1 ' +
-            'registry has its object re-wrap its data key under MASTER_KEY (unwrapping with ' +
-            'MASTER_KEY or MASTER_KEY_PREVIOUS) and write it to D1; then the search key is ' +
-            're-wrapped. No entry is rewritten. Idempotent; no body. When ' +
+          'Re-wrap the data keys of a page of streams under the current MASTER_KEY',
+          'One step of a master key rotation (docs/deploy.md): each stream of the page (the ' +
+            'D1 registry in name order, after `after`) has its object re-wrap its data key ' +
+            'under MASTER_KEY (unwrapping with MASTER_KEY or MASTER_KEY_PREVIOUS) and write ' +
+            'it to D1; then the search key is re-wrapped. No entry is rewritten. Repeat with ' +
+            '`after` = `next` until `next` is null. Idempotent; no body. When ' +
             '`keys_under_other_master_keys` is 0, MASTER_KEY_PREVIOUS can be removed. The ' +
             'admin\'s scope must contain "*" itself; a narrower admin gets a 403 ("rotating ' +
             'keys needs an admin scoped to all streams ("*")").',
         ),
+        parameters: [
+          query('after', { type: 'string' }, 'Only streams whose name sorts after this one.'),
+          query(
+            'limit',
+            { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+            'Streams to visit in this request.',
+          ),
+        ],
         responses: {
-          200: json('RotateKeysResponse', 'The keys are wrapped under the current master key.'),
-          ...authErrors,
+          200: json('RotateKeysResponse', "The page's keys are wrapped under the current master key."),
+          ...listErrors,
         },
       },
     },
@@ -1237,6 +1246,7 @@ export const openapi = {
           'streams_rewrapped',
           'search_key_rewrapped',
           'keys_under_other_master_keys',
+          'next',
         ],
         {
           master_key_id: {
@@ -1246,7 +1256,7 @@ export const openapi = {
           },
           streams_rewrapped: {
             ...count,
-            description: 'Streams whose object was asked to re-wrap its data key (all of them).',
+            description: 'Streams of this page whose object was asked to re-wrap its data key.',
           },
           search_key_rewrapped: {
             type: 'boolean',
@@ -1257,6 +1267,10 @@ export const openapi = {
             description:
               'Wrapped keys in D1 still not under the current master key; 0: ' +
               'MASTER_KEY_PREVIOUS is no longer needed.',
+          },
+          next: {
+            type: ['string', 'null'],
+            description: 'Pass as `after` for the next page; null when every stream was visited.',
           },
         },
       ),

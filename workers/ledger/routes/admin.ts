@@ -2,21 +2,24 @@
  * Administration that changes stored data or keys, each recorded in `_access`:
  *   POST /v1/streams/{stream}/erasures  erase entries' contents (GDPR Art. 17), keeping their
  *                                       leaf hashes, so every proof still verifies
- *   POST /v1/admin/rotate-keys          re-wrap every data key under the current MASTER_KEY
+ *   POST /v1/admin/rotate-keys          re-wrap data keys under the current MASTER_KEY, a page of streams at a time
  * Erasure is the only way anything stored about an entry changes; there is no delete.
  */
 import { Hono } from 'hono';
+import { isAnyStreamName } from '../../../src/index.js';
 import { ACCESS_STREAM, accessEvent, recordAccess } from '../access-log.js';
 import { type AppEnv, authorize } from '../auth.js';
 import { readJson } from '../body.js';
 import { masterKeys, rewrapSearchKey, searchIndex } from '../keys.js';
-import { notFound, streamParam } from '../params.js';
+import { intParam, notFound, streamParam } from '../params.js';
 import { badRequest, Problem } from '../problem.js';
 
 export const admin = new Hono<AppEnv>();
 
 /** Seqs one erasure request may name. */
 const MAX_ERASE = 1000;
+/** Streams one key-rotation request visits (one Durable Object call each). */
+const MAX_ROTATE_PAGE = 500;
 
 admin.post('/v1/streams/:stream/erasures', async (c) => {
   const stream = streamParam(c);
@@ -102,34 +105,37 @@ admin.post('/v1/admin/rotate-keys', async (c) => {
   const caller = authorize(c, 'admin');
   if (!caller.streams.includes('*'))
     throw new Problem('forbidden', 'rotating keys needs an admin scoped to all streams ("*")');
+  // A page of streams per request, so that a ledger of any size stays within one request's
+  // subrequest and time limits: the caller repeats with `after` = `next` until it is null.
+  const after = c.req.query('after') ?? '';
+  if (after !== '' && !isAnyStreamName(after)) throw badRequest('after', 'must be a stream name');
+  const limit = intParam(c.req.query('limit'), 'limit', {
+    min: 1,
+    max: MAX_ROTATE_PAGE,
+    default: 100,
+  });
   const current = (await masterKeys(c.env))[0]?.id;
-  let streams = 0;
-  let after = '';
-  for (;;) {
-    const page = await c.env.DB.prepare(
-      'SELECT stream FROM streams WHERE stream > ? ORDER BY stream LIMIT 100',
-    )
-      .bind(after)
-      .all<{ stream: string }>();
-    for (const { stream } of page.results) {
-      await c.env.STREAM.get(c.env.STREAM.idFromName(stream)).rewrapKey(stream);
-      streams++;
-    }
-    const last = page.results[page.results.length - 1];
-    if (last === undefined) break;
-    after = last.stream;
-  }
+  const page = await c.env.DB.prepare(
+    'SELECT stream FROM streams WHERE stream > ? ORDER BY stream LIMIT ?',
+  )
+    .bind(after, limit)
+    .all<{ stream: string }>();
+  for (const { stream } of page.results)
+    await c.env.STREAM.get(c.env.STREAM.idFromName(stream)).rewrapKey(stream);
+  const next = page.results.length === limit ? (page.results[limit - 1]?.stream ?? null) : null;
   const search = await rewrapSearchKey(c.env);
   const stale = await c.env.DB.prepare(
     "SELECT count(*) AS n FROM keys WHERE wrapped NOT LIKE 'v1.' || ? || '.%'",
   )
     .bind(current)
     .first<{ n: number }>();
+  const streams = page.results.length;
   c.set('accessNote', { master_key_id: current ?? null, streams_rewrapped: streams });
   return c.json({
     master_key_id: current,
     streams_rewrapped: streams,
     search_key_rewrapped: search,
     keys_under_other_master_keys: stale?.n ?? 0,
+    next,
   });
 });
