@@ -717,7 +717,10 @@ export const openapi = {
           ),
         ],
         responses: {
-          200: json('RotateKeysResponse', "The page's keys are wrapped under the current master key."),
+          200: json(
+            'RotateKeysResponse',
+            "The page's keys are wrapped under the current master key.",
+          ),
           ...listErrors,
         },
       },
