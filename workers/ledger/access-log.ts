@@ -16,8 +16,41 @@ import type { AppEnv, Caller } from './auth.js';
 import type { LedgerEnv } from './env.js';
 import { Problem, problemResponse } from './problem.js';
 
-/** The system stream of access records. */
+/**
+ * The system stream of access records. With ACCESS_SHARDS = N > 1 the records are spread over
+ * N streams, `_access` and `_access-1` to `_access-<N-1>`: every record is one append to one
+ * Durable Object, so a single stream would cap the reads of the whole ledger at what one
+ * object can append.
+ */
 export const ACCESS_STREAM = '_access';
+/** The most ACCESS_SHARDS may be. */
+export const MAX_ACCESS_SHARDS = 64;
+
+/** The access streams of a ledger configured with `shards` shards. */
+export function accessStreams(shards: number): string[] {
+  return Array.from({ length: shards }, (_, k) =>
+    k === 0 ? ACCESS_STREAM : `${ACCESS_STREAM}-${k}`,
+  );
+}
+
+/** ACCESS_SHARDS: an integer from 1 to MAX_ACCESS_SHARDS (default 1). */
+export function accessShards(env: LedgerEnv): number {
+  const text = env.ACCESS_SHARDS ?? '1';
+  const n = Number(text);
+  if (!/^[1-9]\d*$/.test(text) || n > MAX_ACCESS_SHARDS)
+    throw new Error(
+      `"ACCESS_SHARDS" expected an integer from 1 to ${MAX_ACCESS_SHARDS}, got "${text.slice(0, 16)}"`,
+    );
+  return n;
+}
+
+/** The access stream one record goes to: a shard picked at random, so the load spreads evenly. */
+function accessStreamFor(env: LedgerEnv): string {
+  const n = accessShards(env);
+  if (n === 1) return ACCESS_STREAM;
+  const k = (crypto.getRandomValues(new Uint32Array(1))[0] as number) % n;
+  return accessStreams(n)[k] as string;
+}
 
 /** What a request did, for its record: [method, path pattern, action]. First match wins. */
 const ACTIONS: readonly [string, RegExp, string][] = [
@@ -101,10 +134,13 @@ export function accessEvent(
 }
 
 /**
- * Appends one record to `_access` and returns its seq. Throws when it cannot be stored; the
- * caller must then not answer as if the action had been recorded.
+ * Appends one record to an access stream and returns where it is. Throws when it cannot be
+ * stored; the caller must then not answer as if the action had been recorded.
  */
-export async function recordAccess(env: LedgerEnv, event: JsonValue): Promise<number> {
+export async function recordAccess(
+  env: LedgerEnv,
+  event: JsonValue,
+): Promise<{ stream: string; seq: number }> {
   let canonical: string;
   try {
     canonical = validateEventCanonical(event).canonical;
@@ -120,10 +156,10 @@ export async function recordAccess(env: LedgerEnv, event: JsonValue): Promise<nu
       metadata: { method, status, note: 'the request details could not be recorded' },
     }).canonical;
   }
-  const stub = env.STREAM.get(env.STREAM.idFromName(ACCESS_STREAM));
-  const r = await stub.append(ACCESS_STREAM, [{ canonical }]);
-  if (!r.ok) throw new Error(`_access refused the record: ${r.detail}`);
-  return (r.entries[0] as { seq: number }).seq;
+  const stream = accessStreamFor(env);
+  const r = await env.STREAM.get(env.STREAM.idFromName(stream)).append(stream, [{ canonical }]);
+  if (!r.ok) throw new Error(`${stream} refused the record: ${r.detail}`);
+  return { stream, seq: (r.entries[0] as { seq: number }).seq };
 }
 
 /** Middleware: records the request after it is handled, before the answer leaves. */

@@ -20,6 +20,8 @@ export interface LedgerEnv {
   MASTER_KEY_PREVIOUS?: string;
   /** Searchable fields kept in clear in D1: a subset of "actor,action,target,outcome" (default none: keyed hashes). */
   SEARCH_CLEAR_FIELDS?: string;
+  /** How many streams the access records are spread over (1 to 64, default 1: `_access` alone). */
+  ACCESS_SHARDS?: string;
   /** Cloudflare Access team domain ("myteam.cloudflareaccess.com"); with ACCESS_AUD, enables sign-in with Access JWTs. */
   ACCESS_TEAM_DOMAIN?: string;
   /** The Access application's audience tag. */

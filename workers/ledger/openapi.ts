@@ -92,6 +92,11 @@ const limitParam = { $ref: '#/components/parameters/Limit' } as const;
 
 const hash = s('Hash');
 const count = { type: 'integer', minimum: 0, maximum: 9007199254740991 } as const;
+const accessStream = {
+  type: 'string',
+  pattern: '^_access(-[1-9][0-9]?)?$',
+  description: '_access, or one of its shards with ACCESS_SHARDS (_access-1 ...).',
+} as const;
 const nullableCount = { type: ['integer', 'null'], minimum: 0 } as const;
 const shortText = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
@@ -935,10 +940,10 @@ export const openapi = {
         ...object(['record', 'at', 'reason'], {
           record: {
             ...object(['stream', 'seq'], {
-              stream: { type: 'string', const: '_access' },
+              stream: accessStream,
               seq: count,
             }),
-            description: 'The _access entry that records the erasure request.',
+            description: 'The access record of the erasure request.',
           },
           at: { ...s('ReceivedAt'), description: 'When the entry was erased.' },
           reason: {
@@ -1237,10 +1242,10 @@ export const openapi = {
         },
         record: {
           ...object(['stream', 'seq'], {
-            stream: { type: 'string', const: '_access' },
+            stream: accessStream,
             seq: count,
           }),
-          description: 'The _access entry recording this request (erased.record of each entry).',
+          description: 'The access record of this request (erased.record of each entry).',
         },
       }),
       RotateKeysResponse: object(

@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono';
 import { isAnyStreamName } from '../../../src/index.js';
-import { ACCESS_STREAM, accessEvent, recordAccess } from '../access-log.js';
+import { accessEvent, recordAccess } from '../access-log.js';
 import { type AppEnv, authorize } from '../auth.js';
 import { readJson } from '../body.js';
 import { masterKeys, rewrapSearchKey, searchIndex } from '../keys.js';
@@ -64,7 +64,7 @@ admin.post('/v1/streams/:stream/erasures', async (c) => {
   wanted = [...new Set(wanted)].sort((a, b) => a - b);
   // Recorded first: an erasure is never done unrecorded. A retry records again and erases
   // only what is left.
-  let record: number;
+  let record: { stream: string; seq: number };
   try {
     record = await recordAccess(
       c.env,
@@ -90,14 +90,14 @@ admin.post('/v1/streams/:stream/erasures', async (c) => {
   // The stored marker names the record; the reason stays in the record (encrypted), as it may
   // itself hold personal data.
   const erased = await s.erase(stream, wanted, {
-    record: { stream: ACCESS_STREAM, seq: record },
+    record,
     at,
   });
   return c.json({
     stream,
     erased,
     already_erased: wanted.filter((q) => !erased.includes(q)),
-    record: { stream: ACCESS_STREAM, seq: record },
+    record,
   });
 });
 
