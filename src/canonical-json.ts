@@ -54,7 +54,15 @@ export function isCanonicalText(text: string, value: unknown): boolean {
  * each once), whitespace, or another escape or number spelling.
  */
 function isPlatformText(text: string, value: unknown, sorted: boolean): boolean {
-  if (JSON.stringify(value) !== text) return false;
+  let written: string;
+  try {
+    written = JSON.stringify(value);
+  } catch {
+    // Nesting too deep for the platform's writer (it parses deeper than it writes): far past
+    // MAX_JSON_DEPTH, which the strict parser then reports.
+    return false;
+  }
+  if (written !== text) return false;
   // Only an escaped surrogate can be a lone one (UTF-8 cannot carry it, and JSON.stringify
   // writes lowercase escapes); without one, what is left is member order, depth and integer
   // range, which one walk over the containers checks.

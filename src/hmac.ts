@@ -7,11 +7,11 @@
  * @example
  *   const mac = new HmacSha256(key).mac(utf8('message')); // 32 bytes
  */
-import { type _HMAC, hmac } from '@noble/hashes/hmac.js';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 export class HmacSha256 {
-  readonly #keyed: _HMAC<ReturnType<typeof sha256.create>>;
+  readonly #keyed: ReturnType<typeof hmac.create>;
 
   constructor(key: Uint8Array) {
     this.#keyed = hmac.create(sha256, key);

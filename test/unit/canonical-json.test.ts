@@ -52,6 +52,15 @@ describe('RFC 8785 canonical JSON', () => {
       parseJson('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1)),
     ).toThrow(/nest deeper/);
     expect(() => parseJson('['.repeat(100_000))).toThrow(FormatError);
+    // Balanced: the platform parses this deep but cannot write it back (RangeError), so the
+    // fast path must step aside for the strict parser's error, not throw its own.
+    for (const d of [10_000, 500_000]) {
+      expect(() => parseJson('['.repeat(d) + ']'.repeat(d))).toThrow(FormatError);
+      expect(() => parseJson(`{"a":${'['.repeat(d)}${']'.repeat(d)}}`)).toThrow(FormatError);
+      expect(
+        isCanonicalText('['.repeat(d) + ']'.repeat(d), JSON.parse('['.repeat(d) + ']'.repeat(d))),
+      ).toBe(false);
+    }
   });
 
   it('parses strictly', () => {

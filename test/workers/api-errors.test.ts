@@ -108,6 +108,13 @@ describe('request errors', () => {
     await problem(api('/v1/streams/bad/events', { body: { events: {} } }), 400);
     await problem(api('/v1/streams/bad/events', { body: { events: [], more: 1 } }), 400);
     await problem(api('/v1/streams/bad/events', { body: '\xff' }), 400);
+    // Compact JSON nested far past the bound (the platform's fast path sees it first): 400.
+    const deep = 200_000;
+    const nested = await problem(
+      api('/v1/streams/bad/events', { body: `{"events":${'['.repeat(deep)}${']'.repeat(deep)}}` }),
+      400,
+    );
+    expect(nested.detail).toContain('nest');
     expect(await size('bad')).toBe(0);
   });
 
