@@ -12,6 +12,7 @@ export * from './encoding.js';
 export * from './entry.js';
 export * from './entry-cipher.js';
 export * from './event.js';
+export * from './export-format.js';
 export * from './format-error.js';
 export * from './hmac.js';
 export * from './key-wrap.js';

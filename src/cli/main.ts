@@ -9,12 +9,11 @@ import {
   type AuditState,
   audit,
   type SourceEntry,
-  type SourceRecord,
-  sourceEntry,
 } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { entryLeafHash, isAnyStreamName } from '../entry.js';
+import { parseExportEntry, parseExportIndex, parseExportMeta } from '../export-format.js';
 import { FormatError } from '../format-error.js';
 import { LedgerClient, LedgerError } from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
@@ -132,11 +131,9 @@ async function settings(io: CliIo, o: Options): Promise<Settings> {
   let file: Record<string, unknown> = {};
   const configPath = flag('config') ?? io.env.STELE_CONFIG;
   if (configPath) {
+    const text = await readText(io, configPath, 'config');
     try {
-      file = JSON.parse(new TextDecoder().decode(await io.readFile(configPath))) as Record<
-        string,
-        unknown
-      >;
+      file = JSON.parse(text) as Record<string, unknown>;
     } catch (e) {
       throw new UsageError(
         `cannot read config ${configPath}: ${e instanceof Error ? e.message : String(e)}`,
@@ -147,13 +144,7 @@ async function settings(io: CliIo, o: Options): Promise<Settings> {
   const policyPath = flag('policy') ?? str(file.policy);
   let policyText: string | undefined;
   if (policyPath) {
-    try {
-      policyText = new TextDecoder().decode(await io.readFile(policyPath));
-    } catch (e) {
-      throw new UsageError(
-        `cannot read policy ${policyPath}: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
+    policyText = await readText(io, policyPath, 'policy');
   }
   const s: Settings = {};
   const url = flag('url') ?? io.env.STELE_URL ?? str(file.url);
@@ -266,6 +257,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stderr(`stele: ${e.message}\n`);
       return EXIT.usage;
     }
+    if (e instanceof FormatError && e.format === 'export') {
+      // A damaged or forged export proves nothing: that is a failed verification.
+      io.stdout(`FAILED: the export is malformed: ${e.field} ${e.rule}\n`);
+      return EXIT.failed;
+    }
     if (e instanceof LedgerError) {
       io.stderr(`stele: ${e.message}\n`);
       return e.kind === 'network' ? EXIT.connection : e.kind === 'auth' ? EXIT.auth : EXIT.server;
@@ -292,9 +288,7 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
   let name: string;
   let origin: string;
   if (typeof offline === 'string') {
-    const meta = JSON.parse(
-      new TextDecoder().decode(await io.readFile(`${offline}/stream.json`)),
-    ) as { stream: string; origin: string };
+    const meta = parseExportMeta(await readText(io, `${offline}/stream.json`));
     name = meta.stream;
     origin = meta.origin;
     source = await exportSource(io, offline);
@@ -366,46 +360,36 @@ function describe(r: AuditReport, previous: AuditState | undefined, policyGiven:
   ].join('\n');
 }
 
-/** An AuditSource over an export folder (see exportCommand). */
+/** An AuditSource over an export folder (src/export-format.ts; written by exportCommand). */
 async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
-  const lines = new TextDecoder()
-    .decode(await io.readFile(`${dir}/entries.ndjson`))
-    .split('\n')
-    .filter((l) => l !== '');
+  const lines = (await readText(io, `${dir}/entries.ndjson`)).split('\n');
   // Records are parsed as they are used, so a large export is not held twice in memory.
-  const record = (l: string) => JSON.parse(l) as SourceRecord;
-  const index = JSON.parse(
-    new TextDecoder().decode(await io.readFile(`${dir}/checkpoints/index.json`)),
-  ) as number[];
-  const notes = await Promise.all(
-    index.map(async (n) =>
-      new TextDecoder().decode(await io.readFile(`${dir}/checkpoints/${n}.txt`)),
-    ),
-  );
+  const records = function* (): Generator<SourceEntry> {
+    for (let i = 0; i < lines.length; i++)
+      if (lines[i] !== '') yield parseExportEntry(lines[i] as string, i + 1);
+  };
+  const index = parseExportIndex(await readText(io, `${dir}/checkpoints/index.json`));
+  const notes = await Promise.all(index.map((n) => readText(io, `${dir}/checkpoints/${n}.txt`)));
+  const newest = await readText(io, `${dir}/checkpoint.txt`);
   return {
-    newest: async () => new TextDecoder().decode(await io.readFile(`${dir}/checkpoint.txt`)),
+    newest: async () => newest,
     checkpoints: async () => notes,
     async consistency(from, to) {
       // The export holds every entry: the proof comes from the tree built from them.
       const range = new CompactRange();
       const store = new MemoryHashStore();
-      for (const r of lines.slice(0, to).map(record))
-        store.put(
-          range.append(
-            r.entry === undefined
-              ? (fromBase64(r.leaf_hash) ?? new Uint8Array())
-              : entryLeafHash(fromBase64(r.entry) ?? new Uint8Array()),
-          ),
-        );
+      for (const e of records()) {
+        if (range.size >= to) break;
+        store.put(range.append(e.erased ? (e.leafHash as Uint8Array) : entryLeafHash(e.bytes)));
+      }
       return consistencyProof(store, from, to);
     },
     async *entries(start, end) {
       let page: SourceEntry[] = [];
-      for (const line of lines) {
-        const r = record(line);
-        if (r.seq < start) continue;
-        if (r.seq >= end) break;
-        page.push(sourceEntry(r));
+      for (const e of records()) {
+        if (e.seq < start) continue;
+        if (e.seq >= end) break;
+        page.push(e);
         if (page.length === 1000) {
           yield page;
           page = [];
@@ -414,6 +398,21 @@ async function exportSource(io: CliIo, dir: string): Promise<AuditSource> {
       if (page.length > 0) yield page;
     },
   };
+}
+
+/** A file's bytes; a file that cannot be read is the caller's input error (exit 2). */
+async function readBytes(io: CliIo, path: string, what = ''): Promise<Uint8Array> {
+  try {
+    return await io.readFile(path);
+  } catch (e) {
+    throw new UsageError(
+      `cannot read ${what}${what ? ' ' : ''}${path}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+async function readText(io: CliIo, path: string, what = ''): Promise<string> {
+  return new TextDecoder().decode(await readBytes(io, path, what));
 }
 
 async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
@@ -454,7 +453,7 @@ async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number
 async function checkProofCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
   const file = o.positional[1];
   if (!file) throw new UsageError('give the proof file');
-  const bytes = await io.readFile(file);
+  const bytes = await readBytes(io, file, 'proof');
   const note = new TextDecoder().decode(bytes);
   // The origin is the first line of the checkpoint, after the proof's blank line.
   const cpStart = note.indexOf('\n\n') + 2;

@@ -111,6 +111,16 @@ describe('stele', () => {
     ]);
     expect(tampered.code).toBe(EXIT.failed);
     expect(tampered.out).toContain('first bad seq 12');
+
+    // A damaged export is a failed verification that names the line; a missing one is bad input.
+    lines[5] = '{"seq":5,';
+    writeFileSync(join(out, 'entries.ndjson'), lines.join('\n'));
+    const damaged = await stele(['verify', '--offline', out, '--state', join(dir, 'st-3.json')]);
+    expect(damaged.code).toBe(EXIT.failed);
+    expect(damaged.out).toContain('entries.ndjson line 6: the record must be JSON');
+    const missing = await stele(['verify', '--offline', join(dir, 'nope')]);
+    expect(missing.code, missing.err).toBe(EXIT.usage);
+    expect(missing.err).toContain('cannot read');
   });
 
   it('catches a rollback against the state saved by the last run', async () => {
