@@ -66,7 +66,12 @@ export class LedgerClient {
   }
 
   async #json<T>(path: string, init?: RequestInit): Promise<T> {
-    return (await (await this.#request(path, init)).json()) as T;
+    const text = await (await this.#request(path, init)).text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new LedgerError('http', `${path}: the answer is not JSON`);
+    }
   }
 
   async #text(path: string): Promise<string> {
@@ -77,12 +82,27 @@ export class LedgerClient {
     return this.#json('/v1/log-keys');
   }
 
-  entries(
+  async entries(
     stream: string,
     start: number,
     limit = 1000,
   ): Promise<{ entries: EntryRecord[]; next: number | null }> {
-    return this.#json(`/v1/streams/${stream}/entries?start=${start}&limit=${limit}`);
+    const path = `/v1/streams/${stream}/entries?start=${start}&limit=${limit}`;
+    const page = await this.#json<unknown>(path);
+    // Verifiers read these: a malformed answer is refused here, not tripped over later.
+    const bad = (what: string) => malformed(path, what);
+    if (!isObject(page) || !Array.isArray(page.entries)) throw bad('no entries array');
+    if (page.next !== null && !isCount(page.next)) throw bad('next must be a seq or null');
+    for (const [i, e] of page.entries.entries()) {
+      const ok =
+        isObject(e) &&
+        isCount(e.seq) &&
+        typeof e.received_at === 'string' &&
+        typeof e.leaf_hash === 'string' &&
+        (e.entry === undefined ? isObject(e.erased) : typeof e.entry === 'string');
+      if (!ok) throw bad(`entries[${i}] must have seq, received_at, leaf_hash and entry`);
+    }
+    return page as { entries: EntryRecord[]; next: number | null };
   }
 
   /** Every entry from `start` to `end` (exclusive), a page (of up to 1,000) at a time. */
@@ -132,24 +152,28 @@ export class LedgerClient {
     const out: { size: number; note: string }[] = [];
     let after = 0;
     for (;;) {
-      const page = await this.#json<{
-        checkpoints: { size: number; note: string }[];
-        next: number | null;
-      }>(`/v1/streams/${stream}/checkpoints?after=${after}&limit=1000`);
-      out.push(...page.checkpoints);
-      if (page.next === null || page.checkpoints.length === 0) return out;
-      after = page.next;
+      const path = `/v1/streams/${stream}/checkpoints?after=${after}&limit=1000`;
+      const page = await this.#json<unknown>(path);
+      const ok =
+        isObject(page) &&
+        Array.isArray(page.checkpoints) &&
+        (page.next === null || isCount(page.next)) &&
+        page.checkpoints.every((c) => isObject(c) && isCount(c.size) && typeof c.note === 'string');
+      if (!ok) throw malformed(path, 'checkpoints must be a list of {size, note}, with next');
+      const list = page.checkpoints as { size: number; note: string }[];
+      out.push(...list);
+      if (page.next === null || list.length === 0) return out;
+      after = page.next as number;
     }
   }
 
   async consistency(stream: string, from: number, to: number): Promise<Uint8Array[]> {
-    const r = await this.#json<{ hashes: string[] }>(
-      `/v1/streams/${stream}/proof/consistency?from=${from}&to=${to}`,
-    );
+    const path = `/v1/streams/${stream}/proof/consistency?from=${from}&to=${to}`;
+    const r = await this.#json<unknown>(path);
+    if (!isObject(r) || !Array.isArray(r.hashes)) throw malformed(path, 'no hashes array');
     return r.hashes.map((h) => {
-      const b = fromBase64(h);
-      if (b === undefined)
-        throw new LedgerError('http', 'the server sent a proof hash that is not base64');
+      const b = typeof h === 'string' ? fromBase64(h) : undefined;
+      if (b === undefined) throw malformed(path, 'a proof hash is not base64');
       return b;
     });
   }
@@ -165,17 +189,20 @@ export class LedgerClient {
     let cursor: string | null = null;
     do {
       const q: string = `/v1/search?stream=${stream}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const page = await this.#json<{
-        results: {
-          seq: number;
-          received_at: string;
-          leaf_hash: string;
-          event?: unknown;
-          erased?: unknown;
-        }[];
-        cursor: string | null;
-      }>(q);
-      yield* page.results;
+      const page = await this.#json<unknown>(q);
+      const bad = (what: string) => malformed(q, what);
+      if (!isObject(page) || !Array.isArray(page.results)) throw bad('no results array');
+      if (page.cursor !== null && typeof page.cursor !== 'string')
+        throw bad('cursor must be a string or null');
+      for (const [i, r] of page.results.entries()) {
+        const ok =
+          isObject(r) &&
+          isCount(r.seq) &&
+          typeof r.received_at === 'string' &&
+          typeof r.leaf_hash === 'string';
+        if (!ok) throw bad(`results[${i}] must have seq, received_at and leaf_hash`);
+      }
+      yield* page.results as { seq: number; received_at: string; leaf_hash: string }[];
       cursor = page.cursor;
     } while (cursor !== null);
   }
@@ -195,4 +222,17 @@ export class LedgerClient {
       body: JSON.stringify({ events }),
     });
   }
+}
+
+/** A ledger answer that does not have the documented shape (docs/api.md). */
+function malformed(path: string, what: string): LedgerError {
+  return new LedgerError('http', `${path}: malformed answer: ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

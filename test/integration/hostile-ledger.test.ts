@@ -1,0 +1,138 @@
+/**
+ * `stele verify` never trusts the server: a ledger that answers with garbage (not JSON, the
+ * wrong shapes, seqs that are strings) gets a clear refusal and a non-zero exit, never a
+ * crash and never a pass. The hostile ledger is a real HTTP server on 127.0.0.1 holding a
+ * log key the verifier pins (it can sign; it lies about everything else).
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIo } from '../../bin/node-io.js';
+import { EXIT, main } from '../../src/cli/main.js';
+import {
+  ed25519Signer,
+  emptyHead,
+  formatCheckpoint,
+  generateNoteKey,
+  sequence,
+  signNote,
+  toBase64,
+  validateEventCanonical,
+} from '../../src/index.js';
+
+const origin = 'hostile.test/log/x';
+const key = generateNoteKey(origin);
+const { entries, head } = sequence(
+  emptyHead('x'),
+  [0, 1].map((i) => validateEventCanonical({ action: 'a', actor: `u-${i}` }).canonical),
+  Date.UTC(2026, 10, 26),
+);
+const note = new TextDecoder().decode(
+  signNote(formatCheckpoint({ origin, size: 2, root: head.range.root() }), [
+    ed25519Signer(key.skey),
+  ]),
+);
+const good = entries.map((e) => ({
+  seq: e.seq,
+  received_at: e.receivedAt,
+  leaf_hash: toBase64(e.leafHash),
+  entry: toBase64(e.bytes),
+}));
+
+/** What the hostile ledger answers for the entries and the search mirror, per case. */
+let answers: { entries: string; mirror: string } = { entries: '', mirror: '' };
+let server: Server;
+let url = '';
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const send = (body: string, type = 'application/json') => {
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    };
+    if (path === '/v1/streams/x/checkpoint') return send(note, 'text/plain');
+    if (path === '/v1/streams/x/checkpoints')
+      return send(JSON.stringify({ checkpoints: [{ size: 2, note }], next: null }));
+    if (path === '/v1/streams/x/entries') return send(answers.entries);
+    if (path === '/v1/search') return send(answers.mirror);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+async function verify(): Promise<{ code: number; out: string }> {
+  let out = '';
+  const dir = mkdtempSync(join(tmpdir(), 'stele-hostile-'));
+  const io = nodeIo({
+    env: { STELE_URL: url, STELE_LOG_KEY: key.vkey },
+    isTTY: false,
+    stdout: (s) => {
+      out += s;
+    },
+    stderr: (s) => {
+      out += s;
+    },
+    stateDir: dir,
+  });
+  return { code: await main(['verify', 'x', '--state', join(dir, 's.json')], io), out };
+}
+
+describe('a hostile ledger', () => {
+  it('is verified when it tells the truth (the control)', async () => {
+    answers = {
+      entries: JSON.stringify({ entries: good, next: null }),
+      mirror: JSON.stringify({ results: [], cursor: null }),
+    };
+    const r = await verify();
+    expect(r.code, r.out).toBe(EXIT.ok);
+  });
+
+  it('is refused, with a reason, whatever garbage it sends', async () => {
+    const mirrorOk = JSON.stringify({ results: [], cursor: null });
+    const cases: [string, { entries: string; mirror: string }, RegExp][] = [
+      ['entries not JSON', { entries: '<html>', mirror: mirrorOk }, /not JSON/],
+      ['no entries array', { entries: '{"entries":{}}', mirror: mirrorOk }, /no entries array/],
+      [
+        'a null record',
+        { entries: '{"entries":[null],"next":null}', mirror: mirrorOk },
+        /entries\[0\]/,
+      ],
+      [
+        'a seq as a string',
+        {
+          entries: JSON.stringify({ entries: [{ ...good[0], seq: '0' }], next: null }),
+          mirror: mirrorOk,
+        },
+        /entries\[0\]/,
+      ],
+      [
+        'mirror rows with string seqs (which would slip past the cross-check)',
+        {
+          entries: JSON.stringify({ entries: good, next: null }),
+          mirror: JSON.stringify({
+            results: [{ seq: '0', received_at: 'x', leaf_hash: 'y', event: {} }],
+            cursor: null,
+          }),
+        },
+        /results\[0\]/,
+      ],
+      [
+        'no mirror results',
+        { entries: JSON.stringify({ entries: good, next: null }), mirror: '{"cursor":null}' },
+        /no results array/,
+      ],
+    ];
+    for (const [label, a, why] of cases) {
+      answers = a;
+      const r = await verify();
+      expect(r.code, `${label}: ${r.out}`).toBe(EXIT.server);
+      expect(r.out, label).toMatch(why);
+    }
+  });
+});
