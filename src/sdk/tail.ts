@@ -8,6 +8,8 @@
  *     if (m.type === 'entry') console.log(m.seq, m.event);
  *   }
  */
+import { LedgerError } from '../ledger-client.js';
+
 export type TailMessage =
   | {
       readonly type: 'entry';
@@ -54,21 +56,23 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
         },
       );
       if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 404) {
-        throw new Error(`tail refused: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+        const detail = `tail refused: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`;
+        const kind = res.status === 400 || res.status === 404 ? 'http' : 'auth';
+        throw new LedgerError(kind, detail, res.status);
       }
       if (!res.ok || res.body === null) throw new RetryError(`HTTP ${res.status}`);
       delay = o.retryMs ?? 250;
       for await (const ev of sseEvents(res.body)) {
         if (ev.event === 'entry') {
-          const m = JSON.parse(ev.data) as Extract<TailMessage, { type: 'entry' }>;
+          const m = message(ev.data, 'entry') as Extract<TailMessage, { type: 'entry' }>;
           if (next !== undefined && m.seq < next) continue; // never twice
           next = m.seq + 1;
           yield m;
         } else if (ev.event === 'checkpoint') {
-          yield JSON.parse(ev.data) as TailMessage;
+          yield message(ev.data, 'checkpoint');
         } else if (ev.event === 'start') {
           // Where the server started this tail: resume from there if nothing came yet.
-          next ??= (JSON.parse(ev.data) as { from: number }).from;
+          next ??= startOf(ev.data);
         } else if (ev.event === 'closed') {
           reason = ev.data;
           break;
@@ -86,6 +90,43 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
 }
 
 class RetryError extends Error {}
+
+/**
+ * A tail message, checked for the documented shape (docs/api.md, the tail): a ledger that
+ * sends anything else is refused with a LedgerError rather than handed on.
+ */
+function message(data: string, type: TailMessage['type']): TailMessage {
+  const v = json(data);
+  const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  const object = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const ok =
+    object(v) &&
+    v.type === type &&
+    (type === 'entry'
+      ? count(v.seq) &&
+        typeof v.received_at === 'string' &&
+        typeof v.leaf_hash === 'string' &&
+        (object(v.event) || object(v.erased))
+      : count(v.size) && typeof v.note === 'string');
+  if (!ok) throw new LedgerError('http', `the ledger sent a malformed ${type} message`);
+  return v as unknown as TailMessage;
+}
+
+function startOf(data: string): number {
+  const v = json(data);
+  const from = v.from;
+  if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0)
+    throw new LedgerError('http', 'the ledger sent a malformed start message');
+  return from;
+}
+
+function json(data: string): Record<string, unknown> {
+  try {
+    return (JSON.parse(data) ?? {}) as Record<string, unknown>;
+  } catch {
+    throw new LedgerError('http', 'the ledger sent a tail message that is not JSON');
+  }
+}
 
 /** Parses a text/event-stream body into events (HTML Living Standard, server-sent events). */
 async function* sseEvents(

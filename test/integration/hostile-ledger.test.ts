@@ -42,7 +42,7 @@ const good = entries.map((e) => ({
 }));
 
 /** What the hostile ledger answers for the entries and the search mirror, per case. */
-let answers: { entries: string; mirror: string } = { entries: '', mirror: '' };
+let answers: { entries: string; mirror: string; tail?: string } = { entries: '', mirror: '' };
 let server: Server;
 let url = '';
 
@@ -58,6 +58,7 @@ beforeAll(async () => {
       return send(JSON.stringify({ checkpoints: [{ size: 2, note }], next: null }));
     if (path === '/v1/streams/x/entries') return send(answers.entries);
     if (path === '/v1/search') return send(answers.mirror);
+    if (path === '/v1/streams/x/tail') return send(answers.tail ?? '', 'text/event-stream');
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -66,7 +67,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-async function verify(): Promise<{ code: number; out: string }> {
+async function stele(args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
   const dir = mkdtempSync(join(tmpdir(), 'stele-hostile-'));
   const io = nodeIo({
@@ -80,8 +81,11 @@ async function verify(): Promise<{ code: number; out: string }> {
     },
     stateDir: dir,
   });
-  return { code: await main(['verify', 'x', '--state', join(dir, 's.json')], io), out };
+  return { code: await main(args, io), out };
 }
+
+/** Each run has a state folder of its own: no run remembers another's. */
+const verify = () => stele(['verify', 'x']);
 
 describe('a hostile ledger', () => {
   it('is verified when it tells the truth (the control)', async () => {
@@ -131,6 +135,28 @@ describe('a hostile ledger', () => {
     for (const [label, a, why] of cases) {
       answers = a;
       const r = await verify();
+      expect(r.code, `${label}: ${r.out}`).toBe(EXIT.server);
+      expect(r.out, label).toMatch(why);
+    }
+  });
+
+  it('is refused by stele tail when it sends a malformed message', async () => {
+    for (const [label, body, why] of [
+      ['not JSON', 'event: entry\ndata: {bad\n\n', /not JSON/],
+      [
+        'a string seq',
+        'event: entry\ndata: {"type":"entry","seq":"1","received_at":"x","leaf_hash":"y","event":{}}\n\n',
+        /malformed entry/,
+      ],
+      ['a bad start', 'event: start\ndata: {"from":-1}\n\n', /malformed start/],
+      [
+        'a bad checkpoint',
+        'event: checkpoint\ndata: {"type":"checkpoint","size":1}\n\n',
+        /malformed checkpoint/,
+      ],
+    ] as const) {
+      answers = { ...answers, tail: body };
+      const r = await stele(['tail', 'x', '--token', 't']);
       expect(r.code, `${label}: ${r.out}`).toBe(EXIT.server);
       expect(r.out, label).toMatch(why);
     }
