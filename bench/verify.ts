@@ -11,50 +11,31 @@ import { join } from 'node:path';
 import { useNodeNatives } from '../bin/native.js';
 import { nodeIo } from '../bin/node-io.js';
 import { main } from '../src/cli/main.js';
-import {
-  ed25519Signer,
-  emptyHead,
-  formatCheckpoint,
-  generateNoteKey,
-  sequence,
-  signNote,
-  toBase64,
-  validateEventCanonical,
-} from '../src/index.js';
+import { signedLog } from '../test/helpers/signed-log.js';
 
 const N = Number(process.env.ENTRIES ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), 'stele-verify-bench-'));
 const stream = 'bench';
 const origin = `bench.test/log/${stream}`;
-const key = generateNoteKey(origin);
+const log = signedLog(
+  stream,
+  origin,
+  Array.from({ length: N }, (_, i) => ({
+    action: 'ssh.login',
+    actor: { id: `u-${i % 97}`, type: 'user' },
+    targets: [{ id: `host-${i % 13}` }],
+    outcome: 'success',
+    context: { ip: '192.0.2.7' },
+  })),
+);
+const key = log.key;
 
 async function makeExport(): Promise<void> {
-  const events = Array.from(
-    { length: N },
-    (_, i) =>
-      validateEventCanonical({
-        action: 'ssh.login',
-        actor: { id: `u-${i % 97}`, type: 'user' },
-        targets: [{ id: `host-${i % 13}` }],
-        outcome: 'success',
-        context: { ip: '192.0.2.7' },
-      }).canonical,
-  );
-  const { entries, head } = sequence(emptyHead(stream), events, Date.UTC(2026, 10, 26));
-  const lines = entries.map((e) =>
-    JSON.stringify({
-      seq: e.seq,
-      received_at: e.receivedAt,
-      leaf_hash: toBase64(e.leafHash),
-      entry: toBase64(e.bytes),
-    }),
-  );
+  const { note, records } = log;
   await mkdir(join(dir, 'checkpoints'), { recursive: true });
-  await writeFile(join(dir, 'entries.ndjson'), `${lines.join('\n')}\n`);
-  const note = new TextDecoder().decode(
-    signNote(formatCheckpoint({ origin, size: N, root: head.range.root() }), [
-      ed25519Signer(key.skey),
-    ]),
+  await writeFile(
+    join(dir, 'entries.ndjson'),
+    `${records.map((r) => JSON.stringify(r)).join('\n')}\n`,
   );
   await writeFile(join(dir, 'checkpoint.txt'), note);
   await writeFile(join(dir, `checkpoints/${N}.txt`), note);

@@ -11,35 +11,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
 import { EXIT, main } from '../../src/cli/main.js';
-import {
-  ed25519Signer,
-  emptyHead,
-  formatCheckpoint,
-  generateNoteKey,
-  sequence,
-  signNote,
-  toBase64,
-  validateEventCanonical,
-} from '../../src/index.js';
+import { signedLog } from '../helpers/signed-log.js';
 
 const origin = 'hostile.test/log/x';
-const key = generateNoteKey(origin);
-const { entries, head } = sequence(
-  emptyHead('x'),
-  [0, 1].map((i) => validateEventCanonical({ action: 'a', actor: `u-${i}` }).canonical),
-  Date.UTC(2026, 10, 26),
-);
-const note = new TextDecoder().decode(
-  signNote(formatCheckpoint({ origin, size: 2, root: head.range.root() }), [
-    ed25519Signer(key.skey),
-  ]),
-);
-const good = entries.map((e) => ({
-  seq: e.seq,
-  received_at: e.receivedAt,
-  leaf_hash: toBase64(e.leafHash),
-  entry: toBase64(e.bytes),
-}));
+const {
+  key,
+  note,
+  records: good,
+} = signedLog('x', origin, [
+  { action: 'a', actor: 'u-0' },
+  { action: 'a', actor: 'u-1' },
+]);
 
 /** What the hostile ledger answers for the entries and the search mirror, per case. */
 let answers: { entries: string; mirror: string; tail?: string } = { entries: '', mirror: '' };
