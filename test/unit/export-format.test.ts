@@ -1,4 +1,5 @@
 /** The export folder's parsers: what `stele export` writes reads back; anything else is named. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../../src/encoding.js';
 import { parseExportEntry, parseExportIndex, parseExportMeta } from '../../src/export-format.js';
@@ -37,6 +38,40 @@ describe('export records', () => {
       bytes: new Uint8Array(),
       erased: { at: 'x' },
     });
+  });
+
+  it('read the exact form fast and everything else as JSON, with the same answers', () => {
+    const line = JSON.stringify(record);
+    const outcome = (text: string) => {
+      try {
+        return parseExportEntry(text, 1);
+      } catch (e) {
+        return e instanceof FormatError ? 'refused' : `threw ${String(e)}`;
+      }
+    };
+    const chars = ['"', '\\', '0', '9', 'A', '=', '+', '/', ',', ':', '{', '}', ' ', '-', '.', 'é'];
+    fc.assert(
+      fc.property(
+        fc.nat(line.length - 1),
+        fc.constantFrom(...chars),
+        fc.constantFrom('replace', 'insert', 'delete'),
+        (at, c, how) => {
+          const m =
+            how === 'replace'
+              ? line.slice(0, at) + c + line.slice(at + 1)
+              : how === 'insert'
+                ? line.slice(0, at) + c + line.slice(at)
+                : line.slice(0, at) + line.slice(at + 1);
+          let general: unknown = 'refused';
+          try {
+            // Pretty-printed, the same record can only take the general parser.
+            general = outcome(JSON.stringify(JSON.parse(m), null, 1));
+          } catch {}
+          expect(outcome(m), m).toEqual(general);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('name the line and the member of anything else', () => {
