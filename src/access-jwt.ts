@@ -11,6 +11,7 @@
  */
 import { fromBase64, fromUtf8, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
+import { isJsonObject } from './json-shape.js';
 import { fail, ok, type Result } from './result.js';
 
 /** Largest JWKS document, in characters: Access publishes two or three keys (about 3 KiB). */
@@ -114,7 +115,7 @@ export async function parseJwks(text: string): Promise<AccessKeySet> {
   } catch {
     bad('jwks', 'must be JSON');
   }
-  if (!isObject(doc)) bad('jwks', 'must be a JSON object');
+  if (!isJsonObject(doc)) bad('jwks', 'must be a JSON object');
   const list = doc.keys;
   if (!Array.isArray(list) || list.length < 1 || list.length > MAX_JWKS_KEYS) {
     bad('keys', `must be an array of 1 to ${MAX_JWKS_KEYS} keys`);
@@ -129,7 +130,7 @@ export async function parseJwks(text: string): Promise<AccessKeySet> {
 }
 
 async function importKey(v: unknown, field: string): Promise<AccessKey> {
-  if (!isObject(v)) bad(field, 'must be a JSON object');
+  if (!isJsonObject(v)) bad(field, 'must be a JSON object');
   const kid = v.kid;
   if (typeof kid !== 'string' || !KID.test(kid)) {
     bad(`${field}.kid`, 'must be 1 to 256 printable ASCII characters');
@@ -298,7 +299,7 @@ function groupsOf(v: unknown): string[] | undefined {
   if (!Array.isArray(v) || v.length > MAX_GROUPS) return undefined;
   const out: string[] = [];
   for (const g of v) {
-    const name = isObject(g) ? (g.name ?? g.id) : g;
+    const name = isJsonObject(g) ? (g.name ?? g.id) : g;
     if (!isName(name)) return undefined;
     out.push(name);
   }
@@ -345,7 +346,7 @@ function jsonPart(part: string): Json | undefined {
   if (text === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(text);
-    return isObject(v) ? v : undefined;
+    return isJsonObject(v) ? v : undefined;
   } catch {
     return undefined;
   }
@@ -359,10 +360,6 @@ function fromBase64Url(s: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return undefined;
   const std = s.replaceAll('-', '+').replaceAll('_', '/');
   return fromBase64(std + '='.repeat((4 - (s.length % 4)) % 4));
-}
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** One DNS label (RFC 1123 §2.1), lowercase. */

@@ -19,6 +19,7 @@ import type { ErasureNote, SourceEntry } from './audit.js';
 import { fromBase64 } from './encoding.js';
 import { isAnyStreamName, MAX_ENTRY_SIZE } from './entry.js';
 import { FormatError } from './format-error.js';
+import { isCount, isJsonObject } from './json-shape.js';
 import { HASH_SIZE } from './merkle.js';
 
 /** What stream.json says: the stream, its log origin, and the size exported. */
@@ -118,8 +119,7 @@ function generalRecord(text: string, line: number): SourceEntry {
     bad(where, 'leaf_hash', 'must be the base64 of a 32-byte hash');
   if (erased) {
     const e = v.erased;
-    if (typeof e !== 'object' || e === null || Array.isArray(e))
-      bad(where, 'erased', 'must be an object');
+    if (!isJsonObject(e)) bad(where, 'erased', 'must be an object');
     return { seq, bytes: new Uint8Array(), leafHash, erased: e as ErasureNote };
   }
   const bytes = typeof entry === 'string' ? fromBase64(entry) : undefined;
@@ -135,13 +135,8 @@ function jsonObject(text: string, max: number, where: string): Record<string, un
   } catch {
     bad(where, 'the record', 'must be JSON');
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    bad(where, 'the record', 'must be a JSON object');
-  return v as Record<string, unknown>;
-}
-
-function isCount(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (!isJsonObject(v)) bad(where, 'the record', 'must be a JSON object');
+  return v;
 }
 
 function bad(where: string, field: string, rule: string): never {

@@ -5,6 +5,7 @@
  */
 import type { SourceRecord } from './audit.js';
 import { fromBase64 } from './encoding.js';
+import { isCount, isJsonObject } from './json-shape.js';
 
 /** What went wrong talking to the ledger. */
 export class LedgerError extends Error {
@@ -91,15 +92,15 @@ export class LedgerClient {
     const page = await this.#json<unknown>(path);
     // Verifiers read these: a malformed answer is refused here, not tripped over later.
     const bad = (what: string) => malformed(path, what);
-    if (!isObject(page) || !Array.isArray(page.entries)) throw bad('no entries array');
+    if (!isJsonObject(page) || !Array.isArray(page.entries)) throw bad('no entries array');
     if (page.next !== null && !isCount(page.next)) throw bad('next must be a seq or null');
     for (const [i, e] of page.entries.entries()) {
       const ok =
-        isObject(e) &&
+        isJsonObject(e) &&
         isCount(e.seq) &&
         typeof e.received_at === 'string' &&
         typeof e.leaf_hash === 'string' &&
-        (e.entry === undefined ? isObject(e.erased) : typeof e.entry === 'string');
+        (e.entry === undefined ? isJsonObject(e.erased) : typeof e.entry === 'string');
       if (!ok) throw bad(`entries[${i}] must have seq, received_at, leaf_hash and entry`);
     }
     return page as { entries: EntryRecord[]; next: number | null };
@@ -155,10 +156,12 @@ export class LedgerClient {
       const path = `/v1/streams/${stream}/checkpoints?after=${after}&limit=1000`;
       const page = await this.#json<unknown>(path);
       const ok =
-        isObject(page) &&
+        isJsonObject(page) &&
         Array.isArray(page.checkpoints) &&
         (page.next === null || isCount(page.next)) &&
-        page.checkpoints.every((c) => isObject(c) && isCount(c.size) && typeof c.note === 'string');
+        page.checkpoints.every(
+          (c) => isJsonObject(c) && isCount(c.size) && typeof c.note === 'string',
+        );
       if (!ok) throw malformed(path, 'checkpoints must be a list of {size, note}, with next');
       const list = page.checkpoints as { size: number; note: string }[];
       out.push(...list);
@@ -170,7 +173,7 @@ export class LedgerClient {
   async consistency(stream: string, from: number, to: number): Promise<Uint8Array[]> {
     const path = `/v1/streams/${stream}/proof/consistency?from=${from}&to=${to}`;
     const r = await this.#json<unknown>(path);
-    if (!isObject(r) || !Array.isArray(r.hashes)) throw malformed(path, 'no hashes array');
+    if (!isJsonObject(r) || !Array.isArray(r.hashes)) throw malformed(path, 'no hashes array');
     return r.hashes.map((h) => {
       const b = typeof h === 'string' ? fromBase64(h) : undefined;
       if (b === undefined) throw malformed(path, 'a proof hash is not base64');
@@ -191,12 +194,12 @@ export class LedgerClient {
       const q: string = `/v1/search?stream=${stream}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const page = await this.#json<unknown>(q);
       const bad = (what: string) => malformed(q, what);
-      if (!isObject(page) || !Array.isArray(page.results)) throw bad('no results array');
+      if (!isJsonObject(page) || !Array.isArray(page.results)) throw bad('no results array');
       if (page.cursor !== null && typeof page.cursor !== 'string')
         throw bad('cursor must be a string or null');
       for (const [i, r] of page.results.entries()) {
         const ok =
-          isObject(r) &&
+          isJsonObject(r) &&
           isCount(r.seq) &&
           typeof r.received_at === 'string' &&
           typeof r.leaf_hash === 'string';
@@ -227,12 +230,4 @@ export class LedgerClient {
 /** A ledger answer that does not have the documented shape (docs/api.md). */
 function malformed(path: string, what: string): LedgerError {
   return new LedgerError('http', `${path}: malformed answer: ${what}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

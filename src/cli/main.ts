@@ -15,6 +15,7 @@ import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { entryLeafHash, isAnyStreamName } from '../entry.js';
 import { parseExportEntry, parseExportIndex, parseExportMeta } from '../export-format.js';
 import { FormatError } from '../format-error.js';
+import { isJsonObject } from '../json-shape.js';
 import { LedgerClient, LedgerError } from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
 import { CompactRange } from '../merkle.js';
@@ -504,7 +505,7 @@ async function sendCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
     throw new UsageError('--batch must be 1 to 1000');
   // Every event gets an id (kept if it has one), so that a retried batch cannot duplicate.
   const withIds = events.map((e) =>
-    typeof e === 'object' && e !== null && !Array.isArray(e) && !('id' in e)
+    isJsonObject(e) && !('id' in e)
       ? {
           ...e,
           id: `cli-${toBase64(entryLeafHash(utf8(JSON.stringify(e)))).slice(0, 22)}-${crypto.randomUUID()}`,

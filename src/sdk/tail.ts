@@ -8,6 +8,7 @@
  *     if (m.type === 'entry') console.log(m.seq, m.event);
  *   }
  */
+import { isCount, isJsonObject } from '../json-shape.js';
 import { LedgerError } from '../ledger-client.js';
 
 export type TailMessage =
@@ -97,27 +98,23 @@ class RetryError extends Error {}
  */
 function message(data: string, type: TailMessage['type']): TailMessage {
   const v = json(data);
-  const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  const object = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
   const ok =
-    object(v) &&
+    isJsonObject(v) &&
     v.type === type &&
     (type === 'entry'
-      ? count(v.seq) &&
+      ? isCount(v.seq) &&
         typeof v.received_at === 'string' &&
         typeof v.leaf_hash === 'string' &&
-        (object(v.event) || object(v.erased))
-      : count(v.size) && typeof v.note === 'string');
+        (isJsonObject(v.event) || isJsonObject(v.erased))
+      : isCount(v.size) && typeof v.note === 'string');
   if (!ok) throw new LedgerError('http', `the ledger sent a malformed ${type} message`);
   return v as unknown as TailMessage;
 }
 
 function startOf(data: string): number {
   const v = json(data);
-  const from = v.from;
-  if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0)
-    throw new LedgerError('http', 'the ledger sent a malformed start message');
-  return from;
+  if (!isCount(v.from)) throw new LedgerError('http', 'the ledger sent a malformed start message');
+  return v.from;
 }
 
 function json(data: string): Record<string, unknown> {
