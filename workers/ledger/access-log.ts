@@ -24,17 +24,10 @@ import { Problem, problemResponse } from './problem.js';
  */
 export const ACCESS_STREAM = '_access';
 /** The most ACCESS_SHARDS may be. */
-export const MAX_ACCESS_SHARDS = 64;
-
-/** The access streams of a ledger configured with `shards` shards. */
-export function accessStreams(shards: number): string[] {
-  return Array.from({ length: shards }, (_, k) =>
-    k === 0 ? ACCESS_STREAM : `${ACCESS_STREAM}-${k}`,
-  );
-}
+const MAX_ACCESS_SHARDS = 64;
 
 /** ACCESS_SHARDS: an integer from 1 to MAX_ACCESS_SHARDS (default 1). */
-export function accessShards(env: LedgerEnv): number {
+function accessShards(env: LedgerEnv): number {
   const text = env.ACCESS_SHARDS ?? '1';
   const n = Number(text);
   if (!/^[1-9]\d*$/.test(text) || n > MAX_ACCESS_SHARDS)
@@ -44,12 +37,14 @@ export function accessShards(env: LedgerEnv): number {
   return n;
 }
 
-/** The access stream one record goes to: a shard picked at random, so the load spreads evenly. */
+/**
+ * The access stream one record goes to: with N shards, one of `_access`, `_access-1` …
+ * `_access-<N-1>` picked at random, so the load spreads evenly.
+ */
 function accessStreamFor(env: LedgerEnv): string {
   const n = accessShards(env);
-  if (n === 1) return ACCESS_STREAM;
-  const k = (crypto.getRandomValues(new Uint32Array(1))[0] as number) % n;
-  return accessStreams(n)[k] as string;
+  const k = n === 1 ? 0 : (crypto.getRandomValues(new Uint32Array(1))[0] as number) % n;
+  return k === 0 ? ACCESS_STREAM : `${ACCESS_STREAM}-${k}`;
 }
 
 /** What a request did, for its record: [method, path pattern, action]. First match wins. */
