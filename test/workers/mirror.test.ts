@@ -14,6 +14,7 @@ import {
   toBase64,
   validateEventCanonical,
 } from '../../src/index.js';
+import { SEARCH_ORDER } from '../../workers/ledger/routes/search.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 import { api, event, json } from './helpers.js';
 
@@ -132,6 +133,19 @@ describe('D1 mirror', () => {
     expect(toBase64(parseEntry(e2 as Uint8Array).prev)).toBe(
       toBase64(entryLeafHash(e1 as Uint8Array)),
     );
+  });
+});
+
+describe('search', () => {
+  it('reads one stream newest first by a range of an index, never by sorting the stream', async () => {
+    const plan = await env.DB.prepare(
+      `EXPLAIN QUERY PLAN SELECT e.seq FROM entries e WHERE e.stream = ? AND (e.received_at, e.stream, e.seq) < (?, ?, ?) ${SEARCH_ORDER} LIMIT 10`,
+    )
+      .bind('s', '2026-11-26T00:00:00.000Z', 's', 5)
+      .all<{ detail: string }>();
+    const steps = plan.results.map((r) => r.detail).join('\n');
+    expect(steps).toContain('entries_stream_time');
+    expect(steps).not.toContain('TEMP B-TREE');
   });
 });
 

@@ -23,6 +23,12 @@ import { badRequest } from '../problem.js';
 
 export const search = new Hono<AppEnv>();
 
+/**
+ * Newest first; the cursor is the last row's (received_at, stream, seq). Within one stream
+ * the index entries_stream_time (migration 0003) serves this order without a sort.
+ */
+export const SEARCH_ORDER = 'ORDER BY e.received_at DESC, e.stream DESC, e.seq DESC';
+
 interface Row {
   stream: string;
   seq: number;
@@ -105,7 +111,7 @@ search.get('/v1/search', async (c) => {
     where.push('(e.received_at, e.stream, e.seq) < (?, ?, ?)');
     args.push(c0.received_at, c0.stream, c0.seq);
   }
-  const sql = `SELECT e.stream, e.seq, e.received_at, e.leaf_hash, e.event, e.erased FROM entries e WHERE ${where.join(' AND ')} ORDER BY e.received_at DESC, e.stream DESC, e.seq DESC LIMIT ?`;
+  const sql = `SELECT e.stream, e.seq, e.received_at, e.leaf_hash, e.event, e.erased FROM entries e WHERE ${where.join(' AND ')} ${SEARCH_ORDER} LIMIT ?`;
   const rows = await c.env.DB.prepare(sql)
     .bind(...args, limit)
     .all<Row>();
