@@ -1,5 +1,6 @@
-import { env } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
+import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 
 export const ADMIN = env.ADMIN_TOKEN;
 
@@ -56,4 +57,27 @@ export async function token(
   const res = await api('/v1/tokens', { body: { name: `${role} test`, role, streams, ...extra } });
   if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${await res.text()}`);
   return json(res);
+}
+
+/** The stream's Durable Object. */
+export const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
+
+/**
+ * Runs the stream's alarm until everything appended so far is signed and mirrored to D1 (the
+ * list and search read the mirror). An alarm that is already running cannot be run again
+ * (runDurableObjectAlarm is then false), and in the pool scheduled alarms may lag for
+ * seconds while tests send requests back to back, so this sets the alarm due and polls.
+ */
+export async function settle(stream: string): Promise<void> {
+  const stub = stubOf(stream);
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const st = await stub.status(stream);
+    if (st.checkpoint_size === st.tree_size && st.mirrored_size === st.tree_size) return;
+    if (Date.now() > deadline) throw new Error(`${stream} did not settle: ${JSON.stringify(st)}`);
+    await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+      state.storage.setAlarm(Date.now()),
+    );
+    if (!(await runDurableObjectAlarm(stub))) await new Promise((r) => setTimeout(r, 20));
+  }
 }

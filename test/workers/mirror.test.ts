@@ -16,9 +16,7 @@ import {
 } from '../../src/index.js';
 import { SEARCH_ORDER } from '../../workers/ledger/routes/search.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { api, event, json } from './helpers.js';
-
-const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
+import { api, event, json, stubOf } from './helpers.js';
 
 async function d1Count(stream: string): Promise<number> {
   const r = await env.DB.prepare('SELECT count(*) AS n FROM entries WHERE stream = ?')

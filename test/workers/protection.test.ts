@@ -4,7 +4,7 @@
  * and sealed entries (never the values), and erasure removes contents everywhere while the
  * tree, the chain and every checkpoint still verify.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,23 +18,7 @@ import {
 } from '../../src/index.js';
 import { verifyInclusion } from '../../src/sdk/verify.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { ADMIN, api, event, json, token } from './helpers.js';
-
-const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
-
-/** Runs a stream's alarm until its checkpoint and mirror have caught up with its tree. */
-async function settle(stream: string): Promise<void> {
-  const stub = stubOf(stream);
-  for (let i = 0; i < 50; i++) {
-    const s = await stub.status(stream);
-    if (s.checkpoint_size === s.tree_size && s.mirrored_size === s.tree_size) return;
-    await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
-      state.storage.setAlarm(Date.now()),
-    );
-    await runDurableObjectAlarm(stub);
-  }
-  throw new Error(`${stream} did not settle`);
-}
+import { ADMIN, api, event, json, settle, stubOf, token } from './helpers.js';
 
 /** `_access` records appended after `from`, read from the object (reading them through the API would add one). */
 async function accessRecords(from: number): Promise<Record<string, unknown>[]> {

@@ -9,10 +9,10 @@
  * What each role may do is written out here (MAY), not imported from src/token.ts, so that a
  * change to the grants there fails this test instead of silently moving it.
  */
-import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Permission, Role } from '../../src/index.js';
-import { ADMIN, api, event, json, token } from './helpers.js';
+import { ADMIN, api, event, json, settle, token } from './helpers.js';
 
 const ROLES: readonly Role[] = ['writer', 'verifier', 'reader', 'admin'];
 
@@ -335,25 +335,6 @@ async function unauthorized(res: Response | Promise<Response>, name: string, sen
   const p = await problem(r, 401, name);
   expect(p.type, name).toBe('https://stele.dev/problems/unauthorized');
   return p;
-}
-
-/**
- * Runs the stream's alarm until everything appended so far is signed, archived in R2 and
- * mirrored to D1 (the list and search read the mirror). `?wait=checkpoint` answers once the
- * alarm has signed, while it is still publishing and mirroring, and an alarm already running
- * cannot be run again (runDurableObjectAlarm is then false), so this polls. In the pool,
- * scheduled alarms may also lag for seconds while tests send requests back to back.
- */
-async function settle(stream: string): Promise<void> {
-  const stub = env.STREAM.get(env.STREAM.idFromName(stream));
-  const { tree_size: size } = await stub.status(stream);
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const st = await stub.status(stream);
-    if (st.checkpoint_size >= size && st.mirrored_size >= size) return;
-    if (Date.now() > deadline) throw new Error(`${stream} did not settle: ${JSON.stringify(st)}`);
-    if (!(await runDurableObjectAlarm(stub))) await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 beforeAll(async () => {

@@ -8,6 +8,17 @@ import { ADMIN, api, json } from './helpers.js';
 const ledgerFetch = ((input: RequestInfo | URL, init?: RequestInit) =>
   exports.default.fetch(new Request(input, init))) as typeof fetch;
 
+/** A writer to the ledger Worker in this runtime, as an admin unless told otherwise. */
+function writer(stream: string, opts: Partial<ConstructorParameters<typeof StreamWriter>[0]> = {}) {
+  return new StreamWriter({
+    url: 'http://ledger.test',
+    token: ADMIN,
+    stream,
+    fetch: ledgerFetch,
+    ...opts,
+  });
+}
+
 async function entries(stream: string) {
   const r = await api(`/v1/streams/${stream}/entries?limit=1000`);
   return r.status === 404
@@ -22,13 +33,7 @@ describe('StreamWriter', () => {
       requests++;
       return ledgerFetch(i, init);
     }) as typeof fetch;
-    const w = new StreamWriter({
-      url: 'http://ledger.test',
-      token: ADMIN,
-      stream: 'sdk-batch',
-      lingerMs: 20,
-      fetch: counting,
-    });
+    const w = writer('sdk-batch', { lingerMs: 20, fetch: counting });
     const results = await Promise.all(
       Array.from({ length: 25 }, (_, i) => w.append({ action: 'a', actor: `u${i}` })),
     );
@@ -49,13 +54,7 @@ describe('StreamWriter', () => {
       if (calls === 1) throw new TypeError('connection reset');
       return res;
     }) as typeof fetch;
-    const w = new StreamWriter({
-      url: 'http://ledger.test',
-      token: ADMIN,
-      stream: 'sdk-retry',
-      backoffMs: 10,
-      fetch: lossy,
-    });
+    const w = writer('sdk-retry', { backoffMs: 10, fetch: lossy });
     const [a, b] = await Promise.all([
       w.append({ action: 'x', actor: 'one' }),
       w.append({ action: 'x', actor: 'two' }),
@@ -67,12 +66,7 @@ describe('StreamWriter', () => {
   });
 
   it('rejects, never silently drops, when the ledger refuses', async () => {
-    const w = new StreamWriter({
-      url: 'http://ledger.test',
-      token: 'wrong',
-      stream: 'sdk-refused',
-      fetch: ledgerFetch,
-    });
+    const w = writer('sdk-refused', { token: 'wrong' });
     await expect(w.append({ action: 'x', actor: 'y' })).rejects.toThrow(/401/);
     await w.close();
   });
@@ -80,12 +74,7 @@ describe('StreamWriter', () => {
 
 describe('tail iterator', () => {
   it('replays from a seq and follows live entries in order', async () => {
-    const w = new StreamWriter({
-      url: 'http://ledger.test',
-      token: ADMIN,
-      stream: 'sdk-tail',
-      fetch: ledgerFetch,
-    });
+    const w = writer('sdk-tail');
     await w.appendMany([
       { action: 'a', actor: '0' },
       { action: 'a', actor: '1' },
@@ -119,12 +108,7 @@ describe('tail iterator', () => {
 
 describe('auditMiddleware', () => {
   it('records each request with who, what, where from and the outcome', async () => {
-    const w = new StreamWriter({
-      url: 'http://ledger.test',
-      token: ADMIN,
-      stream: 'sdk-mw',
-      fetch: ledgerFetch,
-    });
+    const w = writer('sdk-mw');
     const app = new Hono();
     app.use('*', auditMiddleware(w, { actor: (c) => c.req.header('x-user') ?? 'anonymous' }));
     app.get('/servers/:id', (c) => c.text('ok'));

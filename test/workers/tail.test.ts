@@ -1,9 +1,7 @@
 /** Live tail over WebSocket and SSE: replay from a seq, then live, no gap, no duplicate. */
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { ADMIN, api, event, token } from './helpers.js';
+import { ADMIN, api, event, settle, token } from './helpers.js';
 
 interface Msg {
   type: string;
@@ -90,11 +88,7 @@ describe('tail', () => {
       const events = Array.from({ length: 1000 }, (_, i) => event(b * 1000 + i));
       expect((await api('/v1/streams/big-tail/events', { body: { events } })).status).toBe(201);
       // Drain the mirror between batches (tests run with MAX_MIRROR_LAG=1500).
-      const stub = env.STREAM.get(env.STREAM.idFromName('big-tail'));
-      await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
-        state.storage.setAlarm(Date.now()),
-      );
-      await runDurableObjectAlarm(stub);
+      await settle('big-tail');
     }
     const first = await openSocket('/v1/streams/big-tail/tail?from=0');
     const closed = new Promise<{ code: number; reason: string }>((r) =>
