@@ -124,6 +124,22 @@ export function actorId(e: AuditEvent): string {
   return typeof e.actor === 'string' ? e.actor : e.actor.id;
 }
 
+/** What search finds an event by (the D1 mirror's columns, docs/storage.md). */
+export interface SearchFields {
+  readonly actor: string;
+  readonly action: string;
+  readonly outcome?: Outcome;
+  /** The targets' ids, each once, in first-seen order. */
+  readonly targets: readonly string[];
+}
+
+export function searchFieldsOf(e: AuditEvent): SearchFields {
+  const targets = [...new Set((e.targets ?? []).map((t) => t.id))];
+  return e.outcome === undefined
+    ? { actor: actorId(e), action: e.action, targets }
+    : { actor: actorId(e), action: e.action, outcome: e.outcome, targets };
+}
+
 function object(v: JsonValue | undefined, field: string): { [key: string]: JsonValue } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(field, 'must be a JSON object');
   return v;

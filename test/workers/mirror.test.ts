@@ -16,7 +16,7 @@ import {
 } from '../../src/index.js';
 import { SEARCH_ORDER } from '../../workers/ledger/routes/search.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { api, event, json, stubOf } from './helpers.js';
+import { api, event, json, settle, stubOf } from './helpers.js';
 
 async function d1Count(stream: string): Promise<number> {
   const r = await env.DB.prepare('SELECT count(*) AS n FROM entries WHERE stream = ?')
@@ -117,6 +117,87 @@ describe('D1 mirror', () => {
     await runDurableObjectAlarm(stubOf('listed'));
     const after = await json<L>(api('/v1/streams'));
     expect(after.streams.find((x) => x.stream === 'listed')?.mirror_lag).toBe(0);
+  });
+
+  it('mirrors entries held in memory and entries read back from storage alike', async () => {
+    // Seqs 0-5 are only in storage (the crash lost the memory copy), 6-11 are also in memory.
+    const events = Array.from({ length: 6 }, (_, i) =>
+      event(i, { targets: [{ id: `h-${i}` }, { id: `h-${i}` }, { id: 'shared' }] }),
+    );
+    await api('/v1/streams/mixed/events', { body: { events } });
+    await abortAllDurableObjects();
+    await api('/v1/streams/mixed/events', { body: { events } });
+    await settle('mixed');
+    const rows = await env.DB.prepare(
+      'SELECT seq, actor_id, action, outcome, event FROM entries WHERE stream = ? ORDER BY seq',
+    )
+      .bind('mixed')
+      .all<{ seq: number; actor_id: string; action: string; outcome: string; event: string }>();
+    expect(rows.results.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    const targets = await env.DB.prepare(
+      'SELECT seq, target_id FROM entry_targets WHERE stream = ? ORDER BY seq, target_id',
+    )
+      .bind('mixed')
+      .all<{ seq: number; target_id: string }>();
+    const targetsOf = (seq: number) =>
+      targets.results.filter((t) => t.seq === seq).map((t) => t.target_id);
+    for (let i = 0; i < 6; i++) {
+      const [stored, held] = [rows.results[i], rows.results[i + 6]];
+      expect(held?.actor_id).toBe(stored?.actor_id);
+      expect(held?.action).toBe(stored?.action);
+      expect(held?.outcome).toBe(stored?.outcome);
+      expect(held?.event).not.toBe(stored?.event); // another seq, another entry
+      expect(targetsOf(i + 6)).toEqual(targetsOf(i));
+      expect(targetsOf(i)).toHaveLength(2); // each target id once
+    }
+    type R = { results: { seq: number; event: { actor: { id: string } } }[] };
+    const found = await json<R>(api('/v1/search?stream=mixed&actor=u-1'));
+    expect(found.results.map((x) => x.seq).sort((a, b) => a - b)).toEqual([1, 7]);
+    expect(found.results.every((x) => x.event.actor.id === 'u-1')).toBe(true);
+  });
+
+  it('never writes the contents of an entry erased before the mirror had it, even for a moment', async () => {
+    // A trigger records every row that reaches D1 with contents for the erased seq.
+    await env.DB.batch([
+      env.DB.prepare('CREATE TABLE IF NOT EXISTS leaked (stream TEXT, seq INTEGER)'),
+      env.DB.prepare(
+        "CREATE TRIGGER IF NOT EXISTS leak AFTER INSERT ON entries WHEN NEW.stream LIKE 'early-%' AND NEW.seq = 1 AND NEW.event <> '' BEGIN INSERT INTO leaked VALUES (NEW.stream, NEW.seq); END",
+      ),
+    ]);
+    for (let attempt = 0; ; attempt++) {
+      const s = `early-${attempt}`;
+      await api(`/v1/streams/${s}/events`, { body: { events: [event(0), event(1), event(2)] } });
+      const mirroredBefore = await runInDurableObject<StreamDurableObject, number>(
+        stubOf(s),
+        async (obj) => {
+          const { mirrored_size } = obj.status(s);
+          await obj.erase(s, [1], {
+            record: { stream: '_access', seq: 0 },
+            at: '2026-11-26T00:00:00.000Z',
+          });
+          return mirrored_size;
+        },
+      );
+      // Alarms run for real: if one mirrored seq 1 first, this try tests nothing; try again.
+      if (mirroredBefore > 1 && attempt < 5) continue;
+      expect(mirroredBefore).toBeLessThanOrEqual(1);
+      await settle(s);
+      const rows = await env.DB.prepare(
+        'SELECT seq, event, erased FROM entries WHERE stream = ? ORDER BY seq',
+      )
+        .bind(s)
+        .all<{ seq: number; event: string; erased: string | null }>();
+      expect(rows.results.map((r) => [r.seq, r.event === '', r.erased !== null])).toEqual([
+        [0, false, false],
+        [1, true, true],
+        [2, false, false],
+      ]);
+      const leaked = await env.DB.prepare('SELECT count(*) AS n FROM leaked WHERE stream = ?')
+        .bind(s)
+        .first<{ n: number }>();
+      expect(leaked?.n).toBe(0);
+      break;
+    }
   });
 
   it('state survives a restart and the chain continues', async () => {

@@ -7,13 +7,13 @@
  * with INSERT OR IGNORE.
  */
 
-import type { EntryCipher, SearchIndex } from '../../src/index.js';
+import type { EntryCipher, SearchFields, SearchIndex } from '../../src/index.js';
 import {
   type AuditEvent,
-  actorId,
   addsSignatures,
   eventJsonOf,
   fromUtf8,
+  searchFieldsOf,
   toBase64,
 } from '../../src/index.js';
 import { storedRows } from './entry-rows.js';
@@ -72,67 +72,106 @@ export async function publishToR2(
   return { statements, sizes: rows.map((r) => r.size) };
 }
 
-/** What mirroring needs besides storage: the stream's cipher and wrapped key, and the search index. */
+/** What mirroring needs besides the entries: the stream's wrapped data key, and the search index. */
 export interface MirrorKeys {
-  readonly cipher: EntryCipher;
   /** The stream's wrapped data key, upserted into D1's keys table with every batch. */
   readonly wrapped: string;
   readonly index: SearchIndex;
 }
 
 /**
- * Mirrors up to `limit` entries from seq `from` into D1 in one transaction. Returns the new
+ * One entry as the mirror writes it to D1. The stream object keeps these in memory from the
+ * append until they are mirrored (UnmirroredEntries); after a restart they are read back
+ * from storage (storedMirrorEntries).
+ */
+export interface MirrorEntry {
+  readonly seq: number;
+  readonly received_at: string;
+  readonly leafHash: Uint8Array;
+  /** The sealed entry as stored (empty when erased). */
+  readonly sealed: Uint8Array;
+  /** What search finds it by; undefined when erased. */
+  readonly fields: SearchFields | undefined;
+  /** The erasure (JSON), or null. */
+  readonly erased: string | null;
+}
+
+/** Stored entries [from, from + limit) as the mirror needs them: opened to read their search fields. */
+export async function storedMirrorEntries(
+  sql: SqlStorage,
+  cipher: EntryCipher,
+  stream: string,
+  from: number,
+  limit: number,
+): Promise<MirrorEntry[]> {
+  const rows = storedRows(sql, from, limit);
+  const plain = await Promise.all(
+    rows.map((r) =>
+      r.erased === null ? cipher.open(r.seq, new Uint8Array(r.entry)) : Promise.resolve(undefined),
+    ),
+  );
+  return rows.map((r, i) => {
+    const bytes = plain[i];
+    return {
+      seq: r.seq,
+      received_at: r.received_at,
+      leafHash: new Uint8Array(r.leaf_hash),
+      sealed: new Uint8Array(r.entry),
+      fields:
+        bytes === undefined
+          ? undefined
+          : searchFieldsOf(
+              JSON.parse(eventJsonOf(fromUtf8(bytes) ?? '', r.seq, stream)) as AuditEvent,
+            ),
+      erased: r.erased,
+    };
+  });
+}
+
+/**
+ * Mirrors `entries` (consecutive, in seq order) into D1 in one transaction. Returns the new
  * watermark (the first seq not mirrored), or undefined when there was nothing to mirror.
  * D1 gets the sealed entry as stored here (no plaintext), search tokens for the searchable
  * fields, and the stream's wrapped data key in the same transaction, so a Worker that finds
  * a row can always open it. An erased entry is mirrored erased.
  */
 export async function mirrorBatch(
-  sql: SqlStorage,
   db: D1Database,
   stream: string,
-  from: number,
-  limit: number,
+  entries: readonly MirrorEntry[],
   keys: MirrorKeys,
   /** Statements to run in the same D1 transaction (the checkpoint index). */
   extra: readonly D1PreparedStatement[] = [],
 ): Promise<number | undefined> {
-  const rows = storedRows(sql, from, limit);
-  if (rows.length === 0) {
+  const first = entries[0];
+  if (first === undefined) {
     if (extra.length > 0) await db.batch([...extra]);
     return undefined;
   }
   const entryRows: unknown[][] = [];
   const targetRows: unknown[][] = [];
-  const { cipher, index } = keys;
-  const plain = await Promise.all(
-    rows.map((r) =>
-      r.erased === null ? cipher.open(r.seq, new Uint8Array(r.entry)) : Promise.resolve(undefined),
-    ),
-  );
-  for (const [i, r] of rows.entries()) {
-    const bytes = plain[i];
-    const leafHash = toBase64(new Uint8Array(r.leaf_hash));
-    if (bytes === undefined) {
-      entryRows.push([stream, r.seq, r.received_at, '', '', null, leafHash, '', r.erased]);
+  const { index } = keys;
+  for (const e of entries) {
+    const leafHash = toBase64(e.leafHash);
+    const f = e.fields;
+    if (f === undefined) {
+      entryRows.push([stream, e.seq, e.received_at, '', '', null, leafHash, '', e.erased]);
       continue;
     }
-    const event = JSON.parse(eventJsonOf(fromUtf8(bytes) ?? '', r.seq, stream)) as AuditEvent;
     entryRows.push([
       stream,
-      r.seq,
-      r.received_at,
-      index.token('actor', actorId(event)),
-      index.token('action', event.action),
-      event.outcome === undefined ? null : index.token('outcome', event.outcome),
+      e.seq,
+      e.received_at,
+      index.token('actor', f.actor),
+      index.token('action', f.action),
+      f.outcome === undefined ? null : index.token('outcome', f.outcome),
       leafHash,
-      toBase64(new Uint8Array(r.entry)),
+      toBase64(e.sealed),
       null,
     ]);
-    for (const t of new Set((event.targets ?? []).map((x) => x.id)))
-      targetRows.push([stream, r.seq, index.token('target', t)]);
+    for (const t of f.targets) targetRows.push([stream, e.seq, index.token('target', t)]);
   }
-  const next = (rows[rows.length - 1] as { seq: number }).seq + 1;
+  const next = (entries[entries.length - 1] as MirrorEntry).seq + 1;
   // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated.
   const stmts = [
     ...multiRowInserts(
@@ -155,7 +194,7 @@ export async function mirrorBatch(
       .prepare(
         'INSERT INTO streams (stream, created_at, mirrored_size) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET mirrored_size = max(mirrored_size, excluded.mirrored_size)',
       )
-      .bind(stream, (rows[0] as { received_at: string }).received_at, next),
+      .bind(stream, first.received_at, next),
   );
   await db.batch(stmts);
   return next;

@@ -32,7 +32,9 @@ import {
   quorumMet,
   rangeNodes,
   rootAt,
+  type SearchFields,
   type StreamHead,
+  searchFieldsOf,
   sequence,
   signNote,
   toBase64,
@@ -47,7 +49,13 @@ import { storedRows } from './entry-rows.js';
 import type { LedgerEnv } from './env.js';
 import { masterKeys, searchIndex, streamKeyName } from './keys.js';
 import { logKey, originOf } from './log-key.js';
-import { mirrorBatch, mirrorErasures, publishToR2 } from './publishing.js';
+import {
+  type MirrorEntry,
+  mirrorBatch,
+  mirrorErasures,
+  publishToR2,
+  storedMirrorEntries,
+} from './publishing.js';
 import { multiRowInserts } from './sql.js';
 import {
   acceptWebSocket,
@@ -56,6 +64,7 @@ import {
   SseTails,
   type TailSource,
 } from './tail.js';
+import { UnmirroredEntries } from './unmirrored.js';
 import { configuredWitnesses } from './witnessing.js';
 
 /** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
@@ -63,6 +72,11 @@ export interface AppendItem {
   /** The event's RFC 8785 canonical JSON, validated by the Worker (validateEventCanonical). */
   readonly canonical: string;
   readonly key?: string;
+  /**
+   * The event's search fields (searchFieldsOf), from a caller that has the event parsed
+   * already; without them the object parses `canonical` for them.
+   */
+  readonly search?: SearchFields;
 }
 
 export interface AppendedEntry {
@@ -167,6 +181,8 @@ interface Waiter {
 export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #head: StreamHead | undefined;
   #mirrored = 0;
+  /** Entries past the mirror watermark, as the mirror needs them (a copy; storage is the outbox). */
+  readonly #unmirrored = new UnmirroredEntries();
   #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
   #waiters: Waiter[] = [];
   /** The newest checkpoint that meets the witness quorum (the signed one when none is set). */
@@ -286,6 +302,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
             lastReceivedAt: Date.parse(last.received_at),
           };
     this.#mirrored = Number(meta.get('mirrored') ?? 0);
+    this.#unmirrored.reset(this.#head?.range.size ?? 0);
     const signed = this.#sql
       .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
         'SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1',
@@ -553,6 +570,19 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       }
       if (newKeys !== undefined) this.#keys = newKeys;
       this.#head = result.head;
+      this.#unmirrored.push(
+        result.entries.map((se, k): MirrorEntry => {
+          const it = items[fresh[k] as number] as AppendItem;
+          return {
+            seq: se.seq,
+            received_at: se.receivedAt,
+            leafHash: se.leafHash,
+            sealed: sealed[k] as Uint8Array,
+            fields: it.search ?? searchFieldsOf(JSON.parse(it.canonical)),
+            erased: null,
+          };
+        }),
+      );
       notifyWebSockets(this.ctx, this.#tailSource);
       this.#sse.notify(this.#tailSource);
       await this.#scheduleAlarm();
@@ -791,15 +821,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const next =
         keys === undefined
           ? undefined
-          : await mirrorBatch(
-              this.#sql,
-              this.env.DB,
-              stream,
-              this.#mirrored,
-              MIRROR_BATCH,
-              keys,
-              extra,
-            );
+          : await mirrorBatch(this.env.DB, stream, await this.#toMirror(keys.cipher), keys, extra);
       if (keys === undefined && extra.length > 0) await this.env.DB.batch(extra);
       if (extra.length > 0) {
         for (const size of published.sizes)
@@ -814,6 +836,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         String(next),
       );
       this.#mirrored = next;
+      this.#unmirrored.mirroredUpTo(next);
     }
     // Erasures of entries D1 already holds (later ones are mirrored erased).
     for (;;) {
@@ -823,6 +846,21 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         this.#sql.exec('UPDATE entries SET erased_synced = 1 WHERE seq = ?', seq);
     }
     if (publishError !== undefined) throw publishError;
+  }
+
+  /** The next entries to mirror: from memory when it holds them, else read back from storage. */
+  async #toMirror(cipher: EntryCipher): Promise<MirrorEntry[]> {
+    const from = this.#mirrored;
+    const held = this.#unmirrored.from;
+    if (from >= held) return this.#unmirrored.take(from, MIRROR_BATCH);
+    const stream = this.#head?.stream ?? '';
+    return storedMirrorEntries(
+      this.#sql,
+      cipher,
+      stream,
+      from,
+      Math.min(MIRROR_BATCH, held - from),
+    );
   }
 
   status(stream: string): StreamStatus {
@@ -873,7 +911,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           if (r.rowsWritten > 0) erased.push(seq);
         }
       });
-      if (erased.length > 0) await this.#alarmBy(Date.now() + 10);
+      if (erased.length > 0) {
+        // The mirror must not write their contents: it reads what is left from storage.
+        this.#unmirrored.reset(size);
+        await this.#alarmBy(Date.now() + 10);
+      }
       return erased;
     });
   }

@@ -4,7 +4,12 @@
  * as one all-or-nothing batch to the stream's Durable Object.
  */
 import { Hono } from 'hono';
-import { isStreamName, type JsonValue, validateEventCanonical } from '../../../src/index.js';
+import {
+  isStreamName,
+  type JsonValue,
+  searchFieldsOf,
+  validateEventCanonical,
+} from '../../../src/index.js';
 import { type AppEnv, authorize } from '../auth.js';
 import { decodeText, parseJsonBody, readBody } from '../body.js';
 import { streamParam } from '../params.js';
@@ -96,7 +101,12 @@ events.post('/v1/streams/:stream/events', async (c) => {
     }
     // One key space per stream: the header, or else the event's id.
     const key = header ?? id;
-    return key === undefined ? { canonical: e.canonical } : { canonical: e.canonical, key };
+    // The search fields ride along, so the stream's object (one per stream, the part that
+    // does not scale out) need not parse the event again to mirror it.
+    const search = searchFieldsOf(e.event);
+    return key === undefined
+      ? { canonical: e.canonical, search }
+      : { canonical: e.canonical, key, search };
   });
 
   const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
