@@ -39,6 +39,8 @@ export default defineConfig({
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 MASTER_KEY: TEST_MASTER_KEY,
                 CHECKPOINT_INTERVAL_MS: '100',
+                // Every alarm mirrors, as the tests expect; test/integration/mirror-interval.test.ts times the interval.
+                MIRROR_INTERVAL_MS: '0',
                 MAX_MIRROR_LAG: '1500',
                 TEST_MIGRATIONS: await readD1Migrations('./migrations'),
               },

@@ -115,6 +115,7 @@ export async function startLedger(opts: {
     bindings: {
       ORIGIN_PREFIX: 'stele.test/log',
       CHECKPOINT_INTERVAL_MS: '100',
+      MIRROR_INTERVAL_MS: '0', // every alarm mirrors (mirror-interval.test.ts sets its own)
       LOG_PRIVATE_KEY: opts.logKey,
       ADMIN_TOKEN: opts.adminToken,
       MASTER_KEY: TEST_MASTER_KEY,

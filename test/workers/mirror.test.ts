@@ -114,7 +114,7 @@ describe('D1 mirror', () => {
     expect(s?.mirror_lag).toBeLessThanOrEqual(1);
     expect(s?.checkpoint_size).toBeGreaterThanOrEqual(1);
     expect(s?.vkey.startsWith('stele.localhost/log/listed+')).toBe(true);
-    await runDurableObjectAlarm(stubOf('listed'));
+    await settle('listed');
     const after = await json<L>(api('/v1/streams'));
     expect(after.streams.find((x) => x.stream === 'listed')?.mirror_lag).toBe(0);
   });

@@ -6,6 +6,8 @@ export interface LedgerEnv {
   CHECKPOINT_INTERVAL_MS: string;
   /** Unmirrored entries per stream beyond which appends are refused with 429 (default 100000). */
   MAX_MIRROR_LAG?: string;
+  /** How often a stream writes its checkpoints to R2 and its entries to D1 (default 5000 ms). */
+  MIRROR_INTERVAL_MS?: string;
   /** tlog-policy text: the witnesses (with URLs) and the quorum (docs/witnessing.md). */
   WITNESS_POLICY?: string;
   /** At most one request per witness per stream this often (default 1000 ms). */

@@ -140,10 +140,13 @@ const WAIT_TIMEOUT_MS = 30_000;
 /** Unmirrored entries beyond which appends get 429 (MAX_MIRROR_LAG overrides). */
 const DEFAULT_MAX_MIRROR_LAG = 100_000;
 /**
- * How long new entries wait before the alarm mirrors them: one alarm a second per busy
- * stream signs, publishes and mirrors together, and D1 gets batches.
+ * How often a stream's object writes outside itself (MIRROR_INTERVAL_MS overrides): the
+ * checkpoints to R2, and the checkpoint index and new entries to D1. Every stream writes to
+ * the one D1 database, so a steady stream sends it one transaction per interval, not one per
+ * checkpoint; a stream that was quiet for an interval writes at its next alarm, and one with
+ * MIRROR_BATCH entries waiting writes at every alarm.
  */
-const MIRROR_DELAY_MS = 1000;
+const DEFAULT_MIRROR_INTERVAL_MS = 5000;
 /** Entries mirrored to D1 per batch (one D1 transaction). */
 const MIRROR_BATCH = 500;
 /** Retry backoff for the alarm's network work. */
@@ -183,6 +186,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #mirrored = 0;
   /** Entries past the mirror watermark, as the mirror needs them (a copy; storage is the outbox). */
   readonly #unmirrored = new UnmirroredEntries();
+  /** When the alarm last published and mirrored everything (0: not since the object started). */
+  #mirroredAt = 0;
+  /** An erasure waits to reach D1: mirror at the next alarm, whatever the interval. */
+  #erasureDue = false;
   #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
   #waiters: Waiter[] = [];
   /** The newest checkpoint that meets the witness quorum (the signed one when none is set). */
@@ -646,6 +653,20 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     await this.#alarmBy(Math.max(Date.now(), (this.#signed?.at ?? 0) + this.#interval()));
   }
 
+  /** Whether the alarm at `now` publishes and mirrors (DEFAULT_MIRROR_INTERVAL_MS). */
+  #mirrorDue(now: number): boolean {
+    return (
+      this.#erasureDue ||
+      now >= this.#mirroredAt + this.#mirrorInterval() ||
+      (this.#head?.range.size ?? 0) - this.#mirrored >= MIRROR_BATCH
+    );
+  }
+
+  #mirrorInterval(): number {
+    const n = Number(this.env.MIRROR_INTERVAL_MS ?? DEFAULT_MIRROR_INTERVAL_MS);
+    return Number.isSafeInteger(n) && n >= 0 ? n : DEFAULT_MIRROR_INTERVAL_MS;
+  }
+
   #maxMirrorLag(): number {
     const n = Number(this.env.MAX_MIRROR_LAG ?? DEFAULT_MAX_MIRROR_LAG);
     return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MAX_MIRROR_LAG;
@@ -707,7 +728,15 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         },
       ],
       ['witness', () => this.#collectCosignatures(now)],
-      ['publish and mirror', () => this.#publishAndMirror(head.stream)],
+      [
+        'publish and mirror',
+        async () => {
+          if (!this.#mirrorDue(now)) return;
+          await this.#publishAndMirror(head.stream);
+          this.#mirroredAt = now;
+          this.#erasureDue = false;
+        },
+      ],
     ];
     let ok = true;
     for (const [name, step] of steps) {
@@ -729,7 +758,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     } else if ((this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0)) {
       await this.#alarmBy(Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval));
     } else if (this.#pending()) {
-      await this.#alarmBy(Date.now() + MIRROR_DELAY_MS);
+      await this.#alarmBy(Math.max(Date.now() + 10, this.#mirroredAt + this.#mirrorInterval()));
     }
     const ctx = this.#cosigning();
     const witnessAt = ctx && this.#signed && nextWitnessAt(ctx, this.#signed);
@@ -914,6 +943,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       if (erased.length > 0) {
         // The mirror must not write their contents: it reads what is left from storage.
         this.#unmirrored.reset(size);
+        this.#erasureDue = true;
         await this.#alarmBy(Date.now() + 10);
       }
       return erased;
