@@ -188,8 +188,6 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   readonly #unmirrored = new UnmirroredEntries();
   /** When the alarm last published and mirrored everything (0: not since the object started). */
   #mirroredAt = 0;
-  /** An erasure waits to reach D1: mirror at the next alarm, whatever the interval. */
-  #erasureDue = false;
   #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
   #waiters: Waiter[] = [];
   /** The newest checkpoint that meets the witness quorum (the signed one when none is set). */
@@ -653,13 +651,22 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     await this.#alarmBy(Math.max(Date.now(), (this.#signed?.at ?? 0) + this.#interval()));
   }
 
-  /** Whether the alarm at `now` publishes and mirrors (DEFAULT_MIRROR_INTERVAL_MS). */
+  /**
+   * Whether the alarm at `now` publishes and mirrors (DEFAULT_MIRROR_INTERVAL_MS). An erasure
+   * not yet in D1 is carried at once, whatever the interval.
+   */
   #mirrorDue(now: number): boolean {
     return (
-      this.#erasureDue ||
       now >= this.#mirroredAt + this.#mirrorInterval() ||
-      (this.#head?.range.size ?? 0) - this.#mirrored >= MIRROR_BATCH
+      (this.#head?.range.size ?? 0) - this.#mirrored >= MIRROR_BATCH ||
+      this.#erasuresUnsynced()
     );
+  }
+
+  /** Whether an erasure has not reached D1 yet (a partial index keeps this a lookup). */
+  #erasuresUnsynced(): boolean {
+    const unsynced = 'SELECT 1 FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 LIMIT 1';
+    return this.#sql.exec(unsynced).toArray().length > 0;
   }
 
   #mirrorInterval(): number {
@@ -734,7 +741,6 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           if (!this.#mirrorDue(now)) return;
           await this.#publishAndMirror(head.stream);
           this.#mirroredAt = now;
-          this.#erasureDue = false;
         },
       ],
     ];
@@ -769,8 +775,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   #pending(): boolean {
     const size = this.#head?.range.size ?? 0;
     if (size > (this.#signed?.size ?? 0) || size > this.#mirrored) return true;
-    const unsynced = 'SELECT 1 FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 LIMIT 1';
-    if (this.#sql.exec(unsynced).toArray().length > 0) return true;
+    if (this.#erasuresUnsynced()) return true;
     const ctx = this.#cosigning();
     if (ctx && this.#signed && nextWitnessAt(ctx, this.#signed) !== undefined) return true;
     return (
@@ -943,7 +948,6 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       if (erased.length > 0) {
         // The mirror must not write their contents: it reads what is left from storage.
         this.#unmirrored.reset(size);
-        this.#erasureDue = true;
         await this.#alarmBy(Date.now() + 10);
       }
       return erased;
