@@ -125,7 +125,7 @@ export async function startLedger(opts: {
     // As wrangler.toml's [[ratelimits]].
     ratelimits: {
       AUTH_FAILURE_LIMIT: { namespace_id: '1001', simple: { limit: 30, period: 10 } },
-      CALLER_LIMIT: { namespace_id: '1002', simple: { limit: 6250, period: 10 } },
+      CALLER_LIMIT: { namespace_id: '1002', simple: { limit: 1000, period: 10 } },
     },
   });
   const db = await w.mf.getD1Database('DB');

@@ -296,9 +296,10 @@ describe('erasure', () => {
 });
 
 describe('the per-caller rate limit', () => {
-  it('asks the limiter for one request in eight, off the path, and refuses the caller once it says no', async () => {
+  it('asks the limiter for a random one request in 50, off the path, and refuses the caller once it says no', async () => {
     const { createExecutionContext, waitOnExecutionContext } = await import('cloudflare:test');
     const { default: app } = await import('../../workers/ledger/index.js');
+    const { CALLER_LIMIT_SAMPLE } = await import('../../workers/ledger/auth.js');
     const reader = await token('reader', ['*']);
     let asked = 0;
     let allow = true;
@@ -322,10 +323,19 @@ describe('the per-caller rate limit', () => {
       await r.body?.cancel();
       return r;
     };
-    for (let i = 0; i < 16; i++) expect((await call()).status, `request ${i}`).toBe(200);
-    expect(asked, 'one request in eight is counted').toBe(2);
+    // 1,500 requests: 30 counts expected; outside 8-60 has odds below one in a million.
+    const N = 1500;
+    for (let i = 0; i < N; i++) expect((await call()).status, `request ${i}`).toBe(200);
+    expect(CALLER_LIMIT_SAMPLE).toBe(50);
+    expect(asked).toBeGreaterThanOrEqual(8);
+    expect(asked).toBeLessThanOrEqual(60);
+    // Once the limiter says no, the caller is refused from its next request on.
     allow = false;
-    for (let i = 0; i < 8; i++) await call(); // the 17th request is counted, and refused
+    const before = asked;
+    for (let i = 0; asked === before; i++) {
+      expect(i, 'the limiter is asked again within 2,000 requests').toBeLessThan(2000);
+      expect((await call()).status).toBe(200);
+    }
     const r = await call();
     expect(r.status).toBe(429);
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
