@@ -454,7 +454,7 @@ export const openapi = {
           'One checkpoint, as archived in R2',
           `${inScope} The published copy of the checkpoint of this size (R2 ` +
             '`<stream>/checkpoints/<size>`), which auditors compare with what the ledger serves. ' +
-            '404 until it is published (about a second after signing).',
+            '404 until it is published (at most MIRROR_INTERVAL_MS, 5 s by default, after signing).',
         ),
         parameters: [
           streamParam,
