@@ -18,7 +18,7 @@ export class UnmirroredEntries {
   #from = 0;
   #bytes = 0;
 
-  /** The first seq held (the head's seq + 1 when empty). */
+  /** The first seq held (the stream's size when it holds nothing). */
   get from(): number {
     return this.#from;
   }
