@@ -14,7 +14,6 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  actorId as actorIdOf,
   CompactRange,
   consistencyProof,
   EntryCipher,
@@ -855,7 +854,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const next =
         keys === undefined
           ? undefined
-          : await mirrorBatch(this.env.DB, stream, await this.#toMirror(keys.cipher), keys, extra);
+          : await mirrorBatch(
+              this.env.DB,
+              stream,
+              await this.#unmirroredFrom(this.#mirrored, stream, keys.cipher),
+              keys,
+              extra,
+            );
       if (keys === undefined && extra.length > 0) await this.env.DB.batch(extra);
       if (extra.length > 0) {
         for (const size of published.sizes)
@@ -882,12 +887,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (publishError !== undefined) throw publishError;
   }
 
-  /** The next entries to mirror: from memory when it holds them, else read back from storage. */
-  async #toMirror(cipher: EntryCipher): Promise<MirrorEntry[]> {
-    const from = this.#mirrored;
+  /**
+   * Up to MIRROR_BATCH entries from seq `from` on, as the mirror writes them: from memory
+   * when it holds them, else read back from storage.
+   */
+  async #unmirroredFrom(from: number, stream: string, cipher: EntryCipher): Promise<MirrorEntry[]> {
     const held = this.#unmirrored.from;
     if (from >= held) return this.#unmirrored.take(from, MIRROR_BATCH);
-    const stream = this.#head?.stream ?? '';
     return storedMirrorEntries(
       this.#sql,
       cipher,
@@ -961,15 +967,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   async unmirroredByActor(stream: string, actorId: string): Promise<number[]> {
     this.#headFor(stream);
     const found: number[] = [];
+    if (this.#keys === undefined) return found; // nothing was ever stored
     for (let at = this.#mirrored; ; ) {
-      const rows = await this.#rows(at, 500);
-      if (rows.length === 0) return found;
-      for (const r of rows) {
-        if (r.bytes === undefined) continue;
-        const event = JSON.parse(eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, stream));
-        if (actorIdOf(event) === actorId) found.push(r.seq);
-      }
-      at = (rows[rows.length - 1] as OpenRow).seq + 1;
+      const entries = await this.#unmirroredFrom(at, stream, this.#keys.cipher);
+      if (entries.length === 0) return found;
+      // Erased entries have no fields, so they are never found again.
+      for (const e of entries) if (e.fields?.actor === actorId) found.push(e.seq);
+      at = (entries[entries.length - 1] as MirrorEntry).seq + 1;
     }
   }
 
