@@ -19,7 +19,8 @@
  */
 import type { AccessIdentity } from './access-jwt.js';
 import { FormatError } from './format-error.js';
-import { isRole, ROLES, type Role, STREAM_GLOB } from './token.js';
+import { STREAM_GLOB } from './stream-glob.js';
+import { isRole, ROLES, type Role } from './token.js';
 
 /** Largest ACCESS_ROLES text, in characters: a few dozen rules take about 4 KiB. */
 export const MAX_ACCESS_ROLES_SIZE = 16 * 1024;

@@ -28,6 +28,7 @@ export * from './result.js';
 export * from './search-token.js';
 export * from './sequencer.js';
 export * from './sha256.js';
+export * from './stream-glob.js';
 export * from './stream-verifier.js';
 export * from './tile.js';
 export * from './tlog-proof.js';

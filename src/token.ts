@@ -7,6 +7,7 @@
 
 import { toHex, utf8 } from './encoding.js';
 import { sha256 } from './sha256.js';
+import { globMatches } from './stream-glob.js';
 
 /** The four roles (GRANTS says what each may do). */
 export type Role = 'writer' | 'verifier' | 'reader' | 'admin';
@@ -34,33 +35,9 @@ export function isRole(s: unknown): s is Role {
   return typeof s === 'string' && (ROLES as readonly string[]).includes(s);
 }
 
-/** A stream glob: stream-name characters plus '*' (any run of characters). */
-export const STREAM_GLOB = /^[a-z0-9_*-]{1,64}$/;
-
 /** Whether `stream` matches one of `globs` ('*' matches any run, including '_' streams). */
 export function scopeAllows(globs: readonly string[], stream: string): boolean {
-  return globs.some((g) => globToRegExp(g).test(stream));
-}
-
-// Compiled globs: a token's few patterns are checked on every request it makes.
-const compiled = new Map<string, RegExp>();
-
-function globToRegExp(glob: string): RegExp {
-  let re = compiled.get(glob);
-  if (re === undefined) {
-    if (compiled.size >= 1024) compiled.clear();
-    re = compileGlob(glob);
-    compiled.set(glob, re);
-  }
-  return re;
-}
-
-function compileGlob(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[-_]/g, (c) => `\\${c}`))
-    .join('.*');
-  return new RegExp(`^${body}$`);
+  return globs.some((g) => globMatches(g, stream));
 }
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
