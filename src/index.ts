@@ -4,6 +4,7 @@ export * from './access-jwt.js';
 export * from './access-policy.js';
 export * from './aes-gcm.js';
 export * from './audit.js';
+export * from './bounded-body.js';
 export * from './canonical-json.js';
 export * from './checkpoint.js';
 export * from './checkpoint-verify.js';

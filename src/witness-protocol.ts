@@ -13,6 +13,7 @@ import {
   formatSignatureLine,
   MAX_NOTE_SIZE,
   type NoteSignature,
+  parseNote,
   parseSignatureLine,
 } from './note.js';
 
@@ -55,6 +56,32 @@ export function parseAddCheckpoint(body: Uint8Array): AddCheckpointRequest {
     bad(`consistency proof line ${proof + 1}`, 'must be the base64 of a 32-byte hash');
   if (note.length === 0) bad('checkpoint', 'must follow the blank line');
   return { oldSize, proof, note };
+}
+
+/**
+ * An add-checkpoint request whose note is a well-formed signed note: what a witness routes
+ * by its origin before it opens the note (c2sp.org/tlog-witness#add-checkpoint).
+ */
+export interface AddCheckpointSubmission extends AddCheckpointRequest {
+  /** The note's first line: the checkpoint origin, not yet checked as one (parseCheckpoint). */
+  readonly origin: string;
+  /** The signed text of the note (the checkpoint, with its final newline), not yet parsed. */
+  readonly text: string;
+}
+
+/**
+ * Parses an add-checkpoint body and the signed note in it, strictly: the header as
+ * parseAddCheckpoint does, then the note as parseNote does (c2sp.org/signed-note). Throws
+ * FormatError naming the field and the rule, so a witness answers 400 before it looks up
+ * the origin, and never mistakes a line of a malformed body for one.
+ *
+ * @example
+ *   const req = parseAddCheckpointSubmission(body); // req.origin routes the request
+ */
+export function parseAddCheckpointSubmission(body: Uint8Array): AddCheckpointSubmission {
+  const req = parseAddCheckpoint(body);
+  const { text } = parseNote(req.note);
+  return { ...req, origin: text.slice(0, text.indexOf('\n')), text };
 }
 
 /** The bytes of an add-checkpoint request. */

@@ -8,9 +8,9 @@ import { type Checkpoint, parseCheckpoint } from './checkpoint.js';
 import { bytesEqual, fromUtf8, toBase64 } from './encoding.js';
 import { FormatError } from './format-error.js';
 import { EMPTY_ROOT } from './merkle.js';
-import { type NoteVerifier, openNote, parseNote } from './note.js';
+import { type NoteVerifier, openNote } from './note.js';
 import { verifyConsistency } from './proof.js';
-import { parseAddCheckpoint } from './witness-protocol.js';
+import { type AddCheckpointSubmission, parseAddCheckpointSubmission } from './witness-protocol.js';
 
 /** What the witness remembers per origin: the newest checkpoint it cosigned. */
 export interface WitnessState {
@@ -41,38 +41,52 @@ export type WitnessDecision =
     };
 
 /**
- * Decides a request. `verifiersFor(origin)` gives the log keys the witness trusts for an
- * origin (none: unknown log, 404). `state` is what it holds for that origin, if anything.
- * The request's origin is read from the note's first line before anything else is checked,
- * so that an unknown log is a 404 whatever else is wrong with its checkpoint.
+ * Decides a request body: parses it (parseAddCheckpointSubmission, 400 when malformed),
+ * then decideSubmission with the origin's keys and state. `verifiersFor(origin)` gives the
+ * log keys the witness trusts for an origin (none: unknown log, 404).
  */
 export function decideAddCheckpoint(
   body: Uint8Array,
   verifiersFor: (origin: string) => readonly NoteVerifier[],
   stateFor: (origin: string) => WitnessState | undefined,
 ): WitnessDecision {
-  let req: ReturnType<typeof parseAddCheckpoint>;
+  let req: AddCheckpointSubmission;
   try {
-    req = parseAddCheckpoint(body);
-    parseNote(req.note);
+    req = parseAddCheckpointSubmission(body);
   } catch (e) {
     if (e instanceof FormatError) return { status: 400, message: `invalid input: ${e.message}` };
     throw e;
   }
-  const noteText = fromUtf8(req.note) as string; // parseNote checked it is UTF-8
-  const origin = noteText.slice(0, noteText.indexOf('\n'));
-  const verifiers = verifiersFor(origin);
+  return decideSubmission(req, verifiersFor(req.origin), stateFor(req.origin));
+}
+
+/**
+ * Decides a parsed request (c2sp.org/tlog-witness#add-checkpoint), in the spec's order:
+ * the origin is trusted (404), the checkpoint parses (400), a trusted key signed it and no
+ * trusted key's signature fails (403), `old` is not above the new size (400), `old` is the
+ * held size (409), and the new checkpoint extends the held one (422). `verifiers` are the
+ * keys trusted for `req.origin`; `held` is what the witness holds for it, if anything.
+ *
+ * @example
+ *   const d = decideSubmission(parseAddCheckpointSubmission(body), keys, held);
+ *   if (d.status === 200) store(d.checkpoint, d.note); // then cosign d.text
+ */
+export function decideSubmission(
+  req: AddCheckpointSubmission,
+  verifiers: readonly NoteVerifier[],
+  held: WitnessState | undefined,
+): WitnessDecision {
   if (verifiers.length === 0)
-    return { status: 404, message: `unknown log: ${JSON.stringify(origin.slice(0, 256))}` };
-  const opened = openNote(req.note, verifiers);
+    return { status: 404, message: `unknown log: ${JSON.stringify(req.origin.slice(0, 256))}` };
   let checkpoint: Checkpoint;
   try {
-    checkpoint = parseCheckpoint(noteText.slice(0, noteText.lastIndexOf('\n\n') + 1));
+    checkpoint = parseCheckpoint(req.text);
   } catch (e) {
     if (e instanceof FormatError)
       return { status: 400, message: `invalid checkpoint: ${e.message}` };
     throw e;
   }
+  const opened = openNote(req.note, verifiers);
   if (!opened.ok) {
     return opened.error.reason === 'malformed' || opened.error.reason === 'ambiguous_key'
       ? { status: 400, message: `invalid input: ${opened.error.detail}` }
@@ -84,15 +98,17 @@ export function decideAddCheckpoint(
               : 'no trusted log signature',
         };
   }
-  const note = noteText;
+  const note = fromUtf8(req.note) as string; // parseNote checked it is UTF-8
   if (req.oldSize > checkpoint.size) {
     return {
       status: 400,
       message: `old size ${req.oldSize} is larger than the checkpoint size ${checkpoint.size}`,
     };
   }
-  const held = stateFor(origin);
   if (req.oldSize !== (held?.size ?? 0)) return { status: 409, size: held?.size ?? 0 };
+  if (checkpoint.size === 0 && !bytesEqual(checkpoint.root, EMPTY_ROOT)) {
+    return { status: 422, message: 'a checkpoint of size 0 must have the empty tree root' };
+  }
   const evidence = (reason: string) => ({
     status: 422 as const,
     message: reason,
@@ -100,9 +116,6 @@ export function decideAddCheckpoint(
       ? {}
       : { equivocation: { reason, note, proof: req.proof.map(toBase64) } }),
   });
-  if (checkpoint.size === 0 && !bytesEqual(checkpoint.root, EMPTY_ROOT)) {
-    return { status: 422, message: 'a checkpoint of size 0 must have the empty tree root' };
-  }
   if (held === undefined || held.size === 0) {
     if (req.proof.length !== 0)
       return { status: 422, message: 'consistency proof must be empty from size 0' };
@@ -124,10 +137,5 @@ export function decideAddCheckpoint(
         `invalid consistency proof from ${held.size} to ${checkpoint.size}: ${check.error.detail}`,
       );
   }
-  return {
-    status: 200,
-    checkpoint,
-    text: noteText.slice(0, noteText.lastIndexOf('\n\n') + 1),
-    note,
-  };
+  return { status: 200, checkpoint, text: req.text, note };
 }

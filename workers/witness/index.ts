@@ -3,7 +3,13 @@
  * its key, the origins it holds) and GET /evidence (equivocations it was shown).
  */
 import { Hono } from 'hono';
-import { indexOfBlankLine, MAX_ADD_CHECKPOINT_SIZE } from '../../src/index.js';
+import {
+  type AddCheckpointSubmission,
+  FormatError,
+  MAX_ADD_CHECKPOINT_SIZE,
+  parseAddCheckpointSubmission,
+  readBoundedBody,
+} from '../../src/index.js';
 import { witnessConfig } from './config.js';
 import type { WitnessEnv } from './env.js';
 
@@ -19,23 +25,19 @@ const text = (body: string, status: number, type = 'text/plain; charset=utf-8') 
   });
 
 app.post('/add-checkpoint', async (c) => {
-  const declared = Number(c.req.header('content-length') ?? Number.NaN);
-  if (declared > MAX_ADD_CHECKPOINT_SIZE) return text('invalid input: body too large\n', 413);
-  const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.length > MAX_ADD_CHECKPOINT_SIZE) return text('invalid input: body too large\n', 413);
-  // Route by the checkpoint's origin: the first line after the first blank line. A body
-  // without one is malformed whatever it says (the decision reports it as such).
-  const blank = indexOfBlankLine(body);
-  const start = blank + 2;
-  const nl = blank < 0 ? -1 : body.indexOf(0x0a, start);
-  const origin = nl < 0 ? '' : new TextDecoder().decode(body.subarray(start, nl));
-  const config = witnessConfig(c.env);
-  if (origin === '' || origin.length > 256)
-    return text('invalid input: no checkpoint origin\n', 400);
-  if (config.verifiersFor(origin).length === 0)
-    return text(`unknown log: ${JSON.stringify(origin)}\n`, 404);
-  const stub = c.env.ORIGIN.get(c.env.ORIGIN.idFromName(origin));
-  const answer = await stub.addCheckpoint(origin, body);
+  const body = await readBoundedBody(c.req.raw, MAX_ADD_CHECKPOINT_SIZE);
+  if (!body.ok) return text(`invalid input: ${body.error.detail}\n`, 413);
+  // Parse once, strictly, and route by the origin the parsed note names.
+  let req: AddCheckpointSubmission;
+  try {
+    req = parseAddCheckpointSubmission(body.value);
+  } catch (e) {
+    if (e instanceof FormatError) return text(`invalid input: ${e.message}\n`, 400);
+    throw e;
+  }
+  if (witnessConfig(c.env).verifiersFor(req.origin).length === 0)
+    return text(`unknown log: ${JSON.stringify(req.origin.slice(0, 256))}\n`, 404);
+  const answer = await c.env.ORIGIN.get(c.env.ORIGIN.idFromName(req.origin)).addCheckpoint(req);
   return text(answer.body, answer.status, answer.contentType);
 });
 

@@ -9,7 +9,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  decideAddCheckpoint,
+  type AddCheckpointSubmission,
+  decideSubmission,
   formatCosignatureResponse,
   utf8,
   type WitnessState,
@@ -45,18 +46,15 @@ export class WitnessOriginDurableObject extends DurableObject<WitnessEnv> {
     );
   }
 
-  /** Handles one add-checkpoint request body for this object's origin. */
-  async addCheckpoint(origin: string, body: Uint8Array): Promise<WitnessAnswer> {
+  /** Handles one add-checkpoint request for this object's origin, parsed by the Worker. */
+  async addCheckpoint(req: AddCheckpointSubmission): Promise<WitnessAnswer> {
+    const { origin } = req;
     const config = witnessConfig(this.env);
     const held = this.#state();
     if (held !== undefined && held.origin !== origin)
       throw new Error(`object holds ${held.origin}, asked for ${origin}`);
     // Decide and store with no await in between: the check-and-store is atomic.
-    const d = decideAddCheckpoint(
-      body,
-      (o) => (o === origin ? config.verifiersFor(o) : []),
-      () => held,
-    );
+    const d = decideSubmission(req, config.verifiersFor(origin), held);
     if (d.status === 409)
       return { status: 409, contentType: 'text/x.tlog.size', body: `${d.size}\n` };
     if (d.status !== 200) {
