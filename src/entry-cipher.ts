@@ -55,14 +55,22 @@ export class EntryCipher {
    * fault (or tampering), never a client's.
    */
   async open(seq: number, sealed: Uint8Array): Promise<Uint8Array> {
-    if (sealed.length < SEAL_OVERHEAD || sealed[0] !== VERSION[0])
-      throw new Error(`sealed entry of seq ${seq}: must be 0x01 || nonce || ciphertext || tag`);
-    const plain = await openAesGcm(this.#key, sealed.subarray(1), this.#aad(seq));
+    const plain = await this.tryOpen(seq, sealed);
     if (plain === undefined)
       throw new Error(
-        `sealed entry of seq ${seq}: does not decrypt under the data key of "${this.#stream}"`,
+        `sealed entry of seq ${seq}: does not decrypt under the data key of "${this.#stream}" (or is not 0x01 || nonce || ciphertext || tag)`,
       );
     return plain;
+  }
+
+  /**
+   * The entry of `seq`, or undefined when the sealed bytes do not authenticate (changed at
+   * rest, or not a sealed entry of this seq and stream): tampering detected, for readers
+   * that report it per entry instead of failing.
+   */
+  async tryOpen(seq: number, sealed: Uint8Array): Promise<Uint8Array | undefined> {
+    if (sealed.length < SEAL_OVERHEAD || sealed[0] !== VERSION[0]) return undefined;
+    return openAesGcm(this.#key, sealed.subarray(1), this.#aad(seq));
   }
 
   /** The stored stand-in for an idempotency key or an event digest: hex HMAC-SHA-256. */

@@ -82,7 +82,9 @@ describe('sealed entries', () => {
       const bad = sealed.slice();
       bad[i] = (bad[i] as number) ^ 0x01;
       await expect(c.open(7, bad), `byte ${i}`).rejects.toThrow();
+      expect(await c.tryOpen(7, bad), `byte ${i}: tryOpen`).toBeUndefined();
     }
+    expect(await c.tryOpen(7, sealed), 'tryOpen of the untouched bytes').toEqual(plain);
     await expect(c.open(7, sealed.subarray(0, SEAL_OVERHEAD - 1)), 'short').rejects.toThrow();
   });
 

@@ -262,7 +262,13 @@ function refusals(role: Role, e: Endpoint, where: Where, stream: string): string
     if (e.needs === 'append') return ['"_access" is a system stream: only the ledger writes it'];
     // Both rules apply to, say, a writer searching _access; which one is named depends on
     // whether the endpoint sees the stream (in the path) before the role (query or body).
-    if (role !== 'admin') return ['"_access" is a system stream: only admins read it', ...byRole];
+    // A route that refuses everyone on a system stream (erasures) may name that rule first.
+    if (role !== 'admin')
+      return [
+        '"_access" is a system stream: only admins read it',
+        ...byRole,
+        ...(e.systemRule === undefined ? [] : [e.systemRule]),
+      ];
     return e.systemRule === undefined ? [] : [e.systemRule];
   }
   if (byRole.length > 0) return byRole;

@@ -11,10 +11,11 @@
  * when refused for authentication or authorization.
  */
 import type { MiddlewareHandler } from 'hono';
-import { isIp, type JsonValue, validateEventCanonical } from '../../src/index.js';
+import { isAnyStreamName, isIp, type JsonValue, validateEventCanonical } from '../../src/index.js';
 import type { AppEnv, Caller } from './auth.js';
 import type { LedgerEnv } from './env.js';
 import { Problem, problemResponse } from './problem.js';
+import { type AccessAction, docPath, type RefusalAction, type RouteSpec } from './route.js';
 
 /**
  * The system stream of access records. With ACCESS_SHARDS = N > 1 the records are spread over
@@ -47,35 +48,23 @@ function accessStreamFor(env: LedgerEnv): string {
   return k === 0 ? ACCESS_STREAM : `${ACCESS_STREAM}-${k}`;
 }
 
-/** What a request did, for its record: [method, path pattern, action]. First match wins. */
-const ACTIONS: readonly [string, RegExp, string][] = [
-  ['GET', /^\/v1\/streams$/, 'streams.list'],
-  ['GET', /^\/v1\/streams\/[^/]+\/entries(\/\d+)?$/, 'entries.read'],
-  ['GET', /^\/v1\/streams\/[^/]+\/entries\/[^/]+\/proof$/, 'entries.read'],
-  ['GET', /^\/v1\/streams\/[^/]+\/tail$/, 'tail.open'],
-  [
-    'GET',
-    /^\/v1\/streams\/[^/]+\/(checkpoint|witnessed|checkpoints(\/\d+)?|proof\/\w+)$/,
-    'verify.read',
-  ],
-  ['POST', /^\/v1\/verify$/, 'verify.check'],
-  ['GET', /^\/v1\/search$/, 'search'],
-  ['GET', /^\/v1\/tokens$/, 'tokens.list'],
-  ['POST', /^\/v1\/tokens$/, 'tokens.create'],
-  ['DELETE', /^\/v1\/tokens\/[^/]+$/, 'tokens.revoke'],
-  ['POST', /^\/v1\/streams\/[^/]+\/erasures$/, 'config.erase'],
-  ['POST', /^\/v1\/admin\/rotate-keys$/, 'config.rotate-keys'],
-];
-
-/** The action a request is recorded under, or undefined when it is not recorded. */
-export function accessAction(method: string, path: string, status: number): string | undefined {
-  // A rate-limited request got nothing and did nothing; recording it would let a flood of
-  // refused requests grow _access without bound (the 401s before the limit are recorded).
+/**
+ * The action a request is recorded under, or undefined when it is not recorded: the action
+ * its route declares, whatever the outcome; else a refused authentication (401), a refusal
+ * (403), or an authenticated request that no route serves (404, 405). A rate-limited request
+ * (429) got nothing and did nothing; recording it would let a flood of refused requests grow
+ * `_access` without bound (the 401s before the limit are recorded).
+ */
+export function accessAction(
+  route: RouteSpec | undefined,
+  status: number,
+  authenticated: boolean,
+): AccessAction | RefusalAction | undefined {
   if (status === 429) return undefined;
   if (status === 401) return 'auth.refused';
-  const hit = ACTIONS.find(([m, re]) => m === method && re.test(path));
-  if (hit !== undefined) return hit[2];
+  if (route !== undefined && 'action' in route.access) return route.access.action;
   if (status === 403) return 'request.forbidden';
+  if (route === undefined && authenticated) return 'request.unrouted';
   return undefined;
 }
 
@@ -87,17 +76,25 @@ function clip(s: string, n: number): string {
   return `${out}…`;
 }
 
+/** What a record says of the request besides who and what: the route and its target. */
+export interface AccessDetails {
+  /** The declared route that served it ("GET /v1/streams/{stream}/entries"), if any. */
+  readonly route?: RouteSpec;
+  /** The stream it acted on, as checked (never re-read from the URL). */
+  readonly stream?: string;
+  /** What the handler adds (e.g. the token created). */
+  readonly extra?: Record<string, JsonValue>;
+}
+
 /** The event recording one request. */
 export function accessEvent(
   req: Request,
   action: string,
   status: number,
   caller: (Pick<Caller, 'id' | 'kind' | 'name'> & Partial<Pick<Caller, 'role'>>) | undefined,
-  extra: Record<string, JsonValue> = {},
+  details: AccessDetails = {},
 ): JsonValue {
   const url = new URL(req.url);
-  const stream =
-    /^\/v1\/streams\/([^/]+)/.exec(url.pathname)?.[1] ?? url.searchParams.get('stream');
   const query: Record<string, string> = {};
   for (const [k, v] of [...url.searchParams].slice(0, 16)) query[clip(k, 64)] = clip(v, 256);
   const ip = req.headers.get('cf-connecting-ip') ?? '';
@@ -107,74 +104,143 @@ export function accessEvent(
   if (isIp(ip)) context.ip = ip;
   if (ua !== '') context.user_agent = clip(ua, 1024);
   if (rid !== '') context.request_id = clip(rid, 256);
+  const { route, stream } = details;
   return {
     action: `stele.${action}`,
     actor:
       caller === undefined
         ? { id: 'anonymous', type: 'anonymous' }
         : { id: clip(caller.id, 128), type: caller.kind, name: clip(caller.name, 256) },
-    ...(stream ? { targets: [{ id: clip(stream, 128), type: 'stream' }] } : {}),
+    ...(stream ? { targets: [{ id: stream, type: 'stream' }] } : {}),
     outcome: status < 400 ? 'success' : 'failure',
     occurred_at: new Date().toISOString(),
     ...(Object.keys(context).length > 0 ? { context } : {}),
     metadata: {
       method: req.method,
       path: clip(url.pathname, 256),
+      ...(route === undefined ? {} : { route: `${route.method} ${docPath(route.path)}` }),
       status,
       ...(Object.keys(query).length > 0 ? { query } : {}),
       ...(caller?.role === undefined ? {} : { role: caller.role }),
-      ...extra,
+      ...details.extra,
     },
   };
 }
 
-/**
- * Appends one record to an access stream and returns where it is. Throws when it cannot be
- * stored; the caller must then not answer as if the action had been recorded.
- */
-export async function recordAccess(
-  env: LedgerEnv,
-  event: JsonValue,
-): Promise<{ stream: string; seq: number }> {
-  let canonical: string;
+/** An event as the canonical JSON of a record (details it cannot hold are dropped, not the record). */
+function recordOf(event: JsonValue): string {
   try {
-    canonical = validateEventCanonical(event).canonical;
+    return validateEventCanonical(event).canonical;
   } catch {
     // Request details that an event cannot hold (say, a query too odd for the event rules)
     // still leave a record: who, what, and the outcome.
     const e = event as { action: string; actor: JsonValue; outcome: string; metadata: JsonValue };
     const { method, status } = e.metadata as { method: string; status: number };
-    canonical = validateEventCanonical({
+    return validateEventCanonical({
       action: e.action,
       actor: e.actor,
       outcome: e.outcome,
       metadata: { method, status, note: 'the request details could not be recorded' },
     }).canonical;
   }
-  const stream = accessStreamFor(env);
-  const r = await env.STREAM.get(env.STREAM.idFromName(stream)).append(stream, [{ canonical }]);
-  if (!r.ok) throw new Error(`${stream} refused the record: ${r.detail}`);
-  return { stream, seq: (r.entries[0] as { seq: number }).seq };
 }
 
-/** Middleware: records the request after it is handled, before the answer leaves. */
+/** Records per append to an access stream (each at most 64 KiB: one object call stays small). */
+const RECORDS_PER_APPEND = 50;
+
+/**
+ * Appends records to one access stream, in order, and returns where the first is. Throws
+ * when they cannot be stored; the caller must then not answer as if the action had been
+ * recorded.
+ */
+export async function recordAccess(
+  env: LedgerEnv,
+  ...events: JsonValue[]
+): Promise<{ stream: string; seq: number }> {
+  const stream = accessStreamFor(env);
+  const stub = env.STREAM.get(env.STREAM.idFromName(stream));
+  let first: number | undefined;
+  for (let i = 0; i < events.length; i += RECORDS_PER_APPEND) {
+    const batch = events.slice(i, i + RECORDS_PER_APPEND).map((e) => ({ canonical: recordOf(e) }));
+    const r = await stub.append(stream, batch);
+    if (!r.ok) throw new Error(`${stream} refused the record: ${r.error.reason}`);
+    first ??= (r.value.entries[0] as { seq: number }).seq;
+  }
+  if (first === undefined) throw new Error('no record to append');
+  return { stream, seq: first };
+}
+
+/** Seq ranges per erasure record: at most 35 bytes of JSON each, far below the 64 KiB event bound. */
+const RANGES_PER_RECORD = 1000;
+
+/** Ascending seqs as inclusive ranges: [0, 1, 2, 5] -> [[0, 2], [5, 5]]. */
+export function seqRanges(seqs: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const q of seqs) {
+    const last = out[out.length - 1];
+    if (last !== undefined && q === last[1] + 1) last[1] = q;
+    else out.push([q, q]);
+  }
+  return out;
+}
+
+/**
+ * The records of one erasure: however many entries it names, every record says which stream,
+ * why, and which seqs (as ranges, part `part` of `parts`, so that together they list every seq
+ * erased), and all go to one access stream, in order. Returns where the first is.
+ */
+export function recordErasure(
+  env: LedgerEnv,
+  req: Request,
+  caller: Caller,
+  route: RouteSpec,
+  erasure: { stream: string; seqs: readonly number[]; reason: string; byActor: boolean },
+): Promise<{ stream: string; seq: number }> {
+  const ranges = seqRanges(erasure.seqs);
+  const parts = Math.max(1, Math.ceil(ranges.length / RANGES_PER_RECORD));
+  const events: JsonValue[] = [];
+  for (let part = 1; part <= parts; part++) {
+    const slice = ranges.slice((part - 1) * RANGES_PER_RECORD, part * RANGES_PER_RECORD);
+    events.push(
+      accessEvent(req, 'config.erase', 200, caller, {
+        route,
+        stream: erasure.stream,
+        extra: {
+          reason: erasure.reason,
+          erasure: { entries: erasure.seqs.length, part, parts, seqs: slice },
+          ...(erasure.byActor ? { by: 'actor' } : {}),
+        },
+      }),
+    );
+  }
+  return recordAccess(env, ...events);
+}
+
+/**
+ * Middleware: records the request after it is handled, before the answer leaves, under the
+ * route that served it (router.ts sets it) and the stream that route checked.
+ */
 export const auditAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
-  const path = new URL(c.req.url).pathname;
-  if (c.get('accessRecorded')) return; // the handler recorded it itself (erasure)
-  const action = accessAction(c.req.method, path, c.res.status);
+  const route = c.get('route');
+  // A route whose handler records before it acts (an erasure) did so unless it refused first.
+  if (c.get('accessRecorded')) return;
+  const action = accessAction(route, c.res.status, c.get('caller') !== undefined);
   if (action === undefined) return;
+  // The target: the stream the route checked; for a refusal before that check (401, 403),
+  // the path's stream when it is a well-formed name.
+  const named = c.get('params')?.stream;
+  const stream =
+    c.get('target') ?? (named !== undefined && isAnyStreamName(named) ? named : undefined);
   try {
     const t0 = performance.now();
     await recordAccess(
       c.env,
-      accessEvent(
-        c.req.raw,
-        action,
-        c.res.status,
-        c.get('caller') ?? c.get('refused'),
-        c.get('accessNote'),
-      ),
+      accessEvent(c.req.raw, action, c.res.status, c.get('caller') ?? c.get('refused'), {
+        ...(route === undefined ? {} : { route }),
+        ...(stream === undefined ? {} : { stream }),
+        extra: c.get('accessNote') ?? {},
+      }),
     );
     // What recording cost this request (bench/ledger.mjs reports it; the runtime's clock
     // advances across the Durable Object call, so this is the record's wall time).

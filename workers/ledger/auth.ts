@@ -11,7 +11,7 @@
  * (AUTH_FAILURE_LIMIT); authenticated callers per caller (CALLER_LIMIT). System streams
  * ("_access") are read by admins only and written by nobody but the ledger.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import {
   type AccessIdentity,
   hashToken,
@@ -26,7 +26,8 @@ import {
 } from '../../src/index.js';
 import { accessConfig, accessSignIn } from './access.js';
 import type { LedgerEnv } from './env.js';
-import { Problem } from './problem.js';
+import { type AuthFailure, AuthRefusal, Problem } from './problem.js';
+import type { RouteSpec } from './route.js';
 
 /** How long a verified token is trusted without asking D1 again. */
 export const TOKEN_CACHE_MS = 30_000;
@@ -60,6 +61,11 @@ export type AppEnv = {
   Bindings: LedgerEnv;
   Variables: {
     caller: Caller;
+    /** The route that serves the request (router.ts), and its path parameters as matched. */
+    route: RouteSpec;
+    params: Record<string, string>;
+    /** The stream the request acts on, once checked (its access record's target). */
+    target: string;
     /** The handler recorded the request in _access itself. */
     accessRecorded: boolean;
     /** A signed-in identity that was refused (no role), for its access record. */
@@ -132,41 +138,27 @@ function limitCaller(c: Context<AppEnv>, id: string): void {
   );
 }
 
-/** Requires a valid token or Access sign-in; sets c.var.caller. */
-export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+/**
+ * Requires a valid token or Access sign-in and sets c.var.caller; throws an AuthRefusal
+ * (401, or for Access 403 and 503) after counting the failure against the client's address.
+ */
+export async function authenticate(c: Context<AppEnv>): Promise<Caller> {
   const caller = await identify(c);
-  if (caller instanceof Problem) {
+  if ('reason' in caller) {
     await limit(
       c.env.AUTH_FAILURE_LIMIT,
       clientIp(c.req.raw),
       'failed authentications from this address',
     );
-    throw caller;
+    throw new AuthRefusal(caller);
   }
   c.set('caller', caller);
   limitCaller(c, caller.id);
-  await next();
-};
-
-/**
- * 401 with a detail safe to show (it never echoes a secret). RFC 6750 §3.1: the error code
- * only when credentials were sent and refused.
- */
-function unauthorized(detail: string, sent: boolean): Problem {
-  return new Problem(
-    'unauthorized',
-    detail,
-    {},
-    {
-      'www-authenticate': sent
-        ? 'Bearer realm="stele", error="invalid_token"'
-        : 'Bearer realm="stele"',
-    },
-  );
+  return caller;
 }
 
-/** The caller, or the problem to answer with (401; 403 for a signed-in identity with no role). */
-async function identify(c: Context<AppEnv>): Promise<Caller | Problem> {
+/** The caller, or why not. */
+async function identify(c: Context<AppEnv>): Promise<Caller | AuthFailure> {
   const header = c.req.header('authorization');
   const jwt = c.req.header('cf-access-jwt-assertion');
   // Access settings are read only for requests that use Access: a broken ACCESS_ROLES must
@@ -179,24 +171,26 @@ async function identify(c: Context<AppEnv>): Promise<Caller | Problem> {
     );
     if (!r.ok) {
       if (r.identity !== undefined) c.set('refused', accessActor(r.identity));
-      if (r.status === 403) return new Problem('forbidden', r.detail);
-      if (r.status === 503) return new Problem('unavailable', r.detail, {}, { 'retry-after': '5' });
-      return unauthorized(r.detail, true);
+      if (r.status === 403) return { reason: 'no_role', detail: r.detail };
+      if (r.status === 503) return { reason: 'keys_unavailable', detail: r.detail };
+      return { reason: 'invalid_credentials', detail: r.detail };
     }
     return { ...accessActor(r.identity), role: r.grant.role, streams: r.grant.streams };
   }
   const m = /^Bearer +([\x21-\x7e]{1,256})$/i.exec(header ?? '');
   if (m === null) {
-    return unauthorized(
-      accessOn
-        ? 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access'
-        : 'send "Authorization: Bearer <token>"',
-      header !== undefined,
-    );
+    const detail = accessOn
+      ? 'send "Authorization: Bearer <token>", or sign in through Cloudflare Access'
+      : 'send "Authorization: Bearer <token>"';
+    return header === undefined
+      ? { reason: 'no_credentials', detail }
+      : { reason: 'invalid_credentials', detail };
   }
   return (
-    (await lookup(c.env, m[1] as string)) ??
-    unauthorized('the token is unknown, expired or revoked', true)
+    (await lookup(c.env, m[1] as string)) ?? {
+      reason: 'invalid_credentials',
+      detail: 'the token is unknown, expired or revoked',
+    }
   );
 }
 
@@ -251,14 +245,18 @@ async function lookup(env: LedgerEnv, token: string): Promise<Caller | undefined
 }
 
 /**
- * Throws 403 unless the caller's role grants `p` (and, with a stream, its scope covers it).
- * System streams ("_access") are admin-only whatever the scope, and never appended to.
+ * Throws 403 unless the caller's role grants `p` and, with a stream, its scope covers it.
+ * System streams (`_access`) are read by admins only, whatever the scope, and refused to
+ * everyone when `systemRule` says why (nobody appends to them or erases their records).
  */
-export function authorize(c: Context<AppEnv>, p: Permission, stream?: string): Caller {
-  const caller = c.var.caller;
+export function authorize(
+  caller: Caller,
+  p: Permission,
+  stream?: string,
+  systemRule?: string,
+): void {
   if (stream?.startsWith('_')) {
-    if (p === 'append')
-      throw new Problem('forbidden', `"${stream}" is a system stream: only the ledger writes it`);
+    if (systemRule !== undefined) throw new Problem('forbidden', `"${stream}" ${systemRule}`);
     if (caller.role !== 'admin')
       throw new Problem('forbidden', `"${stream}" is a system stream: only admins read it`);
   }
@@ -271,5 +269,9 @@ export function authorize(c: Context<AppEnv>, p: Permission, stream?: string): C
   if (stream !== undefined && !scopeAllows(caller.streams, stream)) {
     throw new Problem('forbidden', `the token's streams do not include "${stream}"`);
   }
-  return caller;
+}
+
+/** Throws 403 unless the caller's scope holds "*" itself (`rule` says what needs it). */
+export function authorizeEveryStream(caller: Caller, rule: string): void {
+  if (!caller.streams.includes('*')) throw new Problem('forbidden', rule);
 }

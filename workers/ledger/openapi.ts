@@ -1,13 +1,22 @@
 /**
- * The OpenAPI 3.1 description of the ledger's HTTP API v1, served at GET /v1/openapi.json.
- * It describes what routes/*.ts implement; docs/api.md is the human reference and
- * docs/format.md defines the entry, checkpoint and proof formats.
+ * The OpenAPI 3.1 description of the ledger's HTTP API v1, served at GET /v1/openapi.json:
+ * every operation generated from the route table (route-table.ts), with the answers' shapes
+ * (components) written here. docs/api.md is the human reference (its tables are checked
+ * against the same table) and docs/format.md defines the formats.
  */
 
-/**
- * What each `x-stele-role` value means (src/token.ts GRANTS). The system stream `_access` is
- * read by admins only, whatever the role says (workers/ledger/auth.ts authorize).
- */
+import { docPath, type RouteSpec } from './route.js';
+import { ROUTES } from './route-table.js';
+import { jsonSchema, paramDoc } from './schema.js';
+
+/** The least role each permission needs (src/token.ts GRANTS), for `x-stele-role`. */
+const LEAST_ROLE = {
+  append: 'writer',
+  verify: 'verifier',
+  read: 'reader',
+  admin: 'admin',
+} as const;
+/** Who may call an operation, in words. */
 const ROLE_TEXT = {
   none: 'Role: none (no token).',
   writer: 'Role: writer or admin.',
@@ -16,82 +25,98 @@ const ROLE_TEXT = {
   admin: 'Role: admin.',
 } as const;
 
-/** The common head of an operation: tags, id, summary, role (text and extension). */
-function op(
-  role: keyof typeof ROLE_TEXT,
-  tag: string,
-  operationId: string,
-  summary: string,
-  description?: string,
-) {
-  return {
-    tags: [tag],
-    operationId,
-    summary,
-    description: description === undefined ? ROLE_TEXT[role] : `${ROLE_TEXT[role]} ${description}`,
-    'x-stele-role': role,
-    ...(role === 'none' ? { security: [] } : {}),
-  };
-}
-
 const s = (name: string) => ({ $ref: `#/components/schemas/${name}` }) as const;
 const arrayOf = (name: string) => ({ type: 'array', items: s(name) }) as const;
 const object = (required: readonly string[], properties: Record<string, object>) =>
   ({ type: 'object', required, properties }) as const;
-const query = (name: string, schema: object, description?: string, required?: true) => ({
-  name,
-  in: 'query',
-  ...(description === undefined ? {} : { description }),
-  ...(required ? { required } : {}),
-  schema,
-});
-
-const json = (schema: string, description: string) => ({
-  description,
-  content: { 'application/json': { schema: s(schema) } },
-});
-/** A JSON answer that is one of several schemas. */
-const jsonOneOf = (schemas: readonly string[], description: string) => ({
-  description,
-  content: { 'application/json': { schema: { oneOf: schemas.map(s) } } },
-});
-const text = (description: string) => ({
-  description,
-  content: { 'text/plain': { schema: { type: 'string' } } },
-});
 const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: s('Problem') } },
 });
+const err = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
-const err = {
-  400: { $ref: '#/components/responses/BadRequest' },
-  401: { $ref: '#/components/responses/Unauthorized' },
-  403: { $ref: '#/components/responses/Forbidden' },
-  404: { $ref: '#/components/responses/NotFound' },
-  409: { $ref: '#/components/responses/Conflict' },
-  410: { $ref: '#/components/responses/Gone' },
-  413: { $ref: '#/components/responses/PayloadTooLarge' },
-  415: { $ref: '#/components/responses/UnsupportedMediaType' },
-  429: { $ref: '#/components/responses/TooManyRequests' },
-  503: { $ref: '#/components/responses/Unavailable' },
-} as const;
-/**
- * The errors of every authenticated request: 401, 403, the rate limits (429) and 503 (the
- * request's _access record could not be stored, or Access's keys could not be fetched).
- */
-const authErrors = { 401: err[401], 403: err[403], 429: err[429], 503: err[503] } as const;
-/** The errors of a list that is not one stream's. */
-const listErrors = { 400: err[400], ...authErrors } as const;
-/** The errors of a read of one stream. */
-const readErrors = { ...listErrors, 404: err[404] } as const;
+/** The errors a route can answer, from what it declares. */
+function errors(r: RouteSpec): Record<number, object> {
+  const out: Record<number, object> = {};
+  const checks = r.params ?? r.query ?? r.headers ?? r.body;
+  if (checks !== undefined || r.auth !== 'public') out[400] = err('BadRequest');
+  if (r.auth !== 'public') {
+    out[401] = err('Unauthorized');
+    out[403] = err('Forbidden');
+  }
+  if (r.auth !== 'public' || r.params !== undefined) out[404] = err('NotFound');
+  out[405] = err('MethodNotAllowed');
+  if (r.body !== undefined) {
+    out[413] = err('PayloadTooLarge');
+    out[415] = err('UnsupportedMediaType');
+  }
+  if (r.auth !== 'public') {
+    out[429] = err('TooManyRequests');
+    out[503] = err('Unavailable');
+  }
+  return out;
+}
 
-const streamParam = { $ref: '#/components/parameters/Stream' } as const;
-const seqParam = { $ref: '#/components/parameters/Seq' } as const;
-const limitParam = { $ref: '#/components/parameters/Limit' } as const;
+/** One operation of the document, from its declaration. */
+function operation(name: string, r: RouteSpec): object {
+  const role = r.auth === 'public' ? 'none' : LEAST_ROLE[r.auth.permission];
+  const access =
+    'action' in r.access
+      ? `Recorded in _access as stele.${r.access.action}, whatever the outcome.`
+      : `Not recorded in _access: ${r.access.unrecorded}.`;
+  const parameters = [
+    ...Object.entries(r.params ?? {}).map(([n, p]) => paramDoc(n, 'path', p)),
+    ...Object.entries(r.query ?? {}).map(([n, p]) => paramDoc(n, 'query', p)),
+    ...Object.entries(r.headers ?? {}).map(([n, p]) => paramDoc(n, 'header', p)),
+  ];
+  const body =
+    r.body === undefined
+      ? {}
+      : {
+          requestBody: {
+            required: true,
+            description: `At most ${r.body.maxBytes} bytes.`,
+            content:
+              r.body.kind === 'json'
+                ? { 'application/json': { schema: s(r.body.name) } }
+                : r.body.content,
+          },
+        };
+  return {
+    tags: [r.tag],
+    operationId: name,
+    summary: r.summary,
+    description: `${ROLE_TEXT[role]} ${r.description} ${access}`,
+    'x-stele-role': role,
+    'x-stele-access': 'action' in r.access ? `stele.${r.access.action}` : null,
+    ...(r.auth === 'public' ? { security: [] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...body,
+    responses: { ...r.responses, ...errors(r) },
+  };
+}
 
-const hash = s('Hash');
+/** The `paths` of the document: every declared route. */
+function paths(): Record<string, Record<string, object>> {
+  const out: Record<string, Record<string, object>> = {};
+  for (const [name, r] of Object.entries(ROUTES) as [string, RouteSpec][]) {
+    const path = docPath(r.path);
+    out[path] ??= {};
+    (out[path] as Record<string, object>)[r.method.toLowerCase()] = operation(name, r);
+  }
+  return out;
+}
+
+/** The request bodies' schemas, from their declarations. */
+function requestSchemas(): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const r of Object.values(ROUTES) as RouteSpec[])
+    if (r.body?.kind === 'json') out[r.body.name] = jsonSchema(r.body.schema);
+  return out;
+}
+
 const count = { type: 'integer', minimum: 0, maximum: 9007199254740991 } as const;
+const hash = s('Hash');
 const accessStream = {
   type: 'string',
   pattern: '^_access(-[1-9][0-9]?)?$',
@@ -103,13 +128,8 @@ const dateTime = { type: 'string', format: 'date-time' } as const;
 const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const base64 = (description: string) =>
   ({ type: 'string', contentEncoding: 'base64', description }) as const;
-const inScope = 'The stream must be in the token scope.';
 const keyId = { type: 'string', pattern: '^[0-9a-f]{8}$', description: 'A key ID, 8 hex digits.' };
 const note = (description: string) => ({ type: 'string', description }) as const;
-const allStreams =
-  'The admin token\'s scope must contain "*" itself; a narrower admin token gets a 403 ' +
-  '("managing tokens needs an admin token scoped to all streams ("*")").';
-
 export const openapi = {
   openapi: '3.1.0',
   info: {
@@ -151,586 +171,7 @@ export const openapi = {
     { name: 'admin', description: 'Erasure and master key rotation (admin).' },
   ],
   security: [{ bearer: [] }, { access: [] }],
-  paths: {
-    '/healthz': {
-      get: {
-        ...op('none', 'meta', 'health', 'Liveness check'),
-        responses: { 200: json('Health', 'The Worker is up.') },
-      },
-    },
-    '/v1/log-keys': {
-      get: {
-        ...op(
-          'none',
-          'meta',
-          'getLogKeys',
-          'The log public key and the origin prefix',
-          'The Ed25519 key that signs every checkpoint; the origin of stream S is ' +
-            '`<origin_prefix>/S` (docs/format.md §7).',
-        ),
-        responses: { 200: json('LogKeys', 'The log key.') },
-      },
-    },
-    '/v1/openapi.json': {
-      get: {
-        ...op('none', 'meta', 'getOpenApi', 'This OpenAPI document'),
-        responses: {
-          200: {
-            description: 'The OpenAPI 3.1 document.',
-            content: { 'application/json': { schema: { type: 'object' } } },
-          },
-        },
-      },
-    },
-    '/v1/streams/{stream}/events': {
-      post: {
-        ...op(
-          'writer',
-          'events',
-          'appendEvents',
-          'Append one event or an all-or-nothing batch',
-          `${inScope} The body is one event, {"events": [...]}, or NDJSON (one event per ` +
-            'line, blank lines skipped); 1 to 1000 events, at most 1 MiB. Every event is ' +
-            'validated and every idempotency key checked before anything is appended. A 400 ' +
-            'names the event member as `event.<member>` (one event), `events[i].<member>` ' +
-            '(batch, i from 0) or `line N: event.<member>` (NDJSON, N counting lines from 1, ' +
-            "blank lines included); an NDJSON line that is not JSON is `line N`. An event's " +
-            'idempotency key is the Idempotency-Key header if given, else its `id`: one key ' +
-            'space per stream. A retry of a key with the same event (same canonical JSON, ' +
-            '`id` included) answers 201 with the first seq, leaf_hash and received_at and ' +
-            '"duplicate": true; the same key with another event is a 409. With ' +
-            'wait=checkpoint the answer waits for a signed checkpoint covering the entries, ' +
-            'with wait=witnessed for one whose witness cosignatures meet the quorum of ' +
-            'WITNESS_POLICY (without a policy every signed checkpoint counts), and carries ' +
-            'that checkpoint note and a tlog-proof per entry against it (with wait=witnessed ' +
-            'the note, in `checkpoint` and in every proof, carries the cosignatures); if none ' +
-            'comes within 30 s the answer is a 202 with "pending_checkpoint": true and no ' +
-            "proofs, and the entries ARE appended. While the stream's D1 mirror is more than " +
-            'MAX_MIRROR_LAG entries (default 100000) behind, appends are refused with 429 and ' +
-            'Retry-After (nothing appended; checked before idempotency keys). A system stream ' +
-            '(`_access`) is a 403 for every caller, admins included: only the ledger writes it.',
-        ),
-        parameters: [
-          {
-            name: 'stream',
-            in: 'path',
-            required: true,
-            description: 'A client stream name; a system stream name (starting with `_`) is a 403.',
-            schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
-          },
-          query(
-            'wait',
-            { type: 'string', enum: ['checkpoint', 'witnessed'] },
-            'Wait for a signed (checkpoint) or witnessed checkpoint covering the entries; any ' +
-              'other value is a 400 (field `wait`, rule: must be "checkpoint" or "witnessed").',
-          ),
-          {
-            name: 'Idempotency-Key',
-            in: 'header',
-            description:
-              'Idempotency key of a single-event application/json body (a 400 with a batch ' +
-              'or NDJSON). Same key space as the event `id`; if the event has an `id` it must ' +
-              'be equal (else a 400, field Idempotency-Key).',
-            schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
-          },
-        ],
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': { schema: { oneOf: [s('Event'), s('EventBatch')] } },
-            'application/x-ndjson': {
-              schema: { type: 'string', description: 'One Event per line.' },
-            },
-          },
-        },
-        responses: {
-          201: json(
-            'AppendResponse',
-            'Appended, or appended before (duplicate); with wait, also the checkpoint and a ' +
-              'proof per entry.',
-          ),
-          202: json(
-            'AppendResponse',
-            'wait=checkpoint or wait=witnessed only: appended, but no such checkpoint covered ' +
-              'the entries within 30 s; "pending_checkpoint": true, no checkpoint and no proofs.',
-          ),
-          ...listErrors,
-          409: err[409],
-          413: err[413],
-          415: err[415],
-        },
-      },
-    },
-    '/v1/streams': {
-      get: {
-        ...op(
-          'verifier',
-          'streams',
-          'listStreams',
-          'The streams in the token scope, by name',
-          'Read from the D1 mirror: a new stream is listed once its first entries are ' +
-            'mirrored or its first checkpoint published. System streams (`_access`) are ' +
-            'listed for admins only. Pass `next` as `after`.',
-        ),
-        parameters: [
-          query('after', { type: 'string' }, 'Only streams whose name sorts after this one.'),
-          limitParam,
-        ],
-        responses: { 200: json('StreamList', 'One page of streams.'), ...listErrors },
-      },
-    },
-    '/v1/streams/{stream}/entries': {
-      get: {
-        ...op(
-          'reader',
-          'streams',
-          'listEntries',
-          'Entries in seq order',
-          `${inScope} 404 when the stream has no entries. An erased entry is an ErasedEntry. ` +
-            'Pass `next` as `start`.',
-        ),
-        parameters: [
-          streamParam,
-          query('start', { ...count, default: 0 }, 'The first seq.'),
-          limitParam,
-        ],
-        responses: { 200: json('EntryList', 'One page of entries.'), ...readErrors },
-      },
-    },
-    '/v1/streams/{stream}/entries/{seq}': {
-      get: {
-        ...op('reader', 'streams', 'getEntry', 'One entry', `${inScope} Erased: an ErasedEntry.`),
-        parameters: [streamParam, seqParam],
-        responses: {
-          200: jsonOneOf(['Entry', 'ErasedEntry'], 'The entry, or what is left of an erased one.'),
-          ...readErrors,
-        },
-      },
-    },
-    '/v1/streams/{stream}/entries/{seq}/proof': {
-      get: {
-        ...op(
-          'reader',
-          'proofs',
-          'getEntryProof',
-          'The tlog-proof file of one entry',
-          `${inScope} A c2sp.org/tlog-proof file (docs/format.md §11) against the newest ` +
-            'checkpoint (with the witness cosignatures collected so far), with the entry ' +
-            'bytes as `extra`. 404 until a checkpoint covers seq (field `seq`, rule "is not ' +
-            'covered by a checkpoint yet"); 410 when the entry was erased (field `seq`; its ' +
-            'leaf hash is still proved by /proof/inclusion).',
-        ),
-        parameters: [streamParam, seqParam],
-        responses: {
-          200: text('The proof file (text/plain; charset=utf-8).'),
-          ...readErrors,
-          410: err[410],
-        },
-      },
-    },
-    '/v1/streams/{stream}/tail': {
-      get: {
-        ...op(
-          'reader',
-          'streams',
-          'tailStream',
-          'Live tail: entries replayed from `from`, then live',
-          `${inScope} A WebSocket (send Upgrade: websocket; 101) or Server-Sent Events (send ` +
-            'an Accept that contains text/event-stream; 200); Upgrade: websocket wins when both ' +
-            'are sent, and a request with neither is a 400 (field `Accept`). Entries from ' +
-            '`from` (default: the current tree size, so live only) are sent in seq order, ' +
-            'then each new entry when its append is committed: no gap, no duplicate. A ' +
-            '`from` past the tree size waits for that seq; a stream with no entries is not a ' +
-            '404 (the tail waits for its first entry). A checkpoint message is sent for each ' +
-            'checkpoint signed while the tail is open (not replayed), after every entry it ' +
-            "covers; its note has the log's signature only. Messages: TailEntry (with " +
-            '`erased` instead of `event` for an erased entry), TailCheckpoint and, over a ' +
-            'WebSocket, TailPong. WebSocket: one JSON text frame per message; the text ' +
-            'message "ping" is answered with {"type":"pong"}, anything else is ignored. SSE: ' +
-            'the body starts with an event `start` whose data is {"from":N} (the first seq ' +
-            'the tail sends); then events `entry` (with `id: <seq>`), `checkpoint` (no id) ' +
-            'and `closed`; resume with ' +
-            'Last-Event-ID. A tail too far behind (MAX_BACKLOG = 10,000 entries) is closed ' +
-            'with the seq to resume from: a WebSocket with close code 4000 and reason "too ' +
-            'slow; resume from seq N" (checked when it opens and after each append: its next ' +
-            'seq is 1 or more and more than 10,000 below the tree size, so in practice a tail ' +
-            'opened that far back), SSE with an `event: closed` whose data is the same text, ' +
-            'then the end of the body (after each append, when more than MAX_BACKLOG x 256 ' +
-            'writes are queued for the client).',
-        ),
-        parameters: [
-          streamParam,
-          query(
-            'from',
-            count,
-            'The first seq to send (no leading zeros); default: the current tree size (live ' +
-              'only). Ignored when Last-Event-ID is sent.',
-          ),
-          {
-            name: 'Last-Event-ID',
-            in: 'header',
-            description:
-              'The last seq received: the tail starts at the next one, whatever `from` says. ' +
-              'How SSE resumes (EventSource sends it); also honoured on a WebSocket upgrade. ' +
-              'Else a 400 (field Last-Event-ID, rule "must be a seq").',
-            schema: { type: 'string', pattern: '^[0-9]{1,16}$' },
-          },
-          {
-            name: 'Upgrade',
-            in: 'header',
-            description:
-              '`websocket` (case-insensitive) for the WebSocket variant, with the usual ' +
-              'WebSocket handshake headers. Without it, the Accept header must contain ' +
-              'text/event-stream, or the request is a 400 (field `Accept`, rule "ask for ' +
-              'text/event-stream, or upgrade to a WebSocket").',
-            schema: { type: 'string' },
-          },
-        ],
-        responses: {
-          101: {
-            description:
-              'WebSocket (Upgrade: websocket). Server to client: one text frame per message, ' +
-              'a TailEntry, TailCheckpoint or TailPong as JSON. Client to server: the text ' +
-              '"ping" (answered with TailPong); anything else is ignored. Closed by the ' +
-              'server with code 4000 and reason "too slow; resume from seq N" when too far ' +
-              'behind; a close from the client is echoed (1000 when it sent no code).',
-            'x-stele-websocket-messages': {
-              oneOf: [s('TailEntry'), s('TailCheckpoint'), s('TailPong')],
-            },
-          },
-          200: {
-            description:
-              'Server-Sent Events (Accept: text/event-stream): the body begins with an event ' +
-              '`start` (no id, data {"from":N}: the first seq sent), then events `entry` ' +
-              '(`id: <seq>`, data a TailEntry), `checkpoint` (no id, data a TailCheckpoint) ' +
-              'and, when the client ' +
-              'is too slow, `closed` (no id, data the plain text "too slow; resume from seq ' +
-              'N"), after which the body ends. Every data is one line. The body does not end ' +
-              'otherwise while the tail is open; there are no keep-alive comments.',
-            headers: {
-              'X-Accel-Buffering': {
-                description: 'Always `no`: proxies must not buffer the stream.',
-                schema: { type: 'string', const: 'no' },
-              },
-            },
-            content: {
-              'text/event-stream': {
-                schema: { type: 'string' },
-                example:
-                  'event: start\ndata: {"from":7}\n\nid: 7\nevent: entry\ndata: {"type":"entry","seq":7,' +
-                  '"received_at":"2026-11-26T14:08:23.424Z","leaf_hash":' +
-                  '"XY5RPPPvXpAjZszGCLUfBIfVhCe/Hk1blsWCzsC5ZuQ=","event":{"action":' +
-                  '"ssh.logout","actor":"u-42"}}\n\nevent: checkpoint\ndata: {"type":' +
-                  '"checkpoint","size":8,"note":"stele.localhost/log/prod-access\\n8\\n..."}\n\n',
-              },
-            },
-          },
-          ...listErrors,
-        },
-      },
-    },
-    '/v1/streams/{stream}/checkpoint': {
-      get: {
-        ...op(
-          'verifier',
-          'streams',
-          'getCheckpoint',
-          'The newest signed checkpoint',
-          `${inScope} A C2SP signed note (docs/format.md §7): the log's signature, then the ` +
-            'witness cosignatures collected since signing (docs/format.md §8), one line per ' +
-            'witness key, ordered by key name; they may not meet the quorum yet, and more may ' +
-            'be added later. 404 before the first one.',
-        ),
-        parameters: [streamParam],
-        responses: { 200: text('The signed note (text/plain; charset=utf-8).'), ...readErrors },
-      },
-    },
-    '/v1/streams/{stream}/checkpoints/{size}': {
-      get: {
-        ...op(
-          'verifier',
-          'streams',
-          'getArchivedCheckpoint',
-          'One checkpoint, as archived in R2',
-          `${inScope} The published copy of the checkpoint of this size (R2 ` +
-            '`<stream>/checkpoints/<size>`), which auditors compare with what the ledger serves. ' +
-            '404 until it is published (at most MIRROR_INTERVAL_MS, 5 s by default, after signing).',
-        ),
-        parameters: [
-          streamParam,
-          { name: 'size', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
-        ],
-        responses: { 200: text('The signed note (text/plain; charset=utf-8).'), ...readErrors },
-      },
-    },
-    '/v1/streams/{stream}/witnessed': {
-      get: {
-        ...op(
-          'verifier',
-          'streams',
-          'getWitnessedCheckpoint',
-          'The newest witnessed checkpoint',
-          `${inScope} The newest checkpoint whose valid witness cosignatures meet the quorum ` +
-            'of WITNESS_POLICY, as a signed note with those cosignatures (without a policy, ' +
-            'every signed checkpoint counts, so this is the newest checkpoint). Its size is ' +
-            '`witnessed_size` in the stream list. 404 before the first one ("has no ' +
-            'checkpoint that meets the witness quorum yet").',
-        ),
-        parameters: [streamParam],
-        responses: {
-          200: text('The cosigned note (text/plain; charset=utf-8).'),
-          ...readErrors,
-        },
-      },
-    },
-    '/v1/streams/{stream}/checkpoints': {
-      get: {
-        ...op(
-          'verifier',
-          'streams',
-          'listCheckpoints',
-          'Signed checkpoints, smallest first',
-          `${inScope} Each note carries the witness cosignatures collected for it: the newest ` +
-            'gains them as witnesses answer; an older one keeps those it had when a newer one ' +
-            'was signed (possibly fewer than the quorum, or none). Pass `next` as `after`.',
-        ),
-        parameters: [
-          streamParam,
-          query('after', { ...count, default: 0 }, 'Only checkpoints of a larger size.'),
-          limitParam,
-        ],
-        responses: { 200: json('CheckpointList', 'One page of checkpoints.'), ...readErrors },
-      },
-    },
-    '/v1/streams/{stream}/proof/inclusion': {
-      get: {
-        ...op(
-          'verifier',
-          'proofs',
-          'getInclusionProof',
-          'Inclusion proof of one entry',
-          `${inScope} RFC 9162 §2.1.3 proof of seq in the tree of \`size\` leaves (default: ` +
-            'the newest checkpoint). 404 when seq is not below the current tree size, or ' +
-            'when size is omitted and there is no checkpoint yet (field `size`). 400 when ' +
-            'size exceeds the current tree size (field `size`, "must not exceed the tree ' +
-            'size N") or seq is not below the size proved against (field `seq`, "must be ' +
-            'below the tree size N").',
-        ),
-        parameters: [
-          streamParam,
-          query('seq', count, 'The entry.', true),
-          query('size', { ...count, minimum: 1 }, 'Tree size: seq < size <= tree size.'),
-        ],
-        responses: { 200: json('InclusionProof', 'The proof.'), ...readErrors },
-      },
-    },
-    '/v1/streams/{stream}/proof/consistency': {
-      get: {
-        ...op(
-          'verifier',
-          'proofs',
-          'getConsistencyProof',
-          'Consistency proof between two tree sizes',
-          `${inScope} RFC 9162 §2.1.4 proof that the tree of \`to\` leaves extends the tree ` +
-            'of `from` leaves; 1 <= from <= to <= tree size; empty when from = to. 400 when ' +
-            'to exceeds the tree size (field `to`) or from is not within 1..to (field `from`).',
-        ),
-        parameters: [
-          streamParam,
-          query('from', { ...count, minimum: 1 }, 'The smaller tree size.', true),
-          query('to', { ...count, minimum: 1 }, 'The larger tree size.', true),
-        ],
-        responses: { 200: json('ConsistencyProof', 'The proof.'), ...readErrors },
-      },
-    },
-    '/v1/verify': {
-      post: {
-        ...op(
-          'verifier',
-          'verify',
-          'verifyCheckpoint',
-          'Verify a checkpoint: log signature, witness quorum, consistency',
-          `${inScope} Checks \`checkpoint\` (default: the newest) against the log key and ` +
-            '`policy` (default: WITNESS_POLICY; none when unset): its log signature, each ' +
-            'cosignature of a witness the policy names, whether they meet the quorum, and ' +
-            'its consistency with the newest checkpoint. A failed check is "valid": false in ' +
-            'a 200, not an error. The answer holds every note, key and proof used, so each ' +
-            'check can be redone offline (docs/format.md). The role is checked first (a ' +
-            'writer gets a 403), then the body (at most 256 KiB) is read and `stream` ' +
-            'checked, then the scope. 400 with field ' +
-            '`checkpoint <where>` or `policy <where>` when they do not parse, or the ' +
-            "checkpoint's origin is not the stream's; 404 when the stream has no checkpoint.",
-        ),
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: s('VerifyRequest') } },
-        },
-        responses: {
-          200: json('VerifyResponse', 'The verification report.'),
-          ...readErrors,
-          413: err[413],
-          415: err[415],
-        },
-      },
-    },
-    '/v1/search': {
-      get: {
-        ...op(
-          'reader',
-          'search',
-          'search',
-          'Exact-match search, newest first',
-          'Searches the D1 mirror (entries counted in `mirror_lag` are not found yet) of the ' +
-            'streams in the token scope; system streams (`_access`) for admins only. The ' +
-            'mirror holds keyed hashes (search tokens) of actor, action, target and outcome ' +
-            'unless SEARCH_CLEAR_FIELDS keeps them in clear; each filter is turned into its ' +
-            'token, so matching is exact. Filters combine with AND; an unknown query ' +
-            'parameter is a 400. An erased entry is a result with `erased` instead of ' +
-            '`event`, and is found only by stream, since and until. Pass `cursor` from one ' +
-            'page to get the next.',
-        ),
-        parameters: [
-          query(
-            'stream',
-            { type: 'string' },
-            'One stream (a 403 outside the token scope, or a system stream for a reader).',
-          ),
-          query('actor', shortText, 'The actor string, or actor.id.'),
-          query('action', shortText),
-          query('target', shortText, 'The id of one of the targets.'),
-          query('outcome', { type: 'string', enum: ['success', 'failure', 'unknown'] }),
-          query(
-            'since',
-            dateTime,
-            'received_at at or after this time (RFC 3339; a leap second :60 is read as :59).',
-          ),
-          query(
-            'until',
-            dateTime,
-            'received_at before this time (RFC 3339; a leap second :60 is read as :59).',
-          ),
-          limitParam,
-          query('cursor', { type: 'string' }, 'The `cursor` of the previous page.'),
-        ],
-        responses: { 200: json('SearchResponse', 'One page of results.'), ...listErrors },
-      },
-    },
-    '/v1/tokens': {
-      post: {
-        ...op(
-          'admin',
-          'tokens',
-          'createToken',
-          'Create a token',
-          'The secret `token` is in this answer only: the ledger keeps its SHA-256. The body ' +
-            `is at most 16 KiB. ${allStreams}`,
-        ),
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: s('TokenRequest') } },
-        },
-        responses: {
-          201: json('CreatedToken', 'The new token, with its secret.'),
-          ...listErrors,
-          413: err[413],
-          415: err[415],
-        },
-      },
-      get: {
-        ...op(
-          'admin',
-          'tokens',
-          'listTokens',
-          'All tokens',
-          'Every token created through the API, revoked and expired ones included, oldest ' +
-            `first; no secrets. ${allStreams}`,
-        ),
-        responses: { 200: json('TokenList', 'The tokens.'), ...authErrors },
-      },
-    },
-    '/v1/tokens/{id}': {
-      delete: {
-        ...op(
-          'admin',
-          'tokens',
-          'revokeToken',
-          'Revoke a token',
-          'Idempotent. Takes effect at once in the isolate that served the request and within ' +
-            `30 s (the token cache time) everywhere else. ${allStreams}`,
-        ),
-        parameters: [{ name: 'id', in: 'path', required: true, schema: s('TokenId') }],
-        responses: { 204: { description: 'Revoked, or already revoked.' }, ...readErrors },
-      },
-    },
-    '/v1/streams/{stream}/erasures': {
-      post: {
-        ...op(
-          'admin',
-          'admin',
-          'eraseEntries',
-          "Erase entries' contents, keeping their leaf hashes",
-          `${inScope} Erases the entries named by \`seqs\`, or every entry whose actor ` +
-            '(the actor string or actor.id) is `actor` (found through the D1 search index ' +
-            'for mirrored entries, and in the stream object for the others). The request is ' +
-            'first recorded in _access (action stele.config.erase, with the reason and the ' +
-            'seqs); then the stream object removes the sealed entry bytes and idempotency ' +
-            'MACs in one transaction, keeping seq, received_at, leaf hash and tree nodes, so ' +
-            'every checkpoint and proof still verifies; its alarm carries the erasure to D1 ' +
-            'about a second later. A seq already erased is answered in `already_erased`. ' +
-            'The role and scope are checked before the body (at most 64 KiB) is read. A ' +
-            'system stream (`_access`) is a 403. 404 when the stream has no entries, or (by ' +
-            'actor) no entry by that actor is left to erase. A 400 names the member: ' +
-            '`reason` ("is required: a string of 1 to 512 characters"), `body` ("must name ' +
-            'either seqs or actor"), `seqs` ("must be an array of 1 to 1000 seqs", "must hold ' +
-            'integers from 0 to N"), `actor`, or an unknown member ("is not a known field").',
-        ),
-        parameters: [streamParam],
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: s('ErasureRequest') } },
-        },
-        responses: {
-          200: json('ErasureResponse', 'Erased (or already erased).'),
-          ...readErrors,
-          413: err[413],
-          415: err[415],
-        },
-      },
-    },
-    '/v1/admin/rotate-keys': {
-      post: {
-        ...op(
-          'admin',
-          'admin',
-          'rotateKeys',
-          'Re-wrap the data keys of a page of streams under the current MASTER_KEY',
-          'One step of a master key rotation (docs/deploy.md): each stream of the page (the ' +
-            'D1 registry in name order, after `after`) has its object re-wrap its data key ' +
-            'under MASTER_KEY (unwrapping with MASTER_KEY or MASTER_KEY_PREVIOUS) and write ' +
-            'it to D1; then the search key is re-wrapped. No entry is rewritten. Repeat with ' +
-            '`after` = `next` until `next` is null. Idempotent; no body. When ' +
-            '`keys_under_other_master_keys` is 0, MASTER_KEY_PREVIOUS can be removed. The ' +
-            'admin\'s scope must contain "*" itself; a narrower admin gets a 403 ("rotating ' +
-            'keys needs an admin scoped to all streams ("*")").',
-        ),
-        parameters: [
-          query('after', { type: 'string' }, 'Only streams whose name sorts after this one.'),
-          query(
-            'limit',
-            { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-            'Streams to visit in this request.',
-          ),
-        ],
-        responses: {
-          200: json(
-            'RotateKeysResponse',
-            "The page's keys are wrapped under the current master key.",
-          ),
-          ...listErrors,
-        },
-      },
-    },
-  },
+  paths: paths(),
   components: {
     securitySchemes: {
       bearer: {
@@ -755,22 +196,6 @@ export const openapi = {
           'gives the role and the stream scope; no matching rule is a 403. Keys that cannot ' +
           'be fetched are a 503 (Retry-After: 5). docs/security.md, Access.',
       },
-    },
-    parameters: {
-      Stream: {
-        name: 'stream',
-        in: 'path',
-        required: true,
-        description:
-          'A stream name; system streams start with `_` (`_access`: admins only, never ' +
-          'appended to).',
-        schema: {
-          type: 'string',
-          pattern: '^([a-z0-9][a-z0-9_-]{0,62}|_[a-z0-9][a-z0-9_-]{0,61})$',
-        },
-      },
-      Seq: { name: 'seq', in: 'path', required: true, schema: count },
-      Limit: query('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
     },
     responses: {
       BadRequest: problem('A parameter, header or body member breaks a rule: `field`, `rule`.'),
@@ -837,6 +262,7 @@ export const openapi = {
       },
     },
     schemas: {
+      ...requestSchemas(),
       Hash: {
         ...base64('A 32-byte SHA-256 hash, base64 (RFC 4648 §4, padded).'),
         minLength: 44,
@@ -1021,26 +447,6 @@ export const openapi = {
         to: count,
         hashes: { type: 'array', items: hash },
       }),
-      VerifyRequest: {
-        ...object(['stream'], {
-          stream: {
-            type: 'string',
-            pattern: '^_?[a-z0-9][a-z0-9_-]{0,62}$',
-            description: 'A stream name, client or system.',
-          },
-          checkpoint: note(
-            'A signed checkpoint note of the stream (docs/format.md §7); default: the newest.',
-          ),
-          policy: {
-            type: 'string',
-            maxLength: 65536,
-            description:
-              'c2sp.org/tlog-policy text (docs/format.md §10; witness URLs optional); default: ' +
-              'WITNESS_POLICY, or none when it is unset.',
-          },
-        }),
-        additionalProperties: false,
-      },
       CosignatureReport: object(['witness', 'key_name', 'key_id', 'timestamp', 'valid'], {
         witness: { type: 'string', description: "The witness's name in the policy." },
         key_name: { type: 'string', description: 'The key name on the signature line.' },
@@ -1176,15 +582,6 @@ export const openapi = {
         description: 'A stream name, or a glob in which `*` matches any run of characters.',
       },
       TokenId: { type: 'string', pattern: '^[a-z2-7]{12}$' },
-      TokenRequest: {
-        ...object(['name', 'role', 'streams'], {
-          name: { type: 'string', minLength: 1, maxLength: 128 },
-          role: s('Role'),
-          streams: { ...arrayOf('StreamGlob'), minItems: 1, maxItems: 32 },
-          expires_at: { ...nullableDateTime, description: 'In the future; absent or null: never.' },
-        }),
-        additionalProperties: false,
-      },
       Token: object(['id', 'name', 'role', 'streams', 'created_at', 'expires_at', 'revoked_at'], {
         id: s('TokenId'),
         name: { type: 'string' },
@@ -1207,31 +604,6 @@ export const openapi = {
         ],
       },
       TokenList: object(['tokens'], { tokens: arrayOf('Token') }),
-      ErasureRequest: {
-        ...object(['reason'], {
-          seqs: {
-            type: 'array',
-            items: count,
-            minItems: 1,
-            maxItems: 1000,
-            description: 'The entries to erase: seqs below the tree size (repeats ignored).',
-          },
-          actor: {
-            ...shortText,
-            description: 'Or: every entry whose actor (the string, or actor.id) is this.',
-          },
-          reason: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 512,
-            description: 'Why (e.g. the request reference); kept with each erased entry.',
-          },
-        }),
-        oneOf: [{ required: ['seqs'] }, { required: ['actor'] }],
-        additionalProperties: false,
-        description: 'Exactly one of `seqs` and `actor`, and a `reason`. At most 64 KiB.',
-        examples: [{ seqs: [2, 5], reason: 'GDPR Art. 17 request #12' }],
-      },
       ErasureResponse: object(['stream', 'erased', 'already_erased', 'record'], {
         stream: { type: 'string' },
         erased: { type: 'array', items: count, description: 'Seqs erased now, ascending.' },

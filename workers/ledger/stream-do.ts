@@ -16,6 +16,7 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   CompactRange,
   consistencyProof,
+  done,
   EntryCipher,
   emptyHead,
   eventJsonOf,
@@ -25,11 +26,14 @@ import {
   generateDataKey,
   type HashStore,
   inclusionProof,
+  type LogFailure,
+  type LogOutcome,
   type MasterKey,
   type NodeId,
   nodeOwner,
   quorumMet,
   rangeNodes,
+  refused,
   rootAt,
   type SearchFields,
   type StreamHead,
@@ -83,21 +87,26 @@ export interface AppendedEntry {
   readonly leaf_hash: string;
   readonly received_at: string;
   readonly duplicate: boolean;
-  /** The entry's tlog-proof, when the append waited for a checkpoint. */
+  /**
+   * The entry's tlog-proof, when the append waited for a checkpoint (none for a duplicate
+   * whose contents were erased, or fail authentication, since: the proof carries them).
+   */
   readonly proof?: string;
+  /** A duplicate of an entry erased since: its contents are gone, its leaf hash stays. */
+  readonly erased?: true;
+  /** A duplicate of an entry whose stored bytes fail authentication (changed at rest). */
+  readonly tampered?: true;
 }
 
-export type AppendResult =
-  | {
-      ok: true;
-      tree_size: number;
-      entries: AppendedEntry[];
-      checkpoint?: string;
-      /** wait=checkpoint gave up after WAIT_TIMEOUT_MS; the entries ARE appended. */
-      pending_checkpoint?: true;
-    }
-  | { ok: false; reason: 'idempotency_conflict'; detail: string }
-  | { ok: false; reason: 'overloaded'; detail: string; retryAfter: number };
+export interface Appended {
+  readonly tree_size: number;
+  readonly entries: AppendedEntry[];
+  readonly checkpoint?: string;
+  /** wait=checkpoint gave up after WAIT_TIMEOUT_MS; the entries ARE appended. */
+  readonly pending_checkpoint?: true;
+}
+
+export type AppendResult = LogOutcome<Appended>;
 
 export interface StoredEntry {
   readonly seq: number;
@@ -107,6 +116,8 @@ export interface StoredEntry {
   readonly entry?: string;
   /** The erasure, when the entry was erased (the entry bytes are gone; the leaf hash stays). */
   readonly erased?: Erasure;
+  /** The stored bytes fail authentication: they were changed at rest (docs/security.md). */
+  readonly tampered?: true;
 }
 
 /** What an erased entry keeps in place of its contents. */
@@ -121,9 +132,11 @@ interface OpenRow {
   readonly seq: number;
   readonly received_at: string;
   readonly leaf_hash: Uint8Array;
-  /** The plaintext entry bytes, or undefined when erased. */
+  /** The plaintext entry bytes, or undefined when erased or tampered with. */
   readonly bytes: Uint8Array | undefined;
   readonly erased: string | null;
+  /** The sealed bytes fail authentication (AES-GCM): changed at rest. */
+  readonly tampered: boolean;
 }
 
 export interface StreamStatus {
@@ -200,25 +213,37 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         seq: r.seq,
         received_at: r.received_at,
         leaf_hash: toBase64(r.leaf_hash),
-        ...(r.bytes === undefined
-          ? { erased: r.erased ?? 'true' }
-          : { event: eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, this.#head?.stream ?? '') }),
+        ...(r.tampered
+          ? { tampered: true }
+          : r.bytes === undefined
+            ? { erased: r.erased ?? 'true' }
+            : { event: eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, this.#head?.stream ?? '') }),
       })),
   };
 
-  /** Stored entries [from, from + limit), in seq order, decrypted. */
+  /**
+   * Stored entries [from, from + limit), in seq order, decrypted. A row whose sealed bytes
+   * fail authentication is marked tampered (someone changed it at rest); the others are
+   * read as usual, so one damaged row never hides the rest.
+   */
   async #rows(from: number, limit: number): Promise<OpenRow[]> {
     const rows = storedRows(this.#sql, from, limit);
     if (rows.length === 0) return [];
     const cipher = this.#cipherOrThrow();
     return Promise.all(
-      rows.map(async (r) => ({
-        seq: r.seq,
-        received_at: r.received_at,
-        leaf_hash: new Uint8Array(r.leaf_hash),
-        bytes: r.erased === null ? await cipher.open(r.seq, new Uint8Array(r.entry)) : undefined,
-        erased: r.erased,
-      })),
+      rows.map(async (r) => {
+        const row = {
+          seq: r.seq,
+          received_at: r.received_at,
+          leaf_hash: new Uint8Array(r.leaf_hash),
+          erased: r.erased,
+        };
+        if (r.erased !== null) return { ...row, bytes: undefined, tampered: false };
+        const bytes = await cipher.tryOpen(r.seq, new Uint8Array(r.entry));
+        if (bytes === undefined)
+          console.error(`stream ${this.#head?.stream}: entry ${r.seq} fails authentication`);
+        return { ...row, bytes, tampered: bytes === undefined };
+      }),
     );
   }
 
@@ -450,24 +475,29 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     items: readonly AppendItem[],
     wait?: 'checkpoint' | 'witnessed',
   ): Promise<AppendResult> {
-    const done = await this.#serialized(() => this.#append(stream, items));
-    if (!done.ok || wait === undefined) return done;
-    const { entries, tree_size: treeSize } = done;
+    const first = await this.#serialized(() => this.#append(stream, items));
+    if (!first.ok || wait === undefined) return first;
+    const { entries, tree_size: treeSize } = first.value;
     const maxSeq = Math.max(...entries.map((e) => e.seq));
     const covered =
       wait === 'checkpoint'
         ? await this.#waitFor(this.#waiters, this.#signed, maxSeq + 1)
         : await this.#waitFor(this.#witnessWaiters, this.#witnessed, maxSeq + 1);
-    if (covered === undefined) {
-      return { ok: true, tree_size: treeSize, entries, pending_checkpoint: true };
-    }
+    if (covered === undefined)
+      return done({ tree_size: treeSize, entries, pending_checkpoint: true });
+    // A duplicate of an entry erased (or damaged at rest) since has no proof: the tlog-proof
+    // carries the contents. It is still a duplicate, never an error.
     const withProofs = await Promise.all(
-      entries.map(async (e) => ({
-        ...e,
-        proof: await this.#tlogProof(e.seq, covered.size, covered.note),
-      })),
+      entries.map(async (e): Promise<AppendedEntry> => {
+        if (e.erased) return e;
+        const proof = await this.#tlogProof(e.seq, covered.size, covered.note);
+        if (proof.ok) return { ...e, proof: proof.value };
+        if (proof.error.reason === 'erased') return { ...e, erased: true };
+        if (proof.error.reason === 'tampered') return { ...e, tampered: true };
+        throw new Error(`entry ${e.seq} has no proof: ${proof.error.reason}`);
+      }),
     );
-    return { ok: true, tree_size: treeSize, entries: withProofs, checkpoint: covered.note };
+    return done({ tree_size: treeSize, entries: withProofs, checkpoint: covered.note });
   }
 
   /**
@@ -494,14 +524,21 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       bodyMacs.set(i, bodyMac);
       const earlier = firstInBatch.get(it.key);
       if (earlier !== undefined) {
-        if (bodyMacs.get(earlier) !== bodyMac) return conflict(it.key);
+        if (bodyMacs.get(earlier) !== bodyMac)
+          return refused({ reason: 'idempotency_conflict', key: it.key });
         continue; // answered below as a duplicate of the earlier item
       }
       const idemMac = keys.cipher.mac('idempotency-key', it.key);
       idemMacs.set(i, idemMac);
       const prior = this.#sql
-        .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer; body_hash: string }>(
-          'SELECT seq, received_at, leaf_hash, body_hash FROM entries WHERE idem_key = ?',
+        .exec<{
+          seq: number;
+          received_at: string;
+          leaf_hash: ArrayBuffer;
+          body_hash: string;
+          erased: number;
+        }>(
+          'SELECT seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key = ?',
           idemMac,
         )
         .toArray()[0];
@@ -509,13 +546,14 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       if (prior === undefined) {
         fresh.push(i);
       } else if (prior.body_hash !== bodyMac) {
-        return conflict(it.key);
+        return refused({ reason: 'idempotency_conflict', key: it.key });
       } else {
         answers[i] = {
           seq: prior.seq,
           leaf_hash: toBase64(new Uint8Array(prior.leaf_hash)),
           received_at: prior.received_at,
           duplicate: true,
+          ...(prior.erased ? { erased: true } : {}),
         };
       }
     }
@@ -526,12 +564,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     // and their volume is bounded by the per-caller rate limit.
     const lag = head.range.size - this.#mirrored;
     if (fresh.length > 0 && !stream.startsWith('_') && lag > this.#maxMirrorLag()) {
-      return {
-        ok: false,
+      return refused({
         reason: 'overloaded',
         detail: `stream "${stream}" is ${lag} entries ahead of its search mirror; retry shortly`,
         retryAfter: 1,
-      };
+      });
     }
 
     const result = sequence(
@@ -606,7 +643,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const first = answers[firstInBatch.get(it.key as string) as number] as AppendedEntry;
       return { ...first, duplicate: true };
     });
-    return { ok: true, tree_size: this.#head?.range.size ?? 0, entries };
+    return done({ tree_size: this.#head?.range.size ?? 0, entries });
   }
 
   /** Resolves with the first checkpoint of at least `size` (signed, or witnessed), or undefined after WAIT_TIMEOUT_MS. */
@@ -684,22 +721,16 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /**
-   * Tails (the Worker authorizes and forwards): a WebSocket upgrade, or Server-Sent Events.
-   * `from` defaults to the current head (live only); SSE's Last-Event-ID resumes after it.
+   * Tails (the Worker authorizes and forwards): a WebSocket upgrade, or Server-Sent Events,
+   * from seq `from` (the Worker resolves Last-Event-ID into it); default: the current head
+   * (live only).
    */
   override async fetch(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const stream = url.searchParams.get('stream') ?? '';
     this.#headFor(stream);
-    const last = req.headers.get('last-event-id');
     const fromParam = url.searchParams.get('from');
-    const size = this.#head?.range.size ?? 0;
-    const from =
-      last !== null && /^\d{1,16}$/.test(last)
-        ? Number(last) + 1
-        : fromParam !== null
-          ? Number(fromParam)
-          : size;
+    const from = fromParam !== null ? Number(fromParam) : (this.#head?.range.size ?? 0);
     if (req.headers.get('upgrade')?.toLowerCase() === 'websocket')
       return acceptWebSocket(this.ctx, this.#tailSource, from);
     return this.#sse.open(this.#tailSource, from);
@@ -914,16 +945,27 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     };
   }
 
-  async entries(stream: string, start: number, limit: number): Promise<StoredEntry[]> {
-    this.#headFor(stream);
-    return (await this.#rows(start, limit)).map((r) => ({
-      seq: r.seq,
-      received_at: r.received_at,
-      leaf_hash: toBase64(r.leaf_hash),
-      ...(r.bytes === undefined
-        ? { erased: JSON.parse(r.erased ?? '{}') as Erasure }
-        : { entry: toBase64(r.bytes) }),
-    }));
+  /** A page of entries from `start`, and the `start` of the next page (null at the end). */
+  async entries(
+    stream: string,
+    start: number,
+    limit: number,
+  ): Promise<LogOutcome<{ entries: StoredEntry[]; next: number | null }>> {
+    const head = this.#existing(stream);
+    if (head === undefined) return refused({ reason: 'no_stream', stream });
+    const entries = (await this.#rows(start, limit)).map(presentRow);
+    const last = entries[entries.length - 1];
+    const next = last !== undefined && last.seq + 1 < head.range.size ? last.seq + 1 : null;
+    return done({ entries, next });
+  }
+
+  /** One entry. */
+  async entry(stream: string, seq: number): Promise<LogOutcome<StoredEntry>> {
+    const head = this.#existing(stream);
+    if (head === undefined) return refused({ reason: 'no_stream', stream });
+    const [row] = seq < head.range.size ? await this.#rows(seq, 1) : [];
+    if (row?.seq !== seq) return refused({ reason: 'no_entry', seq });
+    return done(presentRow(row));
   }
 
   /**
@@ -995,21 +1037,28 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     });
   }
 
-  /** The newest signed checkpoint note, or undefined before the first. */
-  checkpoint(stream: string): string | undefined {
-    this.#headFor(stream);
-    return this.#signed?.note;
+  /** The newest signed checkpoint note. */
+  checkpoint(stream: string): LogOutcome<string> {
+    if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
+    const signed = this.#signed;
+    return signed === undefined ? refused({ reason: 'no_checkpoint' }) : done(signed.note);
   }
 
-  /** The newest checkpoint note that meets the witness quorum, or undefined. */
-  witnessedCheckpoint(stream: string): string | undefined {
-    this.#headFor(stream);
-    return this.#witnessed?.note;
+  /** The newest checkpoint note that meets the witness quorum. */
+  witnessedCheckpoint(stream: string): LogOutcome<string> {
+    if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
+    const w = this.#witnessed;
+    return w === undefined ? refused({ reason: 'not_witnessed' }) : done(w.note);
   }
 
-  checkpoints(stream: string, after: number, limit: number): { size: number; note: string }[] {
-    this.#headFor(stream);
-    return this.#sql
+  /** A page of checkpoints larger than `after`, and the `after` of the next page. */
+  checkpoints(
+    stream: string,
+    after: number,
+    limit: number,
+  ): LogOutcome<{ checkpoints: { size: number; note: string }[]; next: number | null }> {
+    if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
+    const checkpoints = this.#sql
       .exec<{ size: number; note: string }>(
         'SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?',
         after,
@@ -1017,6 +1066,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       )
       .toArray()
       .map((r) => ({ size: r.size, note: r.note }));
+    const next = checkpoints.length === limit ? (checkpoints[limit - 1]?.size ?? null) : null;
+    return done({ checkpoints, next });
   }
 
   /** Inclusion proof of `seq` in the tree of `size` (default: the newest checkpoint's). */
@@ -1024,85 +1075,78 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     stream: string,
     seq: number,
     size?: number,
-  ): Promise<{ seq: number; tree_size: number; leaf_hash: string; hashes: string[] } | ParamError> {
-    const head = this.#headFor(stream);
-    const treeSize = size ?? this.#signed?.size ?? 0;
-    if (treeSize === 0)
-      return paramError(
-        404,
-        'size',
-        'defaults to the newest checkpoint, and the stream has none yet',
-      );
+  ): Promise<LogOutcome<{ seq: number; tree_size: number; leaf_hash: string; hashes: string[] }>> {
+    const head = this.#existing(stream);
+    if (head === undefined) return refused({ reason: 'no_stream', stream });
+    if (seq >= head.range.size) return refused({ reason: 'no_entry', seq });
+    const treeSize = size ?? this.#signed?.size;
+    if (treeSize === undefined) return refused({ reason: 'no_checkpoint', field: 'size' });
     if (treeSize > head.range.size)
-      return paramError(400, 'size', `must not exceed the tree size ${head.range.size}`);
-    if (seq >= treeSize) return paramError(400, 'seq', `must be below the tree size ${treeSize}`);
+      return outOfRange('size', `must not exceed the tree size ${head.range.size}`);
+    if (seq >= treeSize) return outOfRange('seq', `must be below the tree size ${treeSize}`);
     const proof = await inclusionProof(this.#store, seq, treeSize);
-    return {
+    return done({
       seq,
       tree_size: treeSize,
       leaf_hash: toBase64(this.#node({ level: 0, index: seq })),
       hashes: proof.map(toBase64),
-    };
+    });
   }
 
+  /** Consistency proof from the tree of `from` leaves to the tree of `to`. */
   async consistency(
     stream: string,
     from: number,
     to: number,
-  ): Promise<{ from: number; to: number; hashes: string[] } | ParamError> {
-    const head = this.#headFor(stream);
+  ): Promise<LogOutcome<{ from: number; to: number; hashes: string[] }>> {
+    const head = this.#existing(stream);
+    if (head === undefined) return refused({ reason: 'no_stream', stream });
     if (to > head.range.size)
-      return paramError(400, 'to', `must not exceed the tree size ${head.range.size}`);
-    if (from < 1 || from > to) return paramError(400, 'from', 'must be from 1 to the value of to');
+      return outOfRange('to', `must not exceed the tree size ${head.range.size}`);
+    if (from < 1 || from > to) return outOfRange('from', 'must be from 1 to the value of to');
     const proof = await consistencyProof(this.#store, from, to);
-    return { from, to, hashes: proof.map(toBase64) };
+    return done({ from, to, hashes: proof.map(toBase64) });
   }
 
   /** The tlog-proof file of `seq` against the newest checkpoint. */
-  async entryProof(stream: string, seq: number): Promise<string | ParamError> {
-    this.#headFor(stream);
+  async entryProof(stream: string, seq: number): Promise<LogOutcome<string>> {
+    const head = this.#existing(stream);
+    if (head === undefined) return refused({ reason: 'no_stream', stream });
+    if (seq >= head.range.size) return refused({ reason: 'no_entry', seq });
     const signed = this.#signed;
-    if (signed === undefined || seq >= signed.size)
-      return paramError(404, 'seq', 'is not covered by a checkpoint yet');
-    const erased = this.#sql
-      .exec('SELECT 1 FROM entries WHERE seq = ? AND erased IS NOT NULL', seq)
-      .toArray();
-    if (erased.length > 0)
-      return paramError(
-        410,
-        'seq',
-        'was erased: its contents are gone (GET .../proof/inclusion proves its leaf hash)',
-      );
+    if (signed === undefined || seq >= signed.size) return refused({ reason: 'not_covered', seq });
     return this.#tlogProof(seq, signed.size, signed.note);
   }
 
-  async #tlogProof(seq: number, size: number, note: string): Promise<string> {
+  /** The tlog-proof file of `seq` against the checkpoint `note` of `size`. */
+  async #tlogProof(seq: number, size: number, note: string): Promise<LogOutcome<string>> {
     const row = (await this.#rows(seq, 1))[0];
-    if (row?.seq !== seq || row.bytes === undefined)
-      throw new Error(`entry ${seq} has no contents (erased)`);
+    if (row?.seq !== seq) return refused({ reason: 'no_entry', seq });
+    if (row.tampered) return refused({ reason: 'tampered', seq });
+    if (row.bytes === undefined) return refused({ reason: 'erased', seq });
     const proof = await inclusionProof(this.#store, seq, size);
-    return new TextDecoder().decode(
-      formatTlogProof({
-        extra: row.bytes,
-        index: seq,
-        proof,
-        checkpoint: utf8(note),
-      }),
+    return done(
+      new TextDecoder().decode(
+        formatTlogProof({ extra: row.bytes, index: seq, proof, checkpoint: utf8(note) }),
+      ),
     );
+  }
+
+  /** The stream's head, or undefined when it has no entries (or is another stream's object). */
+  #existing(stream: string): StreamHead | undefined {
+    const head = this.#headFor(stream);
+    return head.range.size === 0 ? undefined : head;
   }
 }
 
-/** A request parameter the object cannot serve: the route turns it into 400 or 404. */
-export type ParamError = { error: { status: 400 | 404 | 410; field: string; rule: string } };
-
-function paramError(status: 400 | 404 | 410, field: string, rule: string): ParamError {
-  return { error: { status, field, rule } };
+/** An entry as the API shows it: its contents, or what is left of an erased or tampered one. */
+function presentRow(r: OpenRow): StoredEntry {
+  const head = { seq: r.seq, received_at: r.received_at, leaf_hash: toBase64(r.leaf_hash) };
+  if (r.tampered) return { ...head, tampered: true };
+  if (r.bytes === undefined) return { ...head, erased: JSON.parse(r.erased ?? '{}') as Erasure };
+  return { ...head, entry: toBase64(r.bytes) };
 }
 
-function conflict(key: string): AppendResult {
-  return {
-    ok: false,
-    reason: 'idempotency_conflict',
-    detail: `idempotency key "${key}" was already used with a different event`,
-  };
+function outOfRange(field: string, rule: string): { ok: false; error: LogFailure } {
+  return refused({ reason: 'out_of_range', field, rule });
 }

@@ -3,127 +3,90 @@
  * (so a bad event is a 400 naming its index and field, and nothing is appended), then sent
  * as one all-or-nothing batch to the stream's Durable Object.
  */
-import { Hono } from 'hono';
-import {
-  isStreamName,
-  type JsonValue,
-  searchFieldsOf,
-  validateEventCanonical,
-} from '../../../src/index.js';
-import { type AppEnv, authorize } from '../auth.js';
+import { type JsonValue, searchFieldsOf, validateEventCanonical } from '../../../src/index.js';
 import { decodeText, parseJsonBody, readBody } from '../body.js';
-import { streamParam } from '../params.js';
-import { badRequest, Problem } from '../problem.js';
+import { badRequest, Problem, unwrap } from '../problem.js';
+import { MAX_BATCH_EVENTS, ROUTES } from '../route-table.js';
+import type { Handlers } from '../router.js';
 import type { AppendItem } from '../stream-do.js';
 
-/** Batch bounds (docs/api.md). */
-export const MAX_BATCH_EVENTS = 1000;
-export const MAX_BATCH_BYTES = 1 << 20;
-const MAX_KEY_LENGTH = 128;
-
-export const events = new Hono<AppEnv>();
-
-events.post('/v1/streams/:stream/events', async (c) => {
-  const stream = streamParam(c);
-  authorize(c, 'append', stream);
-  if (!isStreamName(stream))
-    throw badRequest('stream', 'names starting with "_" are reserved for system streams');
-  const wait = c.req.query('wait');
-  if (wait !== undefined && wait !== 'checkpoint' && wait !== 'witnessed') {
-    throw badRequest('wait', 'must be "checkpoint" or "witnessed"');
-  }
-
-  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json' && type !== 'application/x-ndjson') {
-    throw new Problem(
-      'unsupported-media-type',
-      'send application/json (one event or {"events": [...]}) or application/x-ndjson',
-    );
-  }
-  const text = decodeText(await readBody(c.req.raw, MAX_BATCH_BYTES));
-  let raw: JsonValue[];
-  // Where each event came from, for error messages: "events[i]" or "line N" (NDJSON).
-  let where: (i: number) => string = (i) => `events[${i}]`;
-  let single = false;
-  if (type === 'application/x-ndjson') {
-    const lines = text
-      .split('\n')
-      .map((line, i) => [line.replace(/\r$/, ''), i + 1] as const)
-      .filter(([line]) => line.trim() !== '');
-    raw = lines.map(([line, n]) => parseJsonBody(line, `line ${n}`));
-    where = (i) => `line ${lines[i]?.[1]}: event`;
-  } else {
-    const v = parseJsonBody(text);
-    if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'events' in v) {
-      if (Object.keys(v).length !== 1) throw badRequest('body', 'a batch must have only "events"');
-      if (!Array.isArray(v.events)) throw badRequest('events', 'must be an array');
-      raw = v.events;
-    } else {
-      raw = [v];
-      single = true;
-      where = () => 'event';
+export const eventHandlers = {
+  appendEvents: async (c, { params: { stream }, query: { wait }, headers }) => {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json' && type !== 'application/x-ndjson') {
+      throw new Problem(
+        'unsupported-media-type',
+        'send application/json (one event or {"events": [...]}) or application/x-ndjson',
+      );
     }
-  }
-  if (raw.length === 0) throw badRequest('events', 'must hold at least one event');
-  if (raw.length > MAX_BATCH_EVENTS)
-    throw new Problem('payload-too-large', `a batch holds at most ${MAX_BATCH_EVENTS} events`, {
-      limit: MAX_BATCH_EVENTS,
-    });
+    const text = decodeText(await readBody(c.req.raw, ROUTES.appendEvents.body.maxBytes));
+    let raw: JsonValue[];
+    // Where each event came from, for error messages: "events[i]" or "line N" (NDJSON).
+    let where: (i: number) => string = (i) => `events[${i}]`;
+    let single = false;
+    if (type === 'application/x-ndjson') {
+      const lines = text
+        .split('\n')
+        .map((line, i) => [line.replace(/\r$/, ''), i + 1] as const)
+        .filter(([line]) => line.trim() !== '');
+      raw = lines.map(([line, n]) => parseJsonBody(line, `line ${n}`));
+      where = (i) => `line ${lines[i]?.[1]}: event`;
+    } else {
+      const v = parseJsonBody(text);
+      if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'events' in v) {
+        if (Object.keys(v).length !== 1)
+          throw badRequest('body', 'a batch must have only "events"');
+        if (!Array.isArray(v.events)) throw badRequest('events', 'must be an array');
+        raw = v.events;
+      } else {
+        raw = [v];
+        single = true;
+        where = () => 'event';
+      }
+    }
+    if (raw.length === 0) throw badRequest('events', 'must hold at least one event');
+    if (raw.length > MAX_BATCH_EVENTS)
+      throw new Problem('payload-too-large', `a batch holds at most ${MAX_BATCH_EVENTS} events`, {
+        limit: MAX_BATCH_EVENTS,
+      });
 
-  const header = c.req.header('idempotency-key');
-  if (header !== undefined) {
-    if (!single)
+    const header = headers['Idempotency-Key'];
+    if (header !== undefined && !single)
       throw badRequest(
         'Idempotency-Key',
         'applies to a single event; give batch events an "id" instead',
       );
-    if (header.length < 1 || header.length > MAX_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(header)) {
-      throw badRequest(
-        'Idempotency-Key',
-        `must be 1 to ${MAX_KEY_LENGTH} visible ASCII characters`,
-      );
-    }
-  }
-  const items: AppendItem[] = raw.map((v, i) => {
-    let e: ReturnType<typeof validateEventCanonical>;
-    try {
-      e = validateEventCanonical(v);
-    } catch (err) {
-      if (err instanceof Error && 'field' in err && 'rule' in err) {
-        const field = String(err.field).replace(/^event/, where(i));
-        throw badRequest(field, String(err.rule));
+    const items: AppendItem[] = raw.map((v, i) => {
+      let e: ReturnType<typeof validateEventCanonical>;
+      try {
+        e = validateEventCanonical(v);
+      } catch (err) {
+        if (err instanceof Error && 'field' in err && 'rule' in err) {
+          const field = String(err.field).replace(/^event/, where(i));
+          throw badRequest(field, String(err.rule));
+        }
+        throw err;
       }
-      throw err;
-    }
-    const id = e.event.id;
-    if (header !== undefined && id !== undefined && id !== header) {
-      throw badRequest('Idempotency-Key', 'must equal the event\'s "id" when both are given');
-    }
-    // One key space per stream: the header, or else the event's id.
-    const key = header ?? id;
-    // The search fields ride along, so the stream's object (one per stream, the part that
-    // does not scale out) need not parse the event again to mirror it.
-    const search = searchFieldsOf(e.event);
-    return key === undefined
-      ? { canonical: e.canonical, search }
-      : { canonical: e.canonical, key, search };
-  });
+      const id = e.event.id;
+      if (header !== undefined && id !== undefined && id !== header) {
+        throw badRequest('Idempotency-Key', 'must equal the event\'s "id" when both are given');
+      }
+      // One key space per stream: the header, or else the event's id.
+      const key = header ?? id;
+      // The search fields ride along, so the stream's object (one per stream, the part that
+      // does not scale out) need not parse the event again to mirror it.
+      const search = searchFieldsOf(e.event);
+      return key === undefined
+        ? { canonical: e.canonical, search }
+        : { canonical: e.canonical, key, search };
+    });
 
-  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
-  const result = await stub.append(stream, items, wait);
-  if (!result.ok) {
-    if (result.reason === 'overloaded') {
-      throw new Problem(
-        'too-many-requests',
-        result.detail,
-        {},
-        { 'retry-after': String(result.retryAfter) },
-      );
-    }
-    throw new Problem('conflict', result.detail);
-  }
-  const { ok: _, ...body } = result;
-  // A retry gets the first answer again (201), marked "duplicate": true per entry. With
-  // wait=checkpoint, 202 says the entries are appended but no checkpoint covered them in time.
-  return c.json({ stream, ...body }, body.pending_checkpoint ? 202 : 201);
-});
+    const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
+    const body = unwrap(
+      await stub.append(stream, items, wait as 'checkpoint' | 'witnessed' | undefined),
+    );
+    // A retry gets the first answer again (201), marked "duplicate": true per entry. With
+    // wait, 202 says the entries are appended but no checkpoint covered them in time.
+    return c.json({ stream, ...body }, body.pending_checkpoint ? 202 : 201);
+  },
+} satisfies Pick<Handlers, 'appendEvents'>;
