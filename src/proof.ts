@@ -215,7 +215,40 @@ export function verifyConsistency(
     if (!bytesEqual(root1, root2)) return fail('root_mismatch', 'equal sizes with different roots');
     return ok(undefined);
   }
+  const roots = rootsFromConsistency(size1, size2, proof, root1);
+  if (!roots.ok) return roots;
+  if (!bytesEqual(roots.value.root1, root1))
+    return fail('root_mismatch', 'the proof does not lead to root1');
+  if (!bytesEqual(roots.value.root2, root2))
+    return fail('root_mismatch', 'the proof does not lead to root2');
+  return ok(undefined);
+}
+
+/**
+ * The two roots a consistency proof from size1 to size2 leads to (RFC 9162 §2.1.4.2 steps
+ * 1-7, without the compares). Requires 1 <= size1 < size2. When size1 is a power of two the
+ * proof omits the old root (the path starts with it), so `root1` stands in for it and is
+ * returned unchanged as the old root; otherwise `root1` is not read.
+ *
+ * A proof that leads to a signed root2 fixes every hash it holds (a different one would be
+ * a SHA-256 collision), and with them the root of size1: if that root is not a root1 the
+ * same log signed, the log signed two trees of which neither extends the other (a fork).
+ *
+ * @example
+ *   const r = rootsFromConsistency(3, 7, proof, held.root);
+ *   const forked = r.ok && bytesEqual(r.value.root2, signed7) && !bytesEqual(r.value.root1, signed3);
+ */
+export function rootsFromConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+): Result<{ readonly root1: Uint8Array; readonly root2: Uint8Array }, ProofFailure> {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size2 <= size1) {
+    return fail('size_order', `size1 ${size1} must be at least 1 and below size2 ${size2}`);
+  }
   if (proof.length === 0) return fail('wrong_proof_length', 'the proof is empty');
+  if (root1.length !== HASH_SIZE) return fail('bad_hash_length', 'root1 is not 32 bytes');
   for (const [i, p] of proof.entries()) {
     if (p.length !== HASH_SIZE) return fail('bad_hash_length', `proof hash ${i} is not 32 bytes`);
   }
@@ -246,9 +279,7 @@ export function verifyConsistency(
     sn = Math.floor(sn / 2);
   }
   if (sn !== 0) return fail('wrong_proof_length', `proof has ${proof.length} hashes, too few`);
-  if (!bytesEqual(fr, root1)) return fail('root_mismatch', 'the proof does not lead to root1');
-  if (!bytesEqual(sr, root2)) return fail('root_mismatch', 'the proof does not lead to root2');
-  return ok(undefined);
+  return ok({ root1: fr, root2: sr });
 }
 
 function isPowerOfTwo(n: number): boolean {

@@ -1,17 +1,27 @@
 /**
- * The witness Worker over real HTTP: Sunlight's add-checkpoint sequence; a body parsed
- * before it is routed; bodies capped while they are read.
+ * The witness Worker over real HTTP: Sunlight's add-checkpoint sequence; what is kept as
+ * evidence of a fork (only what proves one by itself) and how much; a body parsed before it
+ * is routed; bodies capped while they are read; and evidence stored by the previous version
+ * checked again on upgrade.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Checkpoint,
   CompactRange,
+  consistencyProof,
   ed25519Signer,
+  ed25519Verifier,
+  formatAddCheckpoint,
   formatCheckpoint,
   formatSignerKey,
   formatVerifierKey,
+  fromBase64,
   fromHex,
   hashLeaf,
   MAX_ADD_CHECKPOINT_SIZE,
@@ -22,7 +32,9 @@ import {
   signNote,
   toBase64,
   utf8,
+  verifyEquivocation,
 } from '../../src/index.js';
+import { MAX_EVIDENCE_PER_ORIGIN } from '../../workers/witness/evidence.js';
 import { readWitnessSequence, sharedVectorsDir } from '../helpers/shared-vectors.js';
 import { type RunningWorker, startWitness } from './workers.js';
 
@@ -65,11 +77,9 @@ describe.skipIf(sharedVectorsDir === undefined)(
       };
       expect(info.name).toBe('example.com/witness');
       expect(info.origins.map((o) => o.size)).toEqual([5]);
-      // Step 5 showed a correctly signed checkpoint with a wrong proof: kept as evidence.
-      const ev = (await (await fetch(`${w.url}/evidence`)).json()) as {
-        evidence: { reason: string }[];
-      };
-      expect(ev.evidence.length).toBeGreaterThanOrEqual(1);
+      // Step 5's wrong proof proves nothing about the log (anyone can send one): no evidence.
+      const ev = (await (await fetch(`${w.url}/evidence`)).json()) as { evidence: unknown[] };
+      expect(ev.evidence, 'a wrong proof is not evidence').toEqual([]);
     });
   },
 );
@@ -82,6 +92,12 @@ const logPublicKey = publicKeyOf(
 );
 const signerFor = (origin: string) =>
   ed25519Signer(formatSignerKey(origin, SIG_TYPE_ED25519, LOG_SEED));
+const verifiersFor = (origin: string) => [
+  ed25519Verifier(
+    formatVerifierKey({ name: origin, type: SIG_TYPE_ED25519, publicKey: logPublicKey }),
+  ),
+];
+
 /** A tree of 64 leaves; `forkAt` changes every leaf from that index on (a forked history). */
 function tree(forkAt = 64) {
   const store = new MemoryHashStore();
@@ -94,14 +110,43 @@ function tree(forkAt = 64) {
   return { store, root: (size: number) => roots[size] as Uint8Array };
 }
 const honest = tree();
+const forked = tree(10);
 
 const signed = (c: Checkpoint) => signNote(formatCheckpoint(c), [signerFor(c.origin)]);
+
+/** A valid add-checkpoint body of tree `t` from `old` to `size`. */
+async function body(origin: string, t: ReturnType<typeof tree>, old: number, size: number) {
+  const proof = old === 0 || old === size ? [] : await consistencyProof(t.store, old, size);
+  return formatAddCheckpoint({
+    oldSize: old,
+    proof,
+    note: signed({ origin, size, root: t.root(size) }),
+  });
+}
 
 const post = (w: RunningWorker, b: Uint8Array | string) =>
   fetch(`${w.url}/add-checkpoint`, {
     method: 'POST',
     body: typeof b === 'string' ? b : (b as Uint8Array<ArrayBuffer>),
   });
+
+interface Evidence {
+  origin: string;
+  reason: string;
+  held_note: string;
+  note: string;
+  proof: string[];
+}
+const evidence = async (w: RunningWorker, origin?: string) =>
+  (
+    (await (await fetch(`${w.url}/evidence?limit=1000`)).json()) as { evidence: Evidence[] }
+  ).evidence.filter((e) => origin === undefined || e.origin === origin);
+
+/** Cosigns the honest tree of `origin` up to `size`, from nothing. */
+async function grow(w: RunningWorker, origin: string, size: number) {
+  const res = await post(w, await body(origin, honest, 0, size));
+  expect(res.status, `${origin} 0->${size}: ${await res.text()}`).toBe(200);
+}
 
 const witnessKey = randomBytes(32).toString('base64');
 const start = (opts: Partial<Parameters<typeof startWitness>[0]> = {}) =>
@@ -111,6 +156,83 @@ const start = (opts: Partial<Parameters<typeof startWitness>[0]> = {}) =>
     originPrefixes: `${PREFIX} ${toBase64(logPublicKey)}`,
     ...opts,
   });
+
+describe('witness: evidence is only what proves a fork by itself', () => {
+  let w: RunningWorker;
+  beforeAll(async () => {
+    w = await start();
+  });
+  afterAll(() => w?.dispose());
+
+  it("the log's honest checkpoint with a made-up proof is a 422 and no evidence; the real proof is then cosigned", async () => {
+    const origin = `${PREFIX}/race`;
+    await grow(w, origin, 23);
+    const real = await consistencyProof(honest.store, 23, 24);
+    const note = signed({ origin, size: 24, root: honest.root(24) });
+    const madeUp: [string, Uint8Array[]][] = [
+      ['all-zero proof', real.map(() => new Uint8Array(32))],
+      ['one hash changed', [real[0] as Uint8Array, new Uint8Array(32).fill(1), ...real.slice(2)]],
+      ['proof of 22 to 24', await consistencyProof(honest.store, 22, 24)],
+      ['one hash too many', [...real, new Uint8Array(32)]],
+      ['one hash too few', real.slice(1)],
+    ];
+    for (const [what, proof] of madeUp) {
+      const res = await post(w, formatAddCheckpoint({ oldSize: 23, proof, note }));
+      const text = await res.text();
+      expect(res.status, `${what}: ${text}`).toBe(422);
+      expect(text, what).not.toContain('evidence');
+    }
+    expect(await evidence(w), 'nothing proves the log forked').toEqual([]);
+    const res = await post(w, formatAddCheckpoint({ oldSize: 23, proof: real, note }));
+    expect(res.status, 'the ledger, after the race').toBe(200);
+  });
+
+  it('two signed roots for one size, or a proof that leads to the new signed root and not to the held one, are kept once each', async () => {
+    const origin = `${PREFIX}/fork`;
+    await grow(w, origin, 24);
+    const sameSize = formatAddCheckpoint({
+      oldSize: 24,
+      proof: [],
+      note: signed({ origin, size: 24, root: forked.root(24) }),
+    });
+    const inconsistent = await body(origin, forked, 24, 30);
+    for (const b of [sameSize, inconsistent, sameSize, inconsistent]) {
+      const res = await post(w, b);
+      const text = await res.text();
+      expect(res.status, text).toBe(422);
+      expect(text).toContain('evidence that the log forked');
+    }
+    const kept = await evidence(w, origin);
+    expect(kept.map((e) => e.reason).sort()).toEqual([
+      'the consistency proof leads to the signed root of size 30 and to a root of size 24 other than the signed one',
+      'two signed checkpoints of size 24 with different root hashes',
+    ]);
+    // Anyone holding the log key can check each piece, and a changed proof checks no more.
+    for (const e of kept) {
+      const proof = e.proof.map((h) => fromBase64(h) as Uint8Array);
+      const check = () => verifyEquivocation(utf8(e.held_note), utf8(e.note), proof, verifiersFor);
+      expect(check().ok, e.reason).toBe(true);
+      if (proof.length > 0) {
+        proof[0] = new Uint8Array(32);
+        expect(check().ok, `${e.reason}, proof changed`).toBe(false);
+      }
+    }
+  });
+
+  it(`an origin keeps its first ${MAX_EVIDENCE_PER_ORIGIN} pieces, no more`, async () => {
+    const origin = `${PREFIX}/forks`;
+    await grow(w, origin, 24);
+    for (let size = 25; size < 25 + MAX_EVIDENCE_PER_ORIGIN + 4; size++) {
+      const res = await post(w, await body(origin, forked, 24, size));
+      expect(res.status, `fork at ${size}`).toBe(422);
+    }
+    const kept = await evidence(w, origin);
+    expect(kept).toHaveLength(MAX_EVIDENCE_PER_ORIGIN);
+    expect(kept.map((e) => e.note.split('\n')[1]).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: MAX_EVIDENCE_PER_ORIGIN }, (_, i) => String(25 + i)),
+    );
+  });
+});
 
 describe('witness: requests are parsed before they are routed, and bodies are capped while read', () => {
   let w: RunningWorker;
@@ -242,3 +364,60 @@ function rawPost(
     write();
   });
 }
+
+/** The last commit whose witness kept every failed proof as evidence (the version before). */
+const PREVIOUS = '7c5d22b8d78c1cc2ff4a1034c8bda6c6e1c71a0c';
+const previous = (() => {
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'stele-witness-previous-'));
+    const tar = execFileSync('git', ['archive', PREVIOUS, 'src', 'workers/witness'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      maxBuffer: 64 << 20,
+    });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+    return join(dir, 'workers/witness/index.ts');
+  } catch {
+    return undefined; // no git history here (an exported tree): the upgrade test is skipped
+  }
+})();
+
+describe.skipIf(previous === undefined)(
+  'witness: upgrading evidence stored by the previous version',
+  () => {
+    it('keeps the pieces that prove a fork and drops the rest', async () => {
+      const persist = mkdtempSync(join(tmpdir(), 'stele-witness-upgrade-'));
+      const origin = `${PREFIX}/upgrade`;
+      const old = await start({ persist, entry: previous });
+      const real = formatAddCheckpoint({
+        oldSize: 23,
+        proof: [],
+        note: signed({ origin, size: 23, root: forked.root(23) }),
+      });
+      try {
+        await grow(old, origin, 23);
+        const zero = (await consistencyProof(honest.store, 23, 24)).map(() => new Uint8Array(32));
+        const made = formatAddCheckpoint({
+          oldSize: 23,
+          proof: zero,
+          note: signed({ origin, size: 24, root: honest.root(24) }),
+        });
+        for (const b of [made, real]) expect((await post(old, b)).status).toBe(422);
+        expect(await evidence(old, origin), 'the previous version kept both').toHaveLength(2);
+      } finally {
+        await old.dispose();
+      }
+      const w = await start({ persist });
+      try {
+        const kept = await evidence(w, origin);
+        expect(kept.map((e) => e.reason)).toEqual([
+          'two signed checkpoints of size 23 with different root hashes',
+        ]);
+        // The origin's own copy was upgraded too: the same fork again is not a second piece.
+        expect((await post(w, real)).status).toBe(422);
+        expect(await evidence(w, origin)).toHaveLength(1);
+      } finally {
+        await w.dispose();
+      }
+    });
+  },
+);

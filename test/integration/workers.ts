@@ -27,7 +27,7 @@ function bundle(entry: string): Promise<string> {
   if (p === undefined) {
     const outdir = mkdtempSync(join(tmpdir(), 'stele-bundle-'));
     p = build({
-      entryPoints: [join(root, entry)],
+      entryPoints: [resolve(root, entry)],
       bundle: true,
       format: 'esm',
       platform: 'neutral',
@@ -35,6 +35,7 @@ function bundle(entry: string): Promise<string> {
       conditions: ['workerd', 'worker', 'browser'],
       mainFields: ['module', 'main'],
       external: ['cloudflare:*', 'node:*'],
+      nodePaths: [join(root, 'node_modules')], // for an entry outside the repository
       outfile: join(outdir, 'index.js'),
       logLevel: 'warning',
     }).then(() => outdir);
@@ -55,7 +56,10 @@ async function start(options: ConstructorParameters<typeof Miniflare>[0]): Promi
   return { url, mf, dispose: () => mf.dispose() };
 }
 
-/** A witness Worker with its own key and storage. */
+/**
+ * A witness Worker with its own key and storage. `entry` bundles another copy of the Worker
+ * (an older version, for storage upgrades).
+ */
 export async function startWitness(opts: {
   name: string;
   privateKey: string;
@@ -63,8 +67,9 @@ export async function startWitness(opts: {
   originPrefixes?: string;
   persist?: string;
   port?: number;
+  entry?: string;
 }): Promise<RunningWorker> {
-  const dir = await bundle('workers/witness/index.ts');
+  const dir = await bundle(opts.entry ?? 'workers/witness/index.ts');
   const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-witness-'));
   return start({
     host: '127.0.0.1',

@@ -2,10 +2,10 @@
  * One Durable Object per witnessed origin: holds the last checkpoint this witness cosigned
  * for it. Check and store are atomic (the object handles one request at a time and nothing
  * between reading the state and writing the new one awaits), and the cosignature leaves only
- * after the new state is durable. Equivocation evidence is kept here and copied to the
- * registry for GET /evidence.
+ * after the new state is durable. Evidence that the log forked is kept here (evidence.ts)
+ * and copied to the registry for GET /evidence.
  *
- * Storage: state(id=1, size, root, note), evidence(id, at, reason, held_note, note, proof).
+ * Storage: state(id=1, origin, size, root, note), equivocations (evidence.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../../src/index.js';
 import { witnessConfig } from './config.js';
 import type { WitnessEnv } from './env.js';
+import { keepEvidence, MAX_EVIDENCE_PER_ORIGIN, openEvidence } from './evidence.js';
 
 export interface WitnessAnswer {
   readonly status: number;
@@ -26,13 +27,13 @@ export interface WitnessAnswer {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), origin TEXT NOT NULL, size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS evidence (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, reason TEXT NOT NULL, held_note TEXT NOT NULL, note TEXT NOT NULL, proof TEXT NOT NULL);
 `;
 
 export class WitnessOriginDurableObject extends DurableObject<WitnessEnv> {
   constructor(ctx: DurableObjectState, env: WitnessEnv) {
     super(ctx, env);
     ctx.storage.sql.exec(SCHEMA);
+    openEvidence(ctx.storage.sql, env, MAX_EVIDENCE_PER_ORIGIN);
   }
 
   #state(): (WitnessState & { origin: string }) | undefined {
@@ -48,42 +49,33 @@ export class WitnessOriginDurableObject extends DurableObject<WitnessEnv> {
 
   /** Handles one add-checkpoint request for this object's origin, parsed by the Worker. */
   async addCheckpoint(req: AddCheckpointSubmission): Promise<WitnessAnswer> {
-    const { origin } = req;
     const config = witnessConfig(this.env);
     const held = this.#state();
-    if (held !== undefined && held.origin !== origin)
-      throw new Error(`object holds ${held.origin}, asked for ${origin}`);
+    if (held !== undefined && held.origin !== req.origin)
+      throw new Error(`object holds ${held.origin}, asked for ${req.origin}`);
     // Decide and store with no await in between: the check-and-store is atomic.
-    const d = decideSubmission(req, config.verifiersFor(origin), held);
+    const d = decideSubmission(req, config.verifiersFor(req.origin), held);
     if (d.status === 409)
       return { status: 409, contentType: 'text/x.tlog.size', body: `${d.size}\n` };
     if (d.status !== 200) {
       if (d.equivocation !== undefined && held !== undefined) {
-        const at = new Date().toISOString();
-        const proof = JSON.stringify(d.equivocation.proof);
-        this.ctx.storage.sql.exec(
-          'INSERT INTO evidence (at, reason, held_note, note, proof) VALUES (?, ?, ?, ?, ?)',
-          at,
-          d.equivocation.reason,
-          held.note,
-          d.equivocation.note,
-          proof,
-        );
-        await this.#registry().recordEvidence({
-          origin,
-          at,
+        const evidence = {
+          origin: req.origin,
+          at: new Date().toISOString(),
           reason: d.equivocation.reason,
           held_note: held.note,
           note: d.equivocation.note,
           proof: d.equivocation.proof,
-        });
+        };
+        if (keepEvidence(this.ctx.storage.sql, evidence, MAX_EVIDENCE_PER_ORIGIN))
+          await this.#registry().recordEvidence(evidence);
       }
       return { status: d.status, contentType: 'text/plain; charset=utf-8', body: `${d.message}\n` };
     }
     const { checkpoint } = d;
     this.ctx.storage.sql.exec(
       'INSERT OR REPLACE INTO state (id, origin, size, root, note) VALUES (1, ?, ?, ?, ?)',
-      origin,
+      req.origin,
       checkpoint.size,
       checkpoint.root,
       d.note,
@@ -95,7 +87,7 @@ export class WitnessOriginDurableObject extends DurableObject<WitnessEnv> {
       ]),
     );
     // The registry only lists origins for GET /; the state above is the source of truth.
-    await this.#registry().recordSize(origin, checkpoint.size);
+    await this.#registry().recordSize(req.origin, checkpoint.size);
     return { status: 200, contentType: 'text/plain; charset=utf-8', body: line };
   }
 

@@ -1,31 +1,30 @@
 /**
- * The witness's registry (one object): which origins it holds, at which size, and every
- * piece of equivocation evidence it was shown, for GET / and GET /evidence.
+ * The witness's registry (one object): which origins it holds, at which size, and the
+ * evidence of forks its origins' objects kept (evidence.ts), for GET / and GET /evidence.
+ *
+ * Storage: origins(origin, size, updated_at), equivocations (evidence.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { WitnessEnv } from './env.js';
+import {
+  type Evidence,
+  keepEvidence,
+  listEvidence,
+  MAX_EVIDENCE,
+  openEvidence,
+} from './evidence.js';
 
-export interface Evidence {
-  readonly origin: string;
-  readonly at: string;
-  readonly reason: string;
-  /** The checkpoint note the witness had cosigned. */
-  readonly held_note: string;
-  /** The conflicting, correctly signed checkpoint note it was shown. */
-  readonly note: string;
-  /** The consistency proof that failed (base64 hashes). */
-  readonly proof: string[];
-}
+export type { Evidence } from './evidence.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS origins (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS evidence (id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL, held_note TEXT NOT NULL, note TEXT NOT NULL, proof TEXT NOT NULL);
 `;
 
 export class WitnessRegistryDurableObject extends DurableObject<WitnessEnv> {
   constructor(ctx: DurableObjectState, env: WitnessEnv) {
     super(ctx, env);
     ctx.storage.sql.exec(SCHEMA);
+    openEvidence(ctx.storage.sql, env, MAX_EVIDENCE);
   }
 
   recordSize(origin: string, size: number): void {
@@ -37,16 +36,9 @@ export class WitnessRegistryDurableObject extends DurableObject<WitnessEnv> {
     );
   }
 
+  /** Keeps a piece of evidence an origin's object kept (de-duplicated, at most MAX_EVIDENCE). */
   recordEvidence(e: Evidence): void {
-    this.ctx.storage.sql.exec(
-      'INSERT INTO evidence (origin, at, reason, held_note, note, proof) VALUES (?, ?, ?, ?, ?, ?)',
-      e.origin,
-      e.at,
-      e.reason,
-      e.held_note,
-      e.note,
-      JSON.stringify(e.proof),
-    );
+    keepEvidence(this.ctx.storage.sql, e, MAX_EVIDENCE);
   }
 
   origins(): { origin: string; size: number; updated_at: string }[] {
@@ -58,19 +50,6 @@ export class WitnessRegistryDurableObject extends DurableObject<WitnessEnv> {
   }
 
   evidence(limit: number): Evidence[] {
-    return this.ctx.storage.sql
-      .exec<{
-        origin: string;
-        at: string;
-        reason: string;
-        held_note: string;
-        note: string;
-        proof: string;
-      }>(
-        'SELECT origin, at, reason, held_note, note, proof FROM evidence ORDER BY id DESC LIMIT ?',
-        limit,
-      )
-      .toArray()
-      .map((r) => ({ ...r, proof: JSON.parse(r.proof) as string[] }));
+    return listEvidence(this.ctx.storage.sql, limit);
   }
 }
