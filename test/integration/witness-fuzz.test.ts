@@ -321,6 +321,8 @@ describe('witness fuzz: add-checkpoint answers 4xx to anything invalid, never 5x
       privateKey: toBase64(seed(3)),
       logs: `log ${vkey}`,
       originPrefixes: `stele.test/log ${toBase64(logPublicKey)}`,
+      // Every run sends two requests for one of two origins: far past the production limit.
+      limit: 1_000_000,
     });
     // Both origins start from a cosigned checkpoint of size 3.
     for (const origin of [LOG, PREFIXED]) {

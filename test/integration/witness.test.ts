@@ -1,8 +1,8 @@
 /**
  * The witness Worker over real HTTP: Sunlight's add-checkpoint sequence; what is kept as
  * evidence of a fork (only what proves one by itself) and how much; a body parsed before it
- * is routed; bodies capped while they are read; and evidence stored by the previous version
- * checked again on upgrade.
+ * is routed; bodies capped while they are read; the per-origin rate limit; and evidence
+ * stored by the previous version checked again on upgrade.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -364,6 +364,36 @@ function rawPost(
     write();
   });
 }
+
+describe('witness: add-checkpoint rate limit', () => {
+  it('is per origin and client: 429 with Retry-After past the limit', async () => {
+    const w = await start({ limit: 3 });
+    try {
+      // The limiter counts in fixed 10 s windows: 7 requests within a second span at most
+      // two windows of 3, so at least one is refused.
+      const origin = `${PREFIX}/flood`;
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 7; i++) {
+        const res = await post(w, await body(origin, honest, 0, 3));
+        await res.arrayBuffer();
+        statuses.push(res.status);
+        if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      }
+      expect(statuses, JSON.stringify(statuses)).toContain(429);
+      expect(
+        statuses.every((s) => [200, 409, 429].includes(s)),
+        JSON.stringify(statuses),
+      ).toBe(true);
+      expect(retryAfter).toBe('10');
+      // Another origin from the same client has its own count.
+      const other = await post(w, await body(`${PREFIX}/quiet`, honest, 0, 3));
+      expect(other.status, await other.text()).toBe(200);
+    } finally {
+      await w.dispose();
+    }
+  });
+});
 
 /** The last commit whose witness kept every failed proof as evidence (the version before). */
 const PREVIOUS = '7c5d22b8d78c1cc2ff4a1034c8bda6c6e1c71a0c';

@@ -57,8 +57,9 @@ async function start(options: ConstructorParameters<typeof Miniflare>[0]): Promi
 }
 
 /**
- * A witness Worker with its own key and storage. `entry` bundles another copy of the Worker
- * (an older version, for storage upgrades).
+ * A witness Worker with its own key and storage. `limit` is ADD_CHECKPOINT_LIMIT's count per
+ * period (default wrangler.toml's); `entry` bundles another copy of the Worker (an older
+ * version, for storage upgrades).
  */
 export async function startWitness(opts: {
   name: string;
@@ -67,6 +68,7 @@ export async function startWitness(opts: {
   originPrefixes?: string;
   persist?: string;
   port?: number;
+  limit?: number;
   entry?: string;
 }): Promise<RunningWorker> {
   const dir = await bundle(opts.entry ?? 'workers/witness/index.ts');
@@ -88,6 +90,13 @@ export async function startWitness(opts: {
       WITNESS_PRIVATE_KEY: opts.privateKey,
       WITNESS_LOGS: opts.logs ?? '',
       WITNESS_ORIGIN_PREFIXES: opts.originPrefixes ?? '',
+    },
+    // As workers/witness/wrangler.toml's [[ratelimits]].
+    ratelimits: {
+      ADD_CHECKPOINT_LIMIT: {
+        namespace_id: '2001',
+        simple: { limit: opts.limit ?? 60, period: 10 },
+      },
     },
   });
 }

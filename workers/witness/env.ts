@@ -9,4 +9,6 @@ export interface WitnessEnv {
   WITNESS_PRIVATE_KEY: string;
   ORIGIN: DurableObjectNamespace<WitnessOriginDurableObject>;
   REGISTRY: DurableObjectNamespace<WitnessRegistryDurableObject>;
+  /** add-checkpoint requests per origin and client address ([[ratelimits]]); none when unbound. */
+  ADD_CHECKPOINT_LIMIT?: RateLimit;
 }

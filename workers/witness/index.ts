@@ -18,6 +18,9 @@ export { WitnessRegistryDurableObject } from './registry-do.js';
 
 const app = new Hono<{ Bindings: WitnessEnv }>();
 
+/** ADD_CHECKPOINT_LIMIT's period (wrangler.toml [[ratelimits]] simple.period), for Retry-After. */
+const ADD_CHECKPOINT_LIMIT_PERIOD_S = 10;
+
 const text = (body: string, status: number, type = 'text/plain; charset=utf-8') =>
   new Response(body, {
     status,
@@ -37,6 +40,19 @@ app.post('/add-checkpoint', async (c) => {
   }
   if (witnessConfig(c.env).verifiersFor(req.origin).length === 0)
     return text(`unknown log: ${JSON.stringify(req.origin.slice(0, 256))}\n`, 404);
+  const limiter = c.env.ADD_CHECKPOINT_LIMIT;
+  if (limiter !== undefined) {
+    const client = c.req.header('cf-connecting-ip') ?? 'unknown';
+    const { success } = await limiter.limit({ key: `${req.origin} ${client}` });
+    if (!success) {
+      const res = text(
+        `too many add-checkpoint requests for this log from this address; retry after ${ADD_CHECKPOINT_LIMIT_PERIOD_S} s\n`,
+        429,
+      );
+      res.headers.set('retry-after', String(ADD_CHECKPOINT_LIMIT_PERIOD_S));
+      return res;
+    }
+  }
   const answer = await c.env.ORIGIN.get(c.env.ORIGIN.idFromName(req.origin)).addCheckpoint(req);
   return text(answer.body, answer.status, answer.contentType);
 });
