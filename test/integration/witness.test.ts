@@ -1,8 +1,9 @@
 /**
  * The witness Worker over real HTTP: Sunlight's add-checkpoint sequence; what is kept as
- * evidence of a fork (only what proves one by itself) and how much; a body parsed before it
- * is routed; bodies capped while they are read; the per-origin rate limit; and evidence
- * stored by the previous version checked again on upgrade.
+ * evidence of a fork (only what proves one by itself) and how much; bodies capped while
+ * they are read; a body parsed before it is routed; the security headers on every answer;
+ * what GET / publishes; the per-origin rate limit; and evidence stored by the previous
+ * version checked again on upgrade.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -365,6 +366,103 @@ function rawPost(
   });
 }
 
+/** The ledger's set (docs/security.md), spelled out here so that a change to either shows. */
+function expectSecurityHeaders(headers: Headers, what: string) {
+  expect(Object.fromEntries(SECURITY_HEADER_NAMES.map((k) => [k, headers.get(k)])), what).toEqual({
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-origin',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  });
+}
+const SECURITY_HEADER_NAMES = [
+  'x-content-type-options',
+  'cache-control',
+  'content-security-policy',
+  'x-frame-options',
+  'referrer-policy',
+  'cross-origin-resource-policy',
+  'strict-transport-security',
+];
+
+describe('witness: security headers, and what GET / publishes', () => {
+  it('every answer carries the security headers, errors included', async () => {
+    const w = await start();
+    try {
+      const origin = `${PREFIX}/headers`;
+      const nobody = signed({ origin: 'example.com/nobody', size: 1, root: honest.root(1) });
+      // In this order: the 200 first, so that the 409 and the 422 have a held size.
+      const answers: [string, number, () => Promise<Response>][] = [
+        ['a cosignature', 200, async () => post(w, await body(origin, honest, 0, 3))],
+        ['a wrong old size', 409, async () => post(w, await body(origin, honest, 0, 4))],
+        [
+          'a made-up proof',
+          422,
+          () =>
+            post(
+              w,
+              formatAddCheckpoint({
+                oldSize: 3,
+                proof: [new Uint8Array(32)],
+                note: signed({ origin, size: 4, root: honest.root(4) }),
+              }),
+            ),
+        ],
+        ['a malformed body', 400, () => post(w, 'old x\n\n')],
+        [
+          'an unknown log',
+          404,
+          () => post(w, formatAddCheckpoint({ oldSize: 0, proof: [], note: nobody })),
+        ],
+        [
+          'a body too large',
+          413,
+          async () => {
+            const r = await rawPost(w, { 'content-length': `${MAX_ADD_CHECKPOINT_SIZE + 1}` }, 64);
+            return new Response(r.body, { status: r.status, headers: r.headers });
+          },
+        ],
+        ['GET /', 200, () => fetch(`${w.url}/`)],
+        ['GET /evidence', 200, () => fetch(`${w.url}/evidence`)],
+        ['GET /healthz', 200, () => fetch(`${w.url}/healthz`)],
+        ['GET /nope', 404, () => fetch(`${w.url}/nope`)],
+      ];
+      for (const [what, status, send] of answers) {
+        const res = await send();
+        await res.arrayBuffer();
+        expect(res.status, what).toBe(status);
+        expectSecurityHeaders(res.headers, what);
+      }
+    } finally {
+      await w.dispose();
+    }
+  });
+
+  it('GET / names the witness, its key and how many logs it holds, and lists them only when told to', async () => {
+    const closed = await start({ publicOrigins: false });
+    const open = await start({ publicOrigins: true });
+    try {
+      const origin = `${PREFIX}/secret-stream-name`;
+      for (const w of [closed, open]) await grow(w, origin, 3);
+      const shown = await (await fetch(`${closed.url}/`)).text();
+      expect(Object.keys(JSON.parse(shown)).sort()).toEqual(['logs', 'name', 'vkey']);
+      expect(JSON.parse(shown)).toMatchObject({ name: 'witness.test/w', logs: 1 });
+      expect(shown, 'no stream name by default').not.toContain('secret-stream-name');
+      const listed = (await (await fetch(`${open.url}/`)).json()) as {
+        logs: number;
+        origins: { origin: string; size: number }[];
+      };
+      expect(listed.logs).toBe(1);
+      expect(listed.origins).toEqual([expect.objectContaining({ origin, size: 3 })]);
+    } finally {
+      await Promise.all([closed.dispose(), open.dispose()]);
+    }
+  });
+});
+
 describe('witness: add-checkpoint rate limit', () => {
   it('is per origin and client: 429 with Retry-After past the limit', async () => {
     const w = await start({ limit: 3 });
@@ -378,7 +476,10 @@ describe('witness: add-checkpoint rate limit', () => {
         const res = await post(w, await body(origin, honest, 0, 3));
         await res.arrayBuffer();
         statuses.push(res.status);
-        if (res.status === 429) retryAfter = res.headers.get('retry-after');
+        if (res.status === 429) {
+          retryAfter = res.headers.get('retry-after');
+          expectSecurityHeaders(res.headers, '429');
+        }
       }
       expect(statuses, JSON.stringify(statuses)).toContain(429);
       expect(

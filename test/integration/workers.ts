@@ -57,9 +57,10 @@ async function start(options: ConstructorParameters<typeof Miniflare>[0]): Promi
 }
 
 /**
- * A witness Worker with its own key and storage. `limit` is ADD_CHECKPOINT_LIMIT's count per
- * period (default wrangler.toml's); `entry` bundles another copy of the Worker (an older
- * version, for storage upgrades).
+ * A witness Worker with its own key and storage. `publicOrigins` (default true: the tests
+ * read the held sizes from GET /) sets WITNESS_PUBLIC_ORIGINS, false leaves it unset as in
+ * production; `limit` is ADD_CHECKPOINT_LIMIT's per-period count (default wrangler.toml's);
+ * `entry` bundles another copy of the Worker (an older version, for storage upgrades).
  */
 export async function startWitness(opts: {
   name: string;
@@ -68,6 +69,7 @@ export async function startWitness(opts: {
   originPrefixes?: string;
   persist?: string;
   port?: number;
+  publicOrigins?: boolean;
   limit?: number;
   entry?: string;
 }): Promise<RunningWorker> {
@@ -90,6 +92,7 @@ export async function startWitness(opts: {
       WITNESS_PRIVATE_KEY: opts.privateKey,
       WITNESS_LOGS: opts.logs ?? '',
       WITNESS_ORIGIN_PREFIXES: opts.originPrefixes ?? '',
+      ...(opts.publicOrigins === false ? {} : { WITNESS_PUBLIC_ORIGINS: 'true' }),
     },
     // As workers/witness/wrangler.toml's [[ratelimits]].
     ratelimits: {

@@ -24,6 +24,11 @@ export interface WitnessConfig {
   /** The witness's cosignature/v1 vkey. */
   readonly vkey: string;
   readonly signer: NoteSigner;
+  /**
+   * Whether GET / lists the origins held and their sizes (WITNESS_PUBLIC_ORIGINS = "true").
+   * Off unless set: the logs a witness serves may not want their names public.
+   */
+  readonly publicOrigins: boolean;
   /** The log keys trusted for an origin (empty: unknown log). */
   verifiersFor(origin: string): NoteVerifier[];
 }
@@ -36,6 +41,7 @@ export function witnessConfig(env: WitnessEnv): WitnessConfig {
     env.WITNESS_LOGS,
     env.WITNESS_ORIGIN_PREFIXES,
     env.WITNESS_PRIVATE_KEY,
+    env.WITNESS_PUBLIC_ORIGINS,
   ].join('\u0000');
   if (cached?.key === key) return cached.config;
   const config = parseConfig(env);
@@ -51,6 +57,9 @@ function parseConfig(env: WitnessEnv): WitnessConfig {
   if (seed === undefined || seed.length !== 32) {
     throw new Error('WITNESS_PRIVATE_KEY must be the base64 of a 32-byte Ed25519 seed');
   }
+  const open = env.WITNESS_PUBLIC_ORIGINS ?? '';
+  if (open !== '' && open !== 'true' && open !== 'false')
+    throw new Error('WITNESS_PUBLIC_ORIGINS must be "true", "false" or unset');
   const publicKey = ed25519.getPublicKey(seed);
   const signer = cosignatureSigner({
     name,
@@ -86,6 +95,7 @@ function parseConfig(env: WitnessEnv): WitnessConfig {
     name,
     vkey: formatVerifierKey({ name, type: SIG_TYPE_COSIGNATURE_V1, publicKey }),
     signer,
+    publicOrigins: open === 'true',
     verifiersFor(origin) {
       const out = [...(logs.get(origin) ?? [])];
       for (const p of prefixes) {

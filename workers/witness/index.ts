@@ -1,6 +1,7 @@
 /**
  * The witness Worker (c2sp.org/tlog-witness): POST /add-checkpoint, plus GET / (who it is,
- * its key, the origins it holds) and GET /evidence (equivocations it was shown).
+ * its key, how many logs it holds, and which only when WITNESS_PUBLIC_ORIGINS is "true")
+ * and GET /evidence (forks its logs were shown to have made). docs/witnessing.md.
  */
 import { Hono } from 'hono';
 import {
@@ -9,6 +10,7 @@ import {
   MAX_ADD_CHECKPOINT_SIZE,
   parseAddCheckpointSubmission,
   readBoundedBody,
+  SECURITY_HEADERS,
 } from '../../src/index.js';
 import { witnessConfig } from './config.js';
 import type { WitnessEnv } from './env.js';
@@ -21,11 +23,14 @@ const app = new Hono<{ Bindings: WitnessEnv }>();
 /** ADD_CHECKPOINT_LIMIT's period (wrangler.toml [[ratelimits]] simple.period), for Retry-After. */
 const ADD_CHECKPOINT_LIMIT_PERIOD_S = 10;
 
+// The ledger's set (src/security-headers.ts, docs/security.md), on every answer, errors included.
+app.use('*', async (c, next) => {
+  await next();
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+});
+
 const text = (body: string, status: number, type = 'text/plain; charset=utf-8') =>
-  new Response(body, {
-    status,
-    headers: { 'content-type': type, 'x-content-type-options': 'nosniff' },
-  });
+  new Response(body, { status, headers: { 'content-type': type } });
 
 app.post('/add-checkpoint', async (c) => {
   const body = await readBoundedBody(c.req.raw, MAX_ADD_CHECKPOINT_SIZE);
@@ -59,8 +64,11 @@ app.post('/add-checkpoint', async (c) => {
 
 app.get('/', async (c) => {
   const config = witnessConfig(c.env);
-  const origins = await c.env.REGISTRY.get(c.env.REGISTRY.idFromName('registry')).origins();
-  return c.json({ name: config.name, vkey: config.vkey, origins });
+  const registry = c.env.REGISTRY.get(c.env.REGISTRY.idFromName('registry'));
+  if (!config.publicOrigins)
+    return c.json({ name: config.name, vkey: config.vkey, logs: await registry.count() });
+  const origins = await registry.origins();
+  return c.json({ name: config.name, vkey: config.vkey, logs: origins.length, origins });
 });
 
 app.get('/evidence', async (c) => {

@@ -41,6 +41,14 @@ export class WitnessRegistryDurableObject extends DurableObject<WitnessEnv> {
     keepEvidence(this.ctx.storage.sql, e, MAX_EVIDENCE);
   }
 
+  /** How many origins the witness holds. */
+  count(): number {
+    const row = this.ctx.storage.sql
+      .exec<{ n: number }>('SELECT count(*) AS n FROM origins')
+      .toArray()[0];
+    return row?.n ?? 0;
+  }
+
   origins(): { origin: string; size: number; updated_at: string }[] {
     return this.ctx.storage.sql
       .exec<{ origin: string; size: number; updated_at: string }>(
