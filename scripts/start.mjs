@@ -4,11 +4,14 @@
 // witnesses to cosign every checkpoint (quorum 2 of 2).
 //
 // On first start it writes a dev log key, ADMIN_TOKEN and MASTER_KEY to .dev.vars, and each witness's key
-// to .dev.vars.witness-N (all git-ignored), and prints the keys. D1 migrations are applied at
-// every start. WITNESSES=0 runs the ledger alone.
+// to .dev.vars.witness-N (all git-ignored), and prints the keys. Secrets reach wrangler through
+// those files, never as arguments (which `ps` shows). D1 migrations are applied at every start.
+// WITNESSES=0 runs the ledger alone. Locally the witnesses list the origins they hold on GET /
+// (WITNESS_PUBLIC_ORIGINS), which a deployed witness does not by default.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const port = Number(process.env.PORT ?? 8787);
 const witnessCount = Number(process.env.WITNESSES ?? 2);
@@ -139,8 +142,13 @@ for (let i = 1; i <= witnessCount; i++) {
       `.wrangler/state-witness-${i}`,
       '--var',
       `WITNESS_NAME:${name}`,
+      // The key goes through the file (never the command line, which `ps` shows anyone on the
+      // machine); wrangler resolves --env-file against the config's folder, so the path is
+      // absolute. With --env-file it reads no .dev.vars, only this file.
+      '--env-file',
+      resolve(`.dev.vars.witness-${i}`),
       '--var',
-      `WITNESS_PRIVATE_KEY:${vars.WITNESS_PRIVATE_KEY}`,
+      'WITNESS_PUBLIC_ORIGINS:true',
       '--var',
       `WITNESS_ORIGIN_PREFIXES:${originPrefix} ${logPublicKey}`,
     ],
