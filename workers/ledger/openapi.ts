@@ -149,7 +149,8 @@ export const openapi = {
       'contents. Failed authentications are rate limited per client IP and requests per ' +
       'caller (429 with Retry-After). Errors are RFC 9457 problem details ' +
       '(application/problem+json); any route may also answer 500 (type `internal`), and ' +
-      'unknown paths and methods answer 404. Every answer but a WebSocket upgrade carries ' +
+      'paths are served only in their exact form: a path no route serves answers 404, a ' +
+      'method a path does not have 405 with Allow. Every answer but a WebSocket upgrade carries ' +
       'security headers (Cache-Control: no-store, X-Content-Type-Options, ' +
       'Content-Security-Policy, X-Frame-Options, Referrer-Policy, ' +
       'Cross-Origin-Resource-Policy, Strict-Transport-Security). Formats: docs/format.md. ' +
@@ -224,6 +225,12 @@ export const openapi = {
           'checkpoint or token; for proofs, no checkpoint yet to prove against (then with ' +
           '`field` and `rule`); for an erasure by actor, no entry by that actor.',
       ),
+      MethodNotAllowed: {
+        ...problem('A route serves this path with another method (HEAD and OPTIONS included).'),
+        headers: {
+          Allow: { description: 'The methods the path has.', schema: { type: 'string' } },
+        },
+      },
       Conflict: problem('An idempotency key was already used with a different event.'),
       Gone: problem(
         'The entry was erased: its contents, and so its proof file, are gone (`field` `seq`, ' +
@@ -329,6 +336,16 @@ export const openapi = {
         leaf_hash: hash,
         received_at: s('ReceivedAt'),
         duplicate: { type: 'boolean', description: 'The key was seen before; nothing appended.' },
+        erased: {
+          type: 'boolean',
+          const: true,
+          description: 'A duplicate of an entry erased since (with wait: no proof).',
+        },
+        tampered: {
+          type: 'boolean',
+          const: true,
+          description: 'A duplicate of an entry whose stored bytes fail authentication (no proof).',
+        },
         proof: {
           type: 'string',
           description:
@@ -363,7 +380,7 @@ export const openapi = {
         entry: base64('The entry bytes (docs/format.md §4), base64.'),
       }),
       Erasure: {
-        ...object(['record', 'at', 'reason'], {
+        ...object(['record', 'at'], {
           record: {
             ...object(['stream', 'seq'], {
               stream: accessStream,
@@ -372,14 +389,11 @@ export const openapi = {
             description: 'The access record of the erasure request.',
           },
           at: { ...s('ReceivedAt'), description: 'When the entry was erased.' },
-          reason: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 512,
-            description: 'The reason given with the request.',
-          },
         }),
-        description: 'What an erased entry keeps in place of its contents.',
+        additionalProperties: false,
+        description:
+          'What an erased entry keeps in place of its contents. The reason is in the access ' +
+          'record, not here.',
       },
       ErasedEntry: {
         ...object(['seq', 'received_at', 'leaf_hash', 'erased'], {
@@ -393,8 +407,23 @@ export const openapi = {
           'An erased entry: its event and entry bytes are gone (no prev, event or entry); ' +
           'its seq, time and leaf hash stay.',
       },
+      TamperedEntry: {
+        ...object(['seq', 'received_at', 'leaf_hash', 'tampered'], {
+          seq: count,
+          received_at: s('ReceivedAt'),
+          leaf_hash: hash,
+          tampered: { type: 'boolean', const: true },
+        }),
+        additionalProperties: false,
+        description:
+          'An entry whose stored bytes fail authentication: changed at rest (tampering ' +
+          'detected). Its contents cannot be shown; the other entries are.',
+      },
       EntryList: object(['entries', 'next'], {
-        entries: { type: 'array', items: { oneOf: [s('Entry'), s('ErasedEntry')] } },
+        entries: {
+          type: 'array',
+          items: { oneOf: [s('Entry'), s('ErasedEntry'), s('TamperedEntry')] },
+        },
         next: { ...nullableCount, description: 'The `start` of the next page, or null.' },
       }),
       StreamSummary: object(
@@ -537,12 +566,14 @@ export const openapi = {
           leaf_hash: hash,
           event: { ...s('Event'), description: 'The event as stored (canonical member order).' },
           erased: { ...s('Erasure'), description: 'Instead of `event`, for an erased entry.' },
+          tampered: { type: 'boolean', const: true, description: 'Instead of `event`.' },
         }),
-        oneOf: [{ required: ['event'] }, { required: ['erased'] }],
+        oneOf: [{ required: ['event'] }, { required: ['erased'] }, { required: ['tampered'] }],
         additionalProperties: false,
         description:
           'A tail message: one entry (members in this order), with `event`, or `erased` for ' +
-          'an erased entry. SSE: the data of an `entry` event whose id is `seq`.',
+          'an erased entry, or `tampered` for one whose stored bytes fail authentication. SSE: ' +
+          'the data of an `entry` event whose id is `seq`.',
       },
       TailCheckpoint: {
         ...object(['type', 'size', 'note'], {
@@ -566,10 +597,13 @@ export const openapi = {
           leaf_hash: hash,
           event: s('Event'),
           erased: { ...s('Erasure'), description: 'Instead of `event`, for an erased entry.' },
+          tampered: { type: 'boolean', const: true, description: 'Instead of `event`.' },
         }),
-        oneOf: [{ required: ['event'] }, { required: ['erased'] }],
+        oneOf: [{ required: ['event'] }, { required: ['erased'] }, { required: ['tampered'] }],
         additionalProperties: false,
-        description: 'One hit: with `event`, or `erased` for an erased entry.',
+        description:
+          'One hit: with `event`, `erased` for an erased entry, or `tampered` for a D1 row ' +
+          'that fails authentication.',
       },
       SearchResponse: object(['results', 'cursor'], {
         results: arrayOf('SearchResult'),
@@ -680,9 +714,9 @@ export const openapi = {
         description:
           'RFC 9457 problem details, plus `field` and `rule` (400, the proof 404s and the ' +
           '410), `limit` (413) or `retry_after` (the 429 of a rate limit). The type names: ' +
-          'bad-request, unauthorized, forbidden, not-found, conflict, gone, ' +
+          'bad-request, unauthorized, forbidden, not-found, method-not-allowed, conflict, gone, ' +
           'payload-too-large, unsupported-media-type, too-many-requests, unavailable, ' +
-          'internal.',
+          'internal, tampered (500: stored bytes fail authentication).',
         examples: [
           {
             type: 'https://stele.dev/problems/bad-request',

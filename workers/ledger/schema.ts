@@ -266,7 +266,7 @@ function check(s: Schema, v: unknown, at: string): void {
         if (!Object.hasOwn(s.properties, k)) throw badRequest(member(k), 'is not a known field');
       for (const k of s.required)
         if (o[k] === undefined)
-          throw badRequest(member(k), `is required: ${ruleOf(s.properties[k] as Schema)}`);
+          throw badRequest(member(k), `is required; it ${ruleOf(s.properties[k] as Schema)}`);
       if (s.oneOf !== undefined) {
         const present = s.oneOf.filter((set) => set.some((k) => o[k] !== undefined));
         if (present.length !== 1)
@@ -288,11 +288,11 @@ function ruleOf(s: Schema): string {
     case 'string':
       return stringRule(s);
     case 'integer':
-      return `an integer from ${s.minimum} to ${s.maximum}`;
+      return `must be an integer from ${s.minimum} to ${s.maximum}`;
     case 'array':
-      return `an array of ${s.minItems ?? 0} to ${s.maxItems} items`;
+      return `must be an array of ${s.minItems ?? 0} to ${s.maxItems} items`;
     case 'object':
-      return 'a JSON object';
+      return 'must be a JSON object';
     case 'nullable':
       return ruleOf(s.of);
   }
