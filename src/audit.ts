@@ -40,17 +40,27 @@ export interface AuditSource {
     leaf_hash: string;
     event?: unknown;
     erased?: unknown;
+    tampered?: unknown;
   }>;
   /** The archived (published) copy of a checkpoint, when the source has an archive. */
   archived?(size: number): Promise<string | undefined>;
+  /**
+   * The newest checkpoint as published for monitors (R2 `<stream>/checkpoint`), when the
+   * source has one: it must be a checkpoint of the signed chain.
+   */
+  published?(): Promise<string | undefined>;
 }
 
-/** One entry from a source: its bytes, or, when erased, only its leaf hash and the erasure. */
+/**
+ * One entry from a source: its bytes, or, when erased, only its leaf hash and the erasure;
+ * or, when the source found its stored bytes tampered with, only its leaf hash.
+ */
 export interface SourceEntry {
   readonly seq: number;
   readonly bytes: Uint8Array;
   readonly leafHash?: Uint8Array | undefined;
   readonly erased?: ErasureNote;
+  readonly tampered?: true;
 }
 
 /** An entry as the API and an export write it (docs/api.md): base64 fields. */
@@ -59,8 +69,10 @@ export interface SourceRecord {
   readonly leaf_hash: string;
   /** base64 of the exact entry bytes; absent when the entry was erased */
   readonly entry?: string;
-  /** The erasure (the `_access` record, time and reason), when the entry was erased. */
+  /** The erasure (the `_access` record and time), when the entry was erased. */
   readonly erased?: ErasureNote;
+  /** The ledger's stored bytes of this entry fail authentication (docs/api.md). */
+  readonly tampered?: true;
 }
 
 const NO_BYTES = new Uint8Array();
@@ -71,16 +83,16 @@ const NO_BYTES = new Uint8Array();
  */
 export function sourceEntry(r: SourceRecord): SourceEntry {
   const leafHash = fromBase64(r.leaf_hash);
+  if (r.tampered === true) return { seq: r.seq, bytes: NO_BYTES, leafHash, tampered: true };
   if (r.entry === undefined)
     return { seq: r.seq, bytes: NO_BYTES, leafHash, erased: r.erased ?? {} };
   return { seq: r.seq, bytes: fromBase64(r.entry) ?? NO_BYTES, leafHash };
 }
 
-/** What the ledger says of an erased entry: the `_access` record of the erasure, when, why. */
+/** What the ledger says of an erased entry: the `_access` record of the erasure, and when. */
 export interface ErasureNote {
   readonly record?: { readonly stream: string; readonly seq: number };
   readonly at?: string;
-  readonly reason?: string;
 }
 
 /** What an audit remembers between runs (per stream and ledger). */
@@ -101,7 +113,9 @@ export type AuditProblemKind =
   | 'checkpoint_root_mismatch'
   | 'final_root_mismatch'
   | 'mirror_mismatch'
-  | 'archive_mismatch';
+  | 'archive_mismatch'
+  | 'published_mismatch'
+  | 'tampered';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -249,6 +263,16 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     }
   }
 
+  // 3b. The copy published for monitors must be a checkpoint of the signed chain: validly
+  // signed, and of the size and root of one the ledger serves (it may lag the newest by the
+  // publication interval, or lead it by a checkpoint signed since, if consistent with it).
+  const published = source.published ? await source.published() : undefined;
+  if (published !== undefined) {
+    const why = await publishedProblem(published, opts.log, head, bySize, source);
+    if (why !== undefined)
+      problems.push({ kind: 'published_mismatch', detail: `the published checkpoint ${why}` });
+  }
+
   // 4. Every entry, in order, from 0 (or from the saved state with --since-last).
   const resume = opts.sinceLast && state !== undefined ? state.verifier : undefined;
   // For the mirror check: what each verified entry says, as a digest (O(n) small strings).
@@ -259,7 +283,22 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
   for await (const page of source.entries(v.size, head.size)) {
     for (const e of page) {
       let r: ReturnType<StreamVerifier['add']>;
-      if (e.erased !== undefined) {
+      if (e.tampered) {
+        // Its leaf hash still goes into the chain and the tree (so the rest is verified, and a
+        // changed leaf hash still fails at the next checkpoint); its contents cannot be.
+        r =
+          e.seq === v.size
+            ? v.addErased(e.leafHash ?? new Uint8Array())
+            : v.add(new Uint8Array(), undefined);
+        if (r.ok) {
+          problems.push({
+            kind: 'tampered',
+            detail: `entry ${e.seq}: its stored bytes fail authentication at the source: its contents were changed at rest`,
+            seq: e.seq,
+          });
+          digests?.set(e.seq, TAMPERED);
+        }
+      } else if (e.erased !== undefined) {
         r =
           e.seq === v.size
             ? v.addErased(e.leafHash ?? new Uint8Array())
@@ -316,6 +355,14 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     for await (const row of source.mirror()) {
       const want = digests.get(row.seq);
       if (want === undefined) continue; // not verified in this run (or past the checkpoint)
+      if (row.tampered === true) {
+        problems.push({
+          kind: 'tampered',
+          detail: `entry ${row.seq}: the search mirror's (D1) copy fails authentication: it was changed at rest`,
+          seq: row.seq,
+        });
+        continue;
+      }
       // An erasure reaches the mirror after the object; until then the row still matches.
       if (want === ERASED && row.erased === undefined) continue;
       let got: string;
@@ -347,8 +394,41 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     ...(ok ? { state: { size: head.size, root: toBase64(head.root), verifier: v.state() } } : {}),
   });
 }
-/** The mirror digest of an erased entry. */
+/** The mirror digest of an erased entry, and of one the source found tampered with. */
 const ERASED = 'erased';
+const TAMPERED = 'tampered';
+
+/** Why a published checkpoint is not one of the signed chain, or undefined when it is. */
+async function publishedProblem(
+  note: string,
+  log: NoteVerifier,
+  head: Checkpoint,
+  bySize: ReadonlyMap<number, Checkpoint>,
+  source: AuditSource,
+): Promise<string | undefined> {
+  let cp: Checkpoint;
+  try {
+    const r = verifyCheckpointNote(utf8(note), log, undefined);
+    if (!r.log_signature?.valid) return 'is not validly signed by the pinned log key';
+    cp = r.checkpoint;
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    return `does not parse: ${e.message}`;
+  }
+  if (cp.size > head.size) {
+    // Signed after the newest was read: it must extend it.
+    const proof = await source.consistency(head.size, cp.size);
+    const c = verifyConsistency(head.size, cp.size, proof, head.root, cp.root);
+    return c.ok
+      ? undefined
+      : `(size ${cp.size}) does not extend the newest checkpoint: ${c.error.detail}`;
+  }
+  const known = cp.size === head.size ? head : bySize.get(cp.size);
+  if (known === undefined) return `(size ${cp.size}) is not a checkpoint the ledger serves`;
+  if (!bytesEqual(known.root, cp.root))
+    return `(size ${cp.size}) has root ${toBase64(cp.root)}, the signed checkpoint of that size ${toBase64(known.root)}`;
+  return undefined;
+}
 
 /** What the mirror must say of a verified entry: its time, leaf hash and canonical event. */
 function mirrorDigest(bytes: Uint8Array, e: Entry, leafHash: Uint8Array): string {

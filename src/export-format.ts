@@ -5,7 +5,9 @@
  *   stream.json              {"stream", "origin", "size", ...}
  *   entries.ndjson           one record per entry, in seq order:
  *                            {"seq","received_at","leaf_hash","entry"} or, erased,
- *                            {"seq","received_at","leaf_hash","erased"}
+ *                            {"seq","received_at","leaf_hash","erased"}, or, when the
+ *                            ledger found its stored bytes changed at rest,
+ *                            {"seq","received_at","leaf_hash","tampered":true}
  *   checkpoint.txt           the newest signed checkpoint
  *   checkpoints/index.json   the sizes of the checkpoints below, ascending
  *   checkpoints/<size>.txt   every signed checkpoint up to the newest
@@ -106,9 +108,13 @@ function generalRecord(text: string, line: number): SourceEntry {
   const where = `entries.ndjson line ${line}`;
   const v = jsonObject(text, MAX_RECORD_LINE, where);
   const erased = v.erased !== undefined;
-  const members = erased
-    ? ['seq', 'received_at', 'leaf_hash', 'erased']
-    : ['seq', 'received_at', 'leaf_hash', 'entry'];
+  const tampered = v.tampered !== undefined;
+  const members = [
+    'seq',
+    'received_at',
+    'leaf_hash',
+    erased ? 'erased' : tampered ? 'tampered' : 'entry',
+  ];
   if (Object.keys(v).length !== members.length || !members.every((m) => m in v))
     bad(where, 'the record', `must have exactly ${members.join(', ')}`);
   const { seq, received_at, leaf_hash, entry } = v;
@@ -117,6 +123,10 @@ function generalRecord(text: string, line: number): SourceEntry {
   const leafHash = typeof leaf_hash === 'string' ? fromBase64(leaf_hash) : undefined;
   if (leafHash?.length !== HASH_SIZE)
     bad(where, 'leaf_hash', 'must be the base64 of a 32-byte hash');
+  if (tampered) {
+    if (v.tampered !== true) bad(where, 'tampered', 'must be true');
+    return { seq, bytes: new Uint8Array(), leafHash, tampered: true };
+  }
   if (erased) {
     const e = v.erased;
     if (!isJsonObject(e)) bad(where, 'erased', 'must be an object');

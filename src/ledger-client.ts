@@ -100,8 +100,12 @@ export class LedgerClient {
         isCount(e.seq) &&
         typeof e.received_at === 'string' &&
         typeof e.leaf_hash === 'string' &&
-        (e.entry === undefined ? isJsonObject(e.erased) : typeof e.entry === 'string');
-      if (!ok) throw bad(`entries[${i}] must have seq, received_at, leaf_hash and entry`);
+        (e.tampered === true ||
+          (e.entry === undefined ? isJsonObject(e.erased) : typeof e.entry === 'string'));
+      if (!ok)
+        throw bad(
+          `entries[${i}] must have seq, received_at, leaf_hash and entry, erased or tampered`,
+        );
     }
     return page as { entries: EntryRecord[]; next: number | null };
   }
@@ -139,6 +143,16 @@ export class LedgerClient {
   async archivedCheckpoint(stream: string, size: number): Promise<string | undefined> {
     try {
       return await this.#text(`/v1/streams/${stream}/checkpoints/${size}`);
+    } catch (e) {
+      if (e instanceof LedgerError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** The newest checkpoint as published in R2 for monitors, or undefined before the first. */
+  async publishedCheckpoint(stream: string): Promise<string | undefined> {
+    try {
+      return await this.#text(`/v1/streams/${stream}/published`);
     } catch (e) {
       if (e instanceof LedgerError && e.status === 404) return undefined;
       throw e;
@@ -188,6 +202,7 @@ export class LedgerClient {
     leaf_hash: string;
     event?: unknown;
     erased?: unknown;
+    tampered?: unknown;
   }> {
     let cursor: string | null = null;
     do {

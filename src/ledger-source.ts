@@ -9,6 +9,7 @@ export function ledgerSource(client: LedgerClient, stream: string): AuditSource 
     consistency: (from, to) => client.consistency(stream, from, to),
     mirror: () => client.mirror(stream),
     archived: (size) => client.archivedCheckpoint(stream, size),
+    published: () => client.publishedCheckpoint(stream),
     async *entries(start, end) {
       for await (const page of client.entryPages(stream, start, end)) yield page.map(sourceEntry);
     },

@@ -348,7 +348,7 @@ function describe(r: AuditReport, previous: AuditState | undefined, policyGiven:
   const since = previous ? `, consistent with the last verified size ${previous.size}` : '';
   const erased = r.erased.map(
     (e) =>
-      `  seq ${e.seq}: erased${e.at ? ` at ${e.at}` : ''}${e.reason ? ` (${JSON.stringify(e.reason)})` : ''}${e.record ? `, recorded as ${e.record.stream} seq ${e.record.seq}` : ''}: its leaf hash verified, its contents are gone`,
+      `  seq ${e.seq}: erased${e.at ? ` at ${e.at}` : ''}${e.record ? `, recorded as ${e.record.stream} seq ${e.record.seq}` : ''}: its leaf hash verified, its contents are gone`,
   );
   return [
     `OK ${r.stream}: ${r.size} entries (${r.entries_verified} checked now), ${r.checkpoints_verified} signed checkpoints${since}`,
@@ -429,7 +429,7 @@ async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number
   const parts: string[] = [];
   for await (const e of c.allEntries(name, 0, size))
     parts.push(
-      `${JSON.stringify({ seq: e.seq, received_at: e.received_at, leaf_hash: e.leaf_hash, ...(e.entry === undefined ? { erased: e.erased ?? {} } : { entry: e.entry }) })}\n`,
+      `${JSON.stringify({ seq: e.seq, received_at: e.received_at, leaf_hash: e.leaf_hash, ...(e.tampered ? { tampered: true } : e.entry === undefined ? { erased: e.erased ?? {} } : { entry: e.entry }) })}\n`,
     );
   await io.writeFile(`${out}/entries.ndjson`, parts.join(''));
   const all = (await c.checkpoints(name)).filter((x) => x.size <= size);

@@ -4,7 +4,7 @@
  * caught through the saved state, and the exit codes.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { toBase64, utf8 } from '../../src/index.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'cli-admin';
+const LOG_KEY = randomBytes(32).toString('base64');
 let ledger: RunningWorker;
 let pub: string;
 const dir = mkdtempSync(join(tmpdir(), 'stele-cli-'));
@@ -21,11 +22,12 @@ const dir = mkdtempSync(join(tmpdir(), 'stele-cli-'));
 async function stele(
   args: string[],
   stdin = '',
+  url = ledger.url,
 ): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io = nodeIo({
-    env: { STELE_URL: ledger.url, STELE_TOKEN: ADMIN, STELE_LOG_KEY: pub },
+    env: { STELE_URL: url, STELE_TOKEN: ADMIN, STELE_LOG_KEY: pub },
     isTTY: false,
     stdout: (s) => {
       out += s;
@@ -42,17 +44,17 @@ async function stele(
 }
 
 beforeAll(async () => {
-  ledger = await startLedger({ logKey: randomBytes(32).toString('base64'), adminToken: ADMIN });
+  ledger = await startLedger({ logKey: LOG_KEY, adminToken: ADMIN });
   pub = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
     .public_key;
 });
 afterAll(() => ledger?.dispose());
 
 /** Waits until a signed checkpoint of the stream covers `size` entries. */
-async function settle(stream: string, size: number): Promise<void> {
+async function settle(stream: string, size: number, url = ledger.url): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const r = await fetch(`${ledger.url}/v1/streams/${stream}/checkpoint`, {
+    const r = await fetch(`${url}/v1/streams/${stream}/checkpoint`, {
       headers: { authorization: `Bearer ${ADMIN}` },
     });
     if (r.status === 200 && Number((await r.text()).split('\n')[1]) >= size) return;
@@ -170,6 +172,70 @@ describe('stele', () => {
       await ioWith({ STELE_URL: 'http://127.0.0.1:9', STELE_LOG_KEY: pub }),
     );
     expect(noServer).toBe(EXIT.connection);
+  });
+});
+
+/** SQLite files under `dir`, recursively. */
+function sqliteFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.sqlite'))
+    .map((f) => join(dir, f));
+}
+
+describe('stele verify against a ledger whose storage was changed at rest', () => {
+  it('names the seq whose sealed bytes fail authentication, and checks the rest', async () => {
+    const persist = mkdtempSync(join(tmpdir(), 'stele-tampered-'));
+    const logKey = LOG_KEY; // the key stele() pins
+    let w = await startLedger({ logKey, adminToken: ADMIN, persist });
+    const events = Array.from({ length: 10 }, (_, i) =>
+      JSON.stringify({ action: 'deploy', actor: `ci-${i}` }),
+    ).join('\n');
+    expect((await stele(['send', 'rest', '-'], events, w.url)).code).toBe(EXIT.ok);
+    await settle('rest', 10, w.url);
+    await w.dispose();
+    // One byte of seq 5's sealed entry changed on disk, as an operator with the database
+    // (but not MASTER_KEY) could: the object's SQLite file is the one holding 10 entries.
+    const { DatabaseSync } = await import('node:sqlite');
+    let changed = 0;
+    for (const f of sqliteFiles(join(persist, 'do'))) {
+      const db = new DatabaseSync(f);
+      try {
+        const has = db
+          .prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'entries'")
+          .get() as { n: number };
+        if (has.n === 0) continue;
+        const row = db.prepare('SELECT entry FROM entries WHERE seq = 5').get() as
+          | { entry: Uint8Array }
+          | undefined;
+        const count = db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number };
+        if (row === undefined || count.n !== 10) continue;
+        const bytes = new Uint8Array(row.entry);
+        bytes[20] = (bytes[20] as number) ^ 0x40;
+        db.prepare('UPDATE entries SET entry = ? WHERE seq = 5').run(bytes);
+        changed++;
+      } finally {
+        db.close();
+      }
+    }
+    expect(changed, 'the stream object was found and changed').toBe(1);
+    w = await startLedger({ logKey, adminToken: ADMIN, persist });
+    try {
+      const v = await stele(['verify', 'rest'], '', w.url);
+      expect(v.code, v.out + v.err).toBe(EXIT.failed);
+      expect(v.out).toContain('FAILED rest (first bad seq 5)');
+      expect(v.out).toContain('seq 5: tampered');
+      // Only seq 5: the other nine entries, the chain and the tree still verified.
+      expect(v.out.trim().split('\n')).toHaveLength(2);
+      // The same through an export, offline.
+      const out = join(persist, 'export');
+      expect((await stele(['export', 'rest', '--out', out], '', w.url)).code).toBe(EXIT.ok);
+      expect(readFileSync(join(out, 'entries.ndjson'), 'utf8')).toContain('"seq":5,');
+      const off = await stele(['verify', '--offline', out], '', w.url);
+      expect(off.code, off.out + off.err).toBe(EXIT.failed);
+      expect(off.out).toContain('seq 5: tampered');
+    } finally {
+      await w.dispose();
+    }
   });
 });
 

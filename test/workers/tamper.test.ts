@@ -192,6 +192,82 @@ describe('stele verify catches tampering', () => {
     expect(r.problems[0]?.detail).toContain('checkpoint 6');
   });
 
+  it('sealed bytes changed without the key: that entry is reported as tampered, the rest served', async () => {
+    await fill('t-sealed', 8);
+    await tamper('t-sealed', (_r, _w, s) => {
+      const row = s.exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = 5').one();
+      const bytes = new Uint8Array(row.entry);
+      bytes[20] = (bytes[20] as number) ^ 0x01;
+      s.exec('UPDATE entries SET entry = ? WHERE seq = 5', bytes);
+    });
+    const page = await json<{ entries: Record<string, unknown>[] }>(
+      api('/v1/streams/t-sealed/entries'),
+    );
+    expect(page.entries.map((e) => [e.seq, 'event' in e, e.tampered ?? false])).toEqual(
+      Array.from({ length: 8 }, (_, i) => [i, i !== 5, i === 5]),
+    );
+    const one = await json(api('/v1/streams/t-sealed/entries/5'));
+    expect(one).toMatchObject({ seq: 5, tampered: true });
+    const proof = await api('/v1/streams/t-sealed/entries/5/proof');
+    expect(proof.status).toBe(500);
+    expect(await proof.json()).toMatchObject({
+      type: 'https://stele.dev/problems/tampered',
+      field: 'seq',
+    });
+    const r = await run('t-sealed');
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([expect.objectContaining({ kind: 'tampered', seq: 5 })]);
+    expect(r.entries_verified, 'every other entry verified').toBe(8);
+  });
+
+  it('a D1 row changed without the key: search reports it as tampered, verify names it', async () => {
+    await fill('t-d1-sealed', 6);
+    const stub = env.STREAM.get(env.STREAM.idFromName('t-d1-sealed'));
+    for (let i = 0; i < 20 && (await stub.status('t-d1-sealed')).mirrored_size < 6; i++) {
+      await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+        state.storage.setAlarm(Date.now()),
+      );
+      await runDurableObjectAlarm(stub);
+    }
+    const row = await env.DB.prepare(
+      "SELECT event FROM entries WHERE stream = 't-d1-sealed' AND seq = 2",
+    ).first<{ event: string }>();
+    const bytes = fromBase64(row?.event ?? '') ?? new Uint8Array();
+    bytes[20] = (bytes[20] as number) ^ 0x01;
+    await env.DB.prepare("UPDATE entries SET event = ? WHERE stream = 't-d1-sealed' AND seq = 2")
+      .bind(toBase64(bytes))
+      .run();
+    const found = await json<{ results: Record<string, unknown>[] }>(
+      api('/v1/search?stream=t-d1-sealed'),
+    );
+    expect(found.results).toHaveLength(6);
+    expect(found.results.filter((x) => x.tampered === true).map((x) => x.seq)).toEqual([2]);
+    const r = await run('t-d1-sealed');
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]).toMatchObject({ kind: 'tampered', seq: 2 });
+    expect(r.problems[0]?.detail).toContain('search mirror');
+  });
+
+  it('the newest checkpoint published in R2 with another root', async () => {
+    await fill('t-published', 5);
+    const key = 't-published/checkpoint';
+    const original = (await (await env.CHECKPOINTS.get(key))?.text()) ?? '';
+    expect(original).toContain('\n5\n');
+    // The root changed, the signature kept: the note no longer verifies.
+    await env.CHECKPOINTS.put(key, original.replace(/\n5\n[^\n]+\n/, `\n5\n${'A'.repeat(43)}=\n`));
+    let r = await run('t-published');
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]).toMatchObject({ kind: 'published_mismatch' });
+    expect(r.problems[0]?.detail).toContain('not validly signed');
+    // An older, validly signed checkpoint of another stream's log cannot stand in either.
+    await env.CHECKPOINTS.put(key, original.replace('\n5\n', '\n4\n'));
+    r = await run('t-published');
+    expect(r.problems[0]).toMatchObject({ kind: 'published_mismatch' });
+    // Restored: it verifies again.
+    await env.CHECKPOINTS.put(key, original);
+    expect((await run('t-published')).problems).toEqual([]);
+  });
+
   it('a deleted entry', async () => {
     await fill('t-delete', 10);
     await tamper('t-delete', (_r, _w, s) => {
