@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { connect, createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cosignatureVerifier,
@@ -189,7 +190,9 @@ describe('ledger with two witnesses over HTTP', () => {
   });
 
   it('a forked ledger (same key, another history) is refused by each witness, with evidence', async () => {
-    await append(ledger, 'forked', [ev(0), ev(1)]);
+    // Size 3: a proof from a power-of-two size starts from the held root, so it cannot show
+    // a fork (docs/witnessing.md, Evidence); from 3, the fork's own proof does.
+    await append(ledger, 'forked', [ev(0), ev(1), ev(2)]);
     // A second ledger with the same log key and origins but its own storage: a split view.
     const fork = await startLedger({
       logKey,
@@ -198,26 +201,35 @@ describe('ledger with two witnesses over HTTP', () => {
       vars: { WITNESS_TIMEOUT_MS: '2000' },
     });
     try {
-      const r = await append(fork, 'forked', [ev(7), ev(8), ev(9)], 'checkpoint');
+      const r = await append(fork, 'forked', [ev(7), ev(8), ev(9), ev(10), ev(11)], 'checkpoint');
       expect(r.status).toBe(201);
-      // Give the fork's alarm time to try the witnesses.
-      await new Promise((res) => setTimeout(res, 1500));
+      // The fork's alarm shows each witness its checkpoint (409, then the proof from 3): wait
+      // for the evidence rather than for a fixed time.
+      for (const w of witnesses) {
+        let kept: { origin: string; reason: string }[] = [];
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          kept = (
+            (await (await fetch(`${w.url}/evidence`)).json()) as {
+              evidence: { origin: string; reason: string }[];
+            }
+          ).evidence.filter((e) => e.origin === 'stele.test/log/forked');
+          if (kept.length > 0) break;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        expect(
+          kept.map((e) => e.reason),
+          'evidence recorded',
+        ).toEqual([
+          'the consistency proof leads to the signed root of size 5 and to a root of size 3 other than the signed one',
+        ]);
+        expect(
+          (await info(w)).origins.find((o) => o.origin === 'stele.test/log/forked')?.size,
+        ).toBe(3);
+      }
       const witnessed = await fetch(`${fork.url}/v1/streams/forked/witnessed`, {
         headers: { authorization: `Bearer ${ADMIN}` },
       });
       expect(witnessed.status).toBe(404);
-      for (const w of witnesses) {
-        const ev = (await (await fetch(`${w.url}/evidence`)).json()) as {
-          evidence: { origin: string; reason: string }[];
-        };
-        expect(
-          ev.evidence.some((e) => e.origin === 'stele.test/log/forked'),
-          'evidence recorded',
-        ).toBe(true);
-        expect(
-          (await info(w)).origins.find((o) => o.origin === 'stele.test/log/forked')?.size,
-        ).toBe(2);
-      }
     } finally {
       await fork.dispose();
     }
@@ -280,21 +292,25 @@ describe('witness trouble never blocks ingestion', () => {
     const persist = [0, 1].map(
       () => `${process.env.TMPDIR ?? '/tmp'}/stele-w-${randomBytes(6).toString('hex')}`,
     );
-    const start = (i: number, port?: number) =>
+    const start = (i: number) =>
       startWitness({
         name: `witness.test/w${i + 1}`,
         privateKey: seeds[i] as string,
         originPrefixes: `stele.test/log ${key}`,
         persist: persist[i] as string,
-        ...(port ? { port } : {}),
       });
     const w1 = await start(0);
     let w2 = await start(1);
-    const port2 = Number(new URL(w2.url).port);
+    // The ledger reaches w2 through a relay that holds its port for the whole test: w2 comes
+    // back on a port the OS picks, which no other test file can have taken meanwhile.
+    const toW2 = await relay(Number(new URL(w2.url).port));
     const vkeys = await Promise.all([w1, w2].map(info));
-    // A third, forging "witness": answers with a line under w1's name and key ID that is not w1's signature.
+    // A third, forging "witness": answers with a line under w1's name and key ID that is not
+    // w1's signature. It counts the requests it answers: the test waits until it was asked.
+    let forgerAsked = 0;
     const forger: Server = createServer((req, res) => {
       req.resume();
+      forgerAsked++;
       req.on('end', () => {
         const keyId = Buffer.from(vkeys[0]?.vkey.split('+')[1] ?? '00000000', 'hex');
         const fake = Buffer.concat([keyId, Buffer.alloc(8), randomBytes(64)]);
@@ -308,7 +324,7 @@ describe('witness trouble never blocks ingestion', () => {
     const forgerUrl = `http://127.0.0.1:${(forger.address() as { port: number }).port}`;
     const pol = [
       `witness w1 ${vkeys[0]?.vkey} ${w1.url}`,
-      `witness w2 ${vkeys[1]?.vkey} ${w2.url}`,
+      `witness w2 ${vkeys[1]?.vkey} ${toW2.url}`,
       'group any-one any w1 w2',
       'quorum any-one',
     ].join('\n');
@@ -340,8 +356,9 @@ describe('witness trouble never blocks ingestion', () => {
         expect(rep.quorum.met).toBe(true);
         expect(rep.cosignatures.filter((c) => c.valid).map((c) => c.witness)).toContain('w1');
       }
-      // w2 comes back on the same port with its storage: it catches up from the size it holds.
-      w2 = await start(1, port2);
+      // w2 comes back with its storage: it catches up from the size it holds.
+      w2 = await start(1);
+      toW2.target(Number(new URL(w2.url).port));
       const deadline = Date.now() + 15_000;
       let caught = 0;
       while (Date.now() < deadline) {
@@ -354,7 +371,11 @@ describe('witness trouble never blocks ingestion', () => {
 
       // The forged cosignature is never kept: the forged ledger's checkpoint has only its own signature.
       const f = await append(forgedLedger, 'forged', [ev(0)], 'checkpoint');
-      await new Promise((r) => setTimeout(r, 1200));
+      // The forged line was offered (the forger answered at least twice: the first request
+      // and a retry after the ledger ignored it), and still never kept.
+      for (const until = Date.now() + 15_000; forgerAsked < 2 && Date.now() < until; )
+        await new Promise((r) => setTimeout(r, 50));
+      expect(forgerAsked, 'the forger was asked').toBeGreaterThanOrEqual(2);
       const note = await (
         await fetch(`${forgedLedger.url}/v1/streams/forged/checkpoint`, {
           headers: { authorization: `Bearer ${ADMIN}` },
@@ -369,6 +390,7 @@ describe('witness trouble never blocks ingestion', () => {
     } finally {
       await Promise.all([ledger.dispose(), forgedLedger.dispose(), w1.dispose(), w2.dispose()]);
       forger.close();
+      toW2.close();
     }
   });
 });
@@ -391,4 +413,25 @@ async function vkeyOf(ledger: RunningWorker, stream: string): Promise<string> {
     type: SIG_TYPE_ED25519,
     publicKey: fromBase64(key.public_key) as Uint8Array,
   });
+}
+
+/** A TCP relay on a port of its own (the OS picks it) to 127.0.0.1:`port`, retargetable. */
+async function relay(port: number) {
+  let target = port;
+  const server = createTcpServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    target(p: number) {
+      target = p;
+    },
+    close() {
+      server.close();
+    },
+  };
 }
