@@ -27,6 +27,11 @@ export async function readBoundedBody(
   const declared = Number(req.headers.get('content-length') ?? Number.NaN);
   if (declared > max) return tooLarge();
   if (req.body === null) return ok(new Uint8Array(0));
+  // A declared length (without chunked framing, which would override it) is enforced by the
+  // HTTP framing: the body cannot be longer, so it is read in one call (a batch of appends
+  // is one read instead of dozens of chunks).
+  if (Number.isSafeInteger(declared) && !req.headers.has('transfer-encoding'))
+    return ok(new Uint8Array(await req.arrayBuffer()));
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
   let n = 0;
