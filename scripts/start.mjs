@@ -1,4 +1,5 @@
-// `npm start`: the ledger on 127.0.0.1:$PORT (default 8787) and two independent witness
+// `npm start`: the ledger on 127.0.0.1:$PORT (default 8787; behind a local edge that sets
+// CF-Connecting-IP from the socket, scripts/local-edge.mjs) and two independent witness
 // peers on the next two ports, each a separate Worker with its own key and storage, all under
 // .wrangler/ (local D1, R2 and Durable Objects; data survives restarts). The ledger asks both
 // witnesses to cosign every checkpoint (quorum 2 of 2).
@@ -12,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { startLocalEdge } from './local-edge.mjs';
 
 const port = Number(process.env.PORT ?? 8787);
 const witnessCount = Number(process.env.WITNESSES ?? 2);
@@ -99,6 +101,8 @@ if (migrate.status !== 0) {
 }
 
 const children = [];
+/** The local edge in front of the ledger, once it runs. */
+let edge;
 let stopping = false;
 /** Starts one `wrangler dev` and waits until it answers (starting them at once races for ports). */
 async function run(label, args, url) {
@@ -164,17 +168,22 @@ const policy =
         `group peers all ${witnesses.map((w) => `w${w.i}`).join(' ')}`,
         'quorum peers',
       ].join('\n');
+// The ledger listens on an inner port; clients reach it through the local edge on PORT,
+// which sets CF-Connecting-IP from the socket as Cloudflare's edge does (under wrangler dev a
+// client could set it itself and escape the per-IP limit on failed authentications).
+const innerPort = port + 10;
 await run(
   'ledger',
   [
     '-c',
     'wrangler.toml',
     '--port',
-    String(port),
+    String(innerPort),
     ...(policy ? ['--var', `WITNESS_POLICY:${policy}`] : []),
   ],
-  `http://127.0.0.1:${port}`,
+  `http://127.0.0.1:${innerPort}`,
 );
+edge = await startLocalEdge({ port, target: innerPort });
 
 console.log(`stele: ledger on http://127.0.0.1:${port}`);
 console.log(`stele: ADMIN_TOKEN=${ledgerVars.ADMIN_TOKEN}`);
@@ -190,6 +199,7 @@ if (policy)
 function shutdown(code) {
   if (stopping) return;
   stopping = true;
+  void edge?.close();
   for (const c of children) c.kill('SIGTERM');
   setTimeout(() => process.exit(code), 500);
 }
