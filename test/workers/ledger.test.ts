@@ -115,6 +115,43 @@ describe('ledger: append, read, prove', () => {
     expect(parseTlogProof(utf8(await tlog.text())).index).toBe(4);
   });
 
+  it('answers a retry of an erased event as a duplicate, with or without wait, never a 5xx', async () => {
+    // The review's case: p1 appended, erased, then re-sent with ?wait=: it was a 500
+    // ("entry 0 has no contents (erased)"), and a batch [new, p1] was a 500 though appended.
+    const first = await api('/v1/streams/erased-retry/events?wait=checkpoint', {
+      body: event(0, { id: 'p1' }),
+    });
+    expect(first.status).toBe(201);
+    const erased = await api('/v1/streams/erased-retry/erasures', {
+      body: { seqs: [0], reason: 'test' },
+    });
+    expect(erased.status).toBe(200);
+    for (const wait of ['', '?wait=checkpoint', '?wait=witnessed']) {
+      const r = await api(`/v1/streams/erased-retry/events${wait}`, {
+        body: event(0, { id: 'p1' }),
+      });
+      const body = await json<{ entries: Record<string, unknown>[] }>(r);
+      expect(r.status, `retry${wait}`).toBe(201);
+      expect(body.entries[0], `retry${wait}`).toMatchObject({
+        seq: 0,
+        duplicate: true,
+        erased: true,
+      });
+      expect(body.entries[0]?.proof, `retry${wait}: no proof of erased contents`).toBeUndefined();
+    }
+    const batch = await api('/v1/streams/erased-retry/events?wait=checkpoint', {
+      body: { events: [event(1, { id: 'p2' }), event(0, { id: 'p1' })] },
+    });
+    expect(batch.status).toBe(201);
+    const b = await json<{ entries: Record<string, unknown>[] }>(batch);
+    expect(b.entries[0]).toMatchObject({ seq: 1, duplicate: false });
+    expect(typeof b.entries[0]?.proof, 'the new entry has its proof').toBe('string');
+    expect(b.entries[1]).toMatchObject({ seq: 0, duplicate: true, erased: true });
+    // Nothing was stored twice.
+    const page = await json<{ entries: unknown[] }>(api('/v1/streams/erased-retry/entries'));
+    expect(page.entries).toHaveLength(2);
+  });
+
   it('keeps seqs contiguous and the chain intact under 50 concurrent appends', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>

@@ -184,7 +184,15 @@ describe('erasure', () => {
       metadata: {
         reason: 'GDPR Art. 17 request #12',
         status: 200,
-        erasure: { entries: 2, part: 1, parts: 1, seqs: [[2, 2], [5, 5]] },
+        erasure: {
+          entries: 2,
+          part: 1,
+          parts: 1,
+          seqs: [
+            [2, 2],
+            [5, 5],
+          ],
+        },
       },
     });
 
@@ -268,6 +276,51 @@ describe('erasure', () => {
     expect(
       (await api('/v1/streams/_access/erasures', { body: { seqs: [0], reason: 'hide' } })).status,
     ).toBe(403);
+  });
+
+  it('records every erased seq with its stream and reason, however many (in parts)', async () => {
+    // The review's case: erasing by actor over about 10,000 entries wrote a record with no
+    // stream, seqs, reason, path or IP (the full record passed 64 KiB). Here 3,000 scattered
+    // entries (every other seq of 6,000) make 3,000 ranges: three records of up to 1,000.
+    const N = 6000;
+    for (let from = 0; from < N; from += 1000) {
+      const events = Array.from({ length: 1000 }, (_, k) =>
+        event(from + k, { actor: { id: (from + k) % 2 === 0 ? 'subject-9' : `other-${k}` } }),
+      );
+      expect((await api('/v1/streams/gdpr-many/events', { body: { events } })).status).toBe(201);
+      await settle('gdpr-many'); // the mirror keeps up (MAX_MIRROR_LAG is 1500 here)
+    }
+    const before = await accessSize();
+    const r = await api('/v1/streams/gdpr-many/erasures', {
+      body: { actor: 'subject-9', reason: 'GDPR Art. 17 request #99' },
+      headers: { 'cf-connecting-ip': '203.0.113.5' },
+    });
+    expect(r.status).toBe(200);
+    const answer = await json<{ erased: number[]; record: { stream: string; seq: number } }>(r);
+    expect(answer.erased).toHaveLength(N / 2);
+    expect(answer.record).toEqual({ stream: '_access', seq: before });
+    const recs = (await accessRecords(before)).filter((x) => x.action === 'stele.config.erase');
+    expect(recs.map((x) => (x.metadata as { erasure: { part: number } }).erasure.part)).toEqual([
+      1, 2, 3,
+    ]);
+    const seqs: number[] = [];
+    for (const rec of recs) {
+      expect(rec, 'each part names the stream, the reason, who and from where').toMatchObject({
+        targets: [{ id: 'gdpr-many', type: 'stream' }],
+        actor: { id: 'admin' },
+        context: { ip: '203.0.113.5' },
+        metadata: {
+          reason: 'GDPR Art. 17 request #99',
+          by: 'actor',
+          path: '/v1/streams/gdpr-many/erasures',
+          erasure: { entries: N / 2, parts: 3 },
+        },
+      });
+      const ranges = (rec.metadata as { erasure: { seqs: [number, number][] } }).erasure.seqs;
+      for (const [a, b] of ranges) for (let q = a; q <= b; q++) seqs.push(q);
+    }
+    // Together the parts list exactly the seqs erased.
+    expect(seqs).toEqual(answer.erased);
   });
 
   it('refuses bad requests with a 4xx naming the field, and erases nothing', async () => {
