@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
+import { fromBase64, parseEntry } from '../../src/index.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 
 export const ADMIN = env.ADMIN_TOKEN;
@@ -80,4 +81,33 @@ export async function settle(stream: string): Promise<void> {
     );
     if (!(await runDurableObjectAlarm(stub))) await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** An `_access` record as the tests read it. */
+export interface AccessRecord {
+  action: string;
+  actor: { id: string; type: string; name?: string };
+  targets?: { id: string; type: string }[];
+  outcome: string;
+  context?: { ip?: string; user_agent?: string; request_id?: string };
+  metadata: Record<string, unknown> & {
+    method: string;
+    path: string;
+    status: number;
+    route?: string;
+  };
+}
+
+/** `_access` records from seq `from` on, read from the object (an API read would add one). */
+export async function accessRecords(from: number): Promise<AccessRecord[]> {
+  const page = await stubOf('_access').entries('_access', from, 1000);
+  if (!page.ok) return [];
+  return page.value.entries.map(
+    (r) => parseEntry(fromBase64(r.entry ?? '') as Uint8Array).event as unknown as AccessRecord,
+  );
+}
+
+/** How many records `_access` holds. */
+export async function accessSize(): Promise<number> {
+  return (await stubOf('_access').status('_access')).tree_size;
 }

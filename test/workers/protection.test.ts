@@ -14,25 +14,20 @@ import {
   fromUtf8,
   LedgerClient,
   ledgerSource,
-  parseEntry,
 } from '../../src/index.js';
 import { verifyInclusion } from '../../src/sdk/verify.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { ADMIN, api, event, json, settle, stubOf, token } from './helpers.js';
-
-/** `_access` records appended after `from`, read from the object (reading them through the API would add one). */
-async function accessRecords(from: number): Promise<Record<string, unknown>[]> {
-  const page = await stubOf('_access').entries('_access', from, 1000);
-  if (!page.ok) return [];
-  return page.value.entries.map((r) => {
-    const e = parseEntry(fromBase64(r.entry ?? '') ?? new Uint8Array());
-    return e.event as unknown as Record<string, unknown>;
-  });
-}
-
-async function accessSize(): Promise<number> {
-  return (await stubOf('_access').status('_access')).tree_size;
-}
+import {
+  ADMIN,
+  accessRecords,
+  accessSize,
+  api,
+  event,
+  json,
+  settle,
+  stubOf,
+  token,
+} from './helpers.js';
 
 async function fill(stream: string, n: number, extra: (i: number) => object = () => ({})) {
   const events = Array.from({ length: n }, (_, i) =>
@@ -300,9 +295,9 @@ describe('erasure', () => {
     expect(answer.erased).toHaveLength(N / 2);
     expect(answer.record).toEqual({ stream: '_access', seq: before });
     const recs = (await accessRecords(before)).filter((x) => x.action === 'stele.config.erase');
-    expect(recs.map((x) => (x.metadata as { erasure: { part: number } }).erasure.part)).toEqual([
-      1, 2, 3,
-    ]);
+    expect(
+      recs.map((x) => (x.metadata as unknown as { erasure: { part: number } }).erasure.part),
+    ).toEqual([1, 2, 3]);
     const seqs: number[] = [];
     for (const rec of recs) {
       expect(rec, 'each part names the stream, the reason, who and from where').toMatchObject({
@@ -316,7 +311,8 @@ describe('erasure', () => {
           erasure: { entries: N / 2, parts: 3 },
         },
       });
-      const ranges = (rec.metadata as { erasure: { seqs: [number, number][] } }).erasure.seqs;
+      const ranges = (rec.metadata as unknown as { erasure: { seqs: [number, number][] } }).erasure
+        .seqs;
       for (const [a, b] of ranges) for (let q = a; q <= b; q++) seqs.push(q);
     }
     // Together the parts list exactly the seqs erased.

@@ -16,32 +16,22 @@
  */
 import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fromBase64, parseEntry } from '../../src/index.js';
 import app from '../../workers/ledger/index.js';
 import { docPath, type RouteSpec } from '../../workers/ledger/route.js';
 import { ROUTES } from '../../workers/ledger/route-table.js';
-import { ADMIN, api, event, json, settle, stubOf, token } from './helpers.js';
+import {
+  type AccessRecord,
+  ADMIN,
+  accessRecords,
+  accessSize,
+  api,
+  event,
+  json,
+  settle,
+  token,
+} from './helpers.js';
 
 const STREAM = 'spell';
-
-interface AccessRecord {
-  action: string;
-  targets?: { id: string; type: string }[];
-  metadata: { method: string; path: string; route?: string; status: number };
-}
-
-/** `_access` records from seq `from` on, read from the object (an API read would add one). */
-async function recordsSince(from: number): Promise<AccessRecord[]> {
-  const page = await stubOf('_access').entries('_access', from, 1000);
-  if (!page.ok) return [];
-  return page.value.entries.map(
-    (r) => parseEntry(fromBase64(r.entry ?? '') as Uint8Array).event as unknown as AccessRecord,
-  );
-}
-
-async function accessSize(): Promise<number> {
-  return (await stubOf('_access').status('_access')).tree_size;
-}
 
 /** Values that make each route's parameters valid (filled in beforeAll). */
 const values: Record<string, string> = { stream: STREAM, seq: '0', size: '1', id: '' };
@@ -179,7 +169,7 @@ describe('the route table', () => {
         );
         await res.body?.cancel();
         const what = `${name}: ${c.label}: ${c.method} ${c.path} -> ${res.status}`;
-        const records = await recordsSince(before);
+        const records = await accessRecords(before);
         if (res.status === 404 || res.status === 405) {
           expect(
             records.map((x) => x.action),
