@@ -89,11 +89,14 @@ const originPrefix = /^ORIGIN_PREFIX\s*=\s*"([^"]+)"/m.exec(
 if (!originPrefix) throw new Error('wrangler.toml has no ORIGIN_PREFIX');
 const logPublicKey = publicKeyOf(ledgerVars.LOG_PRIVATE_KEY).toString('base64');
 
-const migrate = spawnSync(
-  'wrangler',
-  ['d1', 'migrations', 'apply', 'DB', '--local', '-c', 'wrangler.toml'],
-  { env, encoding: 'utf8' },
-);
+// --dry-run: print every command this would run, and run none (the secrets files are still
+// written): what test/integration/start.test.ts reads to check that no secret is an argument.
+const dryRun = process.argv.includes('--dry-run');
+const migrateArgs = ['d1', 'migrations', 'apply', 'DB', '--local', '-c', 'wrangler.toml'];
+if (dryRun) console.log(JSON.stringify(['wrangler', ...migrateArgs]));
+const migrate = dryRun
+  ? { status: 0 }
+  : spawnSync('wrangler', migrateArgs, { env, encoding: 'utf8' });
 if (migrate.status !== 0) {
   process.stderr.write(migrate.stdout + migrate.stderr);
   console.error('stele: applying D1 migrations failed');
@@ -106,6 +109,12 @@ let edge;
 let stopping = false;
 /** Starts one `wrangler dev` and waits until it answers (starting them at once races for ports). */
 async function run(label, args, url) {
+  if (dryRun) {
+    console.log(
+      JSON.stringify(['wrangler', 'dev', '--ip', '127.0.0.1', '--log-level=warn', ...args]),
+    );
+    return;
+  }
   const child = spawn('wrangler', ['dev', '--ip', '127.0.0.1', '--log-level=warn', ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env,
@@ -183,6 +192,7 @@ await run(
   ],
   `http://127.0.0.1:${innerPort}`,
 );
+if (dryRun) process.exit(0);
 edge = await startLocalEdge({ port, target: innerPort });
 
 console.log(`stele: ledger on http://127.0.0.1:${port}`);
