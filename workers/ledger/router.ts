@@ -78,8 +78,7 @@ function checkQuery(url: URL, declared: Params): Record<string, unknown> {
   for (const [name] of url.searchParams) {
     // A nameless parameter ("?=1") is named by what it is.
     const field = name === '' ? 'query parameter ""' : name;
-    if (!Object.hasOwn(declared, name))
-      throw badRequest(field, 'is not a parameter of this route');
+    if (!Object.hasOwn(declared, name)) throw badRequest(field, 'is not a parameter of this route');
     if (seen.has(name)) throw badRequest(field, 'must be given at most once');
     seen.add(name);
   }
