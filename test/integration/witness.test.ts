@@ -5,9 +5,8 @@
  * what GET / publishes; the per-origin rate limit; and evidence stored by the previous
  * version checked again on upgrade.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,54 +35,51 @@ import {
   verifyEquivocation,
 } from '../../src/index.js';
 import { MAX_EVIDENCE_PER_ORIGIN } from '../../workers/witness/evidence.js';
-import { readWitnessSequence, sharedVectorsDir } from '../helpers/shared-vectors.js';
+import { readWitnessSequence, skipWithoutVectors } from '../helpers/shared-vectors.js';
 import { type RunningWorker, startWitness } from './workers.js';
 
-describe.skipIf(sharedVectorsDir === undefined)(
-  'witness: Sunlight add-checkpoint sequence over HTTP',
-  () => {
-    let w: RunningWorker;
-    const seq = () => readWitnessSequence();
+describe.skipIf(skipWithoutVectors)('witness: Sunlight add-checkpoint sequence over HTTP', () => {
+  let w: RunningWorker;
+  const seq = () => readWitnessSequence();
 
-    beforeAll(async () => {
-      const s = seq();
-      const vkey = formatVerifierKey({
-        name: s.log.origin,
-        type: SIG_TYPE_ED25519,
-        publicKey: fromHex(s.log.ed25519_public_key_hex) ?? new Uint8Array(),
-      });
-      w = await startWitness({
-        name: 'example.com/witness',
-        privateKey: randomBytes(32).toString('base64'),
-        logs: `log ${vkey}`,
-      });
+  beforeAll(async () => {
+    const s = seq();
+    const vkey = formatVerifierKey({
+      name: s.log.origin,
+      type: SIG_TYPE_ED25519,
+      publicKey: fromHex(s.log.ed25519_public_key_hex) ?? new Uint8Array(),
     });
-    afterAll(() => w?.dispose());
+    w = await startWitness({
+      name: 'example.com/witness',
+      privateKey: randomBytes(32).toString('base64'),
+      logs: `log ${vkey}`,
+    });
+  });
+  afterAll(() => w?.dispose());
 
-    it('answers every step as the vector says', async () => {
-      for (const c of seq().cases) {
-        const res = await fetch(`${w.url}/add-checkpoint`, {
-          method: 'POST',
-          body: c.request_body,
-        });
-        const body = await res.text();
-        expect(res.status, `step ${c.step} ${c.name}: ${body}`).toBe(c.want_status);
-        expect(body, `step ${c.step} ${c.name}`).toContain(c.want_body_contains);
-        if (c.want_status === 409) expect(res.headers.get('content-type')).toBe('text/x.tlog.size');
-      }
-      const info = (await (await fetch(`${w.url}/`)).json()) as {
-        name: string;
-        vkey: string;
-        origins: { origin: string; size: number }[];
-      };
-      expect(info.name).toBe('example.com/witness');
-      expect(info.origins.map((o) => o.size)).toEqual([5]);
-      // Step 5's wrong proof proves nothing about the log (anyone can send one): no evidence.
-      const ev = (await (await fetch(`${w.url}/evidence`)).json()) as { evidence: unknown[] };
-      expect(ev.evidence, 'a wrong proof is not evidence').toEqual([]);
-    });
-  },
-);
+  it('answers every step as the vector says', async () => {
+    for (const c of seq().cases) {
+      const res = await fetch(`${w.url}/add-checkpoint`, {
+        method: 'POST',
+        body: c.request_body,
+      });
+      const body = await res.text();
+      expect(res.status, `step ${c.step} ${c.name}: ${body}`).toBe(c.want_status);
+      expect(body, `step ${c.step} ${c.name}`).toContain(c.want_body_contains);
+      if (c.want_status === 409) expect(res.headers.get('content-type')).toBe('text/x.tlog.size');
+    }
+    const info = (await (await fetch(`${w.url}/`)).json()) as {
+      name: string;
+      vkey: string;
+      origins: { origin: string; size: number }[];
+    };
+    expect(info.name).toBe('example.com/witness');
+    expect(info.origins.map((o) => o.size)).toEqual([5]);
+    // Step 5's wrong proof proves nothing about the log (anyone can send one): no evidence.
+    const ev = (await (await fetch(`${w.url}/evidence`)).json()) as { evidence: unknown[] };
+    expect(ev.evidence, 'a wrong proof is not evidence').toEqual([]);
+  });
+});
 
 /** A fixed test log key (not a secret), trusted for every origin under PREFIX. */
 const PREFIX = 'stele.test/log';
@@ -496,59 +492,87 @@ describe('witness: add-checkpoint rate limit', () => {
   });
 });
 
-/** The last commit whose witness kept every failed proof as evidence (the version before). */
-const PREVIOUS = '7c5d22b8d78c1cc2ff4a1034c8bda6c6e1c71a0c';
-const previous = (() => {
-  try {
-    const dir = mkdtempSync(join(tmpdir(), 'stele-witness-previous-'));
-    const tar = execFileSync('git', ['archive', PREVIOUS, 'src', 'workers/witness'], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      maxBuffer: 64 << 20,
-    });
-    execFileSync('tar', ['-x', '-C', dir], { input: tar });
-    return join(dir, 'workers/witness/index.ts');
-  } catch {
-    return undefined; // no git history here (an exported tree): the upgrade test is skipped
-  }
-})();
-
-describe.skipIf(previous === undefined)(
-  'witness: upgrading evidence stored by the previous version',
-  () => {
-    it('keeps the pieces that prove a fork and drops the rest', async () => {
-      const persist = mkdtempSync(join(tmpdir(), 'stele-witness-upgrade-'));
-      const origin = `${PREFIX}/upgrade`;
-      const old = await start({ persist, entry: previous });
-      const real = formatAddCheckpoint({
-        oldSize: 23,
-        proof: [],
-        note: signed({ origin, size: 23, root: forked.root(23) }),
-      });
+/**
+ * Storage written by the version before the evidence rule (2026-12): an `evidence` table in
+ * the origin's object holding every failed proof from a correctly signed checkpoint, made-up
+ * ones included. The rows are written into the stopped witness's SQLite file, in the old
+ * schema, so the test needs no old code to run.
+ */
+describe('witness: upgrading evidence stored by the previous version', () => {
+  it('keeps the pieces that prove a fork and drops the rest', async () => {
+    const persist = mkdtempSync(join(tmpdir(), 'stele-witness-upgrade-'));
+    const origin = `${PREFIX}/upgrade`;
+    const held = new TextDecoder().decode(signed({ origin, size: 23, root: honest.root(23) }));
+    const forkNote = signed({ origin, size: 23, root: forked.root(23) });
+    const real = formatAddCheckpoint({ oldSize: 23, proof: [], note: forkNote });
+    let w = await start({ persist });
+    try {
+      await grow(w, origin, 23);
+    } finally {
+      await w.dispose();
+    }
+    const zero = (await consistencyProof(honest.store, 23, 24)).map(() =>
+      toBase64(new Uint8Array(32)),
+    );
+    const oldRows: [string, string, string][] = [
+      // A made-up proof against an honest checkpoint: the old code kept it as evidence.
+      [
+        held,
+        new TextDecoder().decode(signed({ origin, size: 24, root: honest.root(24) })),
+        JSON.stringify(zero),
+      ],
+      // A real fork: two signed checkpoints of size 23.
+      [held, new TextDecoder().decode(forkNote), '[]'],
+    ];
+    const { DatabaseSync } = await import('node:sqlite');
+    let written = 0;
+    for (const f of readdirSync(join(persist, 'do'), { recursive: true, encoding: 'utf8' })) {
+      if (!f.endsWith('.sqlite')) continue;
+      const db = new DatabaseSync(join(persist, 'do', f));
       try {
-        await grow(old, origin, 23);
-        const zero = (await consistencyProof(honest.store, 23, 24)).map(() => new Uint8Array(32));
-        const made = formatAddCheckpoint({
-          oldSize: 23,
-          proof: zero,
-          note: signed({ origin, size: 24, root: honest.root(24) }),
-        });
-        for (const b of [made, real]) expect((await post(old, b)).status).toBe(422);
-        expect(await evidence(old, origin), 'the previous version kept both').toHaveLength(2);
+        const has = (table: string) =>
+          (
+            db.prepare('SELECT count(*) AS n FROM sqlite_master WHERE name = ?').get(table) as {
+              n: number;
+            }
+          ).n > 0;
+        // The origin's object had evidence(at, ...); the registry evidence(origin, at, ...).
+        const registry = has('origins');
+        if (!registry && !has('state')) continue;
+        db.exec(
+          `CREATE TABLE evidence (id INTEGER PRIMARY KEY AUTOINCREMENT,${registry ? ' origin TEXT NOT NULL,' : ''} at TEXT NOT NULL, reason TEXT NOT NULL, held_note TEXT NOT NULL, note TEXT NOT NULL, proof TEXT NOT NULL)`,
+        );
+        for (const [h, n, proof] of oldRows) {
+          const cols = `${registry ? 'origin, ' : ''}at, reason, held_note, note, proof`;
+          const values = [
+            ...(registry ? [origin] : []),
+            '2026-11-30T00:00:00.000Z',
+            'invalid consistency proof',
+            h,
+            n,
+            proof,
+          ];
+          db.prepare(
+            `INSERT INTO evidence (${cols}) VALUES (${values.map(() => '?').join(', ')})`,
+          ).run(...values);
+        }
+        written++;
       } finally {
-        await old.dispose();
+        db.close();
       }
-      const w = await start({ persist });
-      try {
-        const kept = await evidence(w, origin);
-        expect(kept.map((e) => e.reason)).toEqual([
-          'two signed checkpoints of size 23 with different root hashes',
-        ]);
-        // The origin's own copy was upgraded too: the same fork again is not a second piece.
-        expect((await post(w, real)).status).toBe(422);
-        expect(await evidence(w, origin)).toHaveLength(1);
-      } finally {
-        await w.dispose();
-      }
-    });
-  },
-);
+    }
+    expect(written, "the origin's object and the registry were found").toBe(2);
+    w = await start({ persist });
+    try {
+      // The origin's object starts at the first request for it: the real fork comes up again.
+      expect((await post(w, real)).status).toBe(422);
+      const kept = await evidence(w, origin);
+      expect(kept.map((e) => e.reason)).toEqual([
+        'two signed checkpoints of size 23 with different root hashes',
+      ]);
+      expect(kept[0]?.note).toBe(new TextDecoder().decode(forkNote));
+    } finally {
+      await w.dispose();
+    }
+  });
+});

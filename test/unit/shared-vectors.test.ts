@@ -36,6 +36,8 @@ import {
   readSharedText,
   readWitnessSequence,
   sharedVectorsDir,
+  sharedVectorsPath,
+  skipWithoutVectors,
 } from '../helpers/shared-vectors.js';
 
 const counts = new Map<string, number>();
@@ -53,7 +55,12 @@ afterAll(() => {
 
 const b64 = (s: string): Uint8Array => fromBase64(s) ?? new Uint8Array(utf8(s));
 
-describe.skipIf(sharedVectorsDir === undefined)('shared tlog vectors', () => {
+it('has the shared vectors (required under CI; elsewhere the vector tests skip without them)', () => {
+  if (skipWithoutVectors) return;
+  expect(sharedVectorsDir, `the shared tlog vectors at ${sharedVectorsPath}`).toBeDefined();
+});
+
+describe.skipIf(skipWithoutVectors)('shared tlog vectors', () => {
   describe('merkle', () => {
     interface Inclusion {
       leafIdx: number;
