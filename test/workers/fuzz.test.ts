@@ -284,6 +284,116 @@ const mutatedEvent = fc
     return e;
   });
 
+/**
+ * The oracle's inputs: an event valid by construction (every rule of docs/format.md §2 kept),
+ * sent as is or broken in one named way that the rules refuse, with the answer each must get.
+ */
+const okText = (min: number, max: number) =>
+  fc.string({ unit: 'grapheme-ascii', minLength: min, maxLength: max });
+const okParty = fc.record(
+  { id: okText(1, 20), type: okText(1, 10), name: okText(1, 20) },
+  { requiredKeys: ['id'] },
+);
+const okJson = fc.letrec<{ json: unknown }>((tie) => ({
+  json: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
+    fc.string({ unit: 'grapheme', maxLength: 8 }),
+    fc.array(tie('json'), { maxLength: 3 }),
+    fc.dictionary(okText(0, 8), tie('json'), { maxKeys: 3 }),
+  ),
+})).json;
+const validEvent = fc.record(
+  {
+    action: okText(1, 40),
+    actor: fc.oneof(okText(1, 20), okParty),
+    targets: fc.array(okParty, { maxLength: 3 }),
+    outcome: fc.constantFrom('success', 'failure', 'unknown'),
+    occurred_at: fc.constantFrom('2026-11-26T13:43:00Z', '2024-02-29T23:59:60.5+01:00'),
+    context: fc.record(
+      {
+        ip: fc.constantFrom('203.0.113.7', '2001:db8::1'),
+        user_agent: okText(1, 30),
+        session_id: okText(1, 10),
+        request_id: okText(1, 10),
+        location: okText(1, 10),
+      },
+      { requiredKeys: [] },
+    ),
+    metadata: fc.dictionary(okText(0, 8), okJson, { maxKeys: 4 }),
+  },
+  { requiredKeys: ['action', 'actor'] },
+);
+/** One way to break a valid event, with the status the ledger must answer. */
+type Break = { name: string; status: number; apply: (e: Record<string, unknown>) => string };
+const json = (e: unknown) => JSON.stringify(e);
+const BREAKS: readonly Break[] = [
+  { name: 'unknown member', status: 400, apply: (e) => json({ ...e, extra: 1 }) },
+  {
+    name: 'unknown actor member',
+    status: 400,
+    apply: (e) => json({ ...e, actor: { id: 'a', role: 'x' } }),
+  },
+  {
+    name: 'unknown target member',
+    status: 400,
+    apply: (e) => json({ ...e, targets: [{ id: 'a', x: 1 }] }),
+  },
+  {
+    name: 'unknown context member',
+    status: 400,
+    apply: (e) => json({ ...e, context: { city: 'x' } }),
+  },
+  { name: 'outcome not one of three', status: 400, apply: (e) => json({ ...e, outcome: 'ok' }) },
+  { name: 'outcome of another type', status: 400, apply: (e) => json({ ...e, outcome: true }) },
+  { name: 'action missing', status: 400, apply: (e) => json({ ...e, action: undefined }) },
+  { name: 'action a number', status: 400, apply: (e) => json({ ...e, action: 7 }) },
+  { name: 'action empty', status: 400, apply: (e) => json({ ...e, action: '' }) },
+  { name: 'action too long', status: 400, apply: (e) => json({ ...e, action: 'a'.repeat(129) }) },
+  { name: 'actor missing', status: 400, apply: (e) => json({ ...e, actor: undefined }) },
+  { name: 'actor a number', status: 400, apply: (e) => json({ ...e, actor: 1 }) },
+  { name: 'actor id empty', status: 400, apply: (e) => json({ ...e, actor: { id: '' } }) },
+  { name: 'targets an object', status: 400, apply: (e) => json({ ...e, targets: { id: 'a' } }) },
+  {
+    name: 'too many targets',
+    status: 400,
+    apply: (e) => json({ ...e, targets: Array.from({ length: 101 }, (_, i) => ({ id: `t${i}` })) }),
+  },
+  { name: 'metadata an array', status: 400, apply: (e) => json({ ...e, metadata: [] }) },
+  { name: 'id empty', status: 400, apply: (e) => json({ ...e, id: '' }) },
+  { name: 'id too long', status: 400, apply: (e) => json({ ...e, id: 'i'.repeat(129) }) },
+  {
+    name: 'occurred_at not a date',
+    status: 400,
+    apply: (e) => json({ ...e, occurred_at: '2026-02-30T00:00:00Z' }),
+  },
+  {
+    name: 'context.ip not an address',
+    status: 400,
+    apply: (e) => json({ ...e, context: { ip: '1.2.3.256' } }),
+  },
+  {
+    name: 'a duplicate member',
+    status: 400,
+    apply: (e) => `${json(e).slice(0, -1)},"action":"x"}`,
+  },
+  {
+    name: 'an unsafe integer',
+    status: 400,
+    apply: (e) =>
+      `${json({ ...e, metadata: undefined }).slice(0, -1)},"metadata":{"n":9007199254740993}}`,
+  },
+  {
+    name: 'nesting past 32',
+    status: 400,
+    apply: (e) => json({ ...e, metadata: { deep: nested(40) } }),
+  },
+  { name: 'a lone surrogate', status: 400, apply: (e) => json({ ...e, action: 'a\ud800' }) },
+];
+
 /** JSON text that JSON.stringify never writes: odd numbers and escapes, broken syntax, depth. */
 const rawToken = fc.constantFrom(
   '1e400',
@@ -620,6 +730,69 @@ describe('fuzz: bad input gets a 4xx that names it, never a 5xx, and appends not
         headers: v.key === null ? {} : { 'idempotency-key': v.key },
       });
     });
+  });
+
+  it('append oracle: a valid event is appended; one broken in a named way, or sent as the wrong type, never is', async () => {
+    const input = fc.record({
+      event: validEvent,
+      // Valid one time in three; else broken one named way, or the right bytes under a wrong
+      // content type, or a byte that is never UTF-8 (0xc0, 0xc1, 0xfe, 0xff) in place of one.
+      how: fc.oneof(
+        { weight: 4, arbitrary: fc.constant('valid' as const) },
+        { weight: 6, arbitrary: fc.constantFrom(...BREAKS) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom('text/plain', 'application/xml', 'application/jsonl'),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.tuple(
+            fc.double({ min: 0, max: 0.999, noNaN: true }),
+            fc.constantFrom(0xff, 0xfe, 0xc0, 0xc1),
+          ),
+        },
+      ),
+    });
+    const seen = { valid: 0, broken: 0 };
+    await fuzz('append-oracle', input, 1500, BUDGET_MS, async (v, count) => {
+      const e = v.event as Record<string, unknown>;
+      let bytes = utf8(JSON.stringify(e));
+      let type = 'application/json';
+      let want: number;
+      let name: string;
+      if (v.how === 'valid') {
+        want = 201;
+        name = 'valid';
+      } else if (typeof v.how === 'string') {
+        type = v.how;
+        want = 415;
+        name = `sent as ${v.how}`;
+      } else if (Array.isArray(v.how)) {
+        const [at, byte] = v.how;
+        bytes = bytes.slice();
+        bytes[Math.floor(at * bytes.length)] = byte;
+        want = 400;
+        name = `byte 0x${byte.toString(16)} (not UTF-8)`;
+      } else {
+        bytes = utf8(v.how.apply(e));
+        want = v.how.status;
+        name = v.how.name;
+      }
+      const before = await treeSize('fuzz-oracle');
+      const res = await request('/v1/streams/fuzz-oracle/events', { body: bytes, type });
+      const what = `${name}: ${preview(new TextDecoder().decode(bytes))}`;
+      const { status } = await answer(res, what);
+      count(status);
+      expect(status, what).toBe(want);
+      expect(await treeSize('fuzz-oracle'), `${what}: tree size`).toBe(
+        before + (want === 201 ? 1 : 0),
+      );
+      if (want === 201) seen.valid++;
+      else seen.broken++;
+    });
+    // Both kinds were tried often enough to mean something.
+    expect(seen.valid, 'valid events sent').toBeGreaterThan(100);
+    expect(seen.broken, 'broken events sent').toBeGreaterThan(300);
   });
 
   it('append bodies: arbitrary bytes under every content type', async () => {
