@@ -64,6 +64,24 @@ export async function token(
 export const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
 
 /**
+ * Runs the stream's alarm once, for certain: runDurableObjectAlarm answers false when no
+ * alarm is due or one is already running (alarms run for real in the pool), so this sets it
+ * due and tries until a run of its own happened.
+ */
+export async function runAlarm(stream: string): Promise<void> {
+  const stub = stubOf(stream);
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    await runInDurableObject<StreamDurableObject, void>(stub, (_, state) =>
+      state.storage.setAlarm(Date.now()),
+    );
+    if (await runDurableObjectAlarm(stub)) return;
+    if (Date.now() > deadline) throw new Error(`${stream}: no alarm run within 5 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
  * Runs the stream's alarm until everything appended so far is signed and mirrored to D1 (the
  * list and search read the mirror). An alarm that is already running cannot be run again
  * (runDurableObjectAlarm is then false), and in the pool scheduled alarms may lag for
