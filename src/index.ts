@@ -17,6 +17,7 @@ export * from './export-format.js';
 export * from './format-error.js';
 export * from './hmac.js';
 export * from './json-shape.js';
+export * from './jwks-cache.js';
 export * from './key-wrap.js';
 export * from './ledger-client.js';
 export * from './ledger-source.js';

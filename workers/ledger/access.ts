@@ -9,13 +9,12 @@
 import {
   type AccessGrant,
   type AccessIdentity,
-  type AccessKeySet,
   type AccessRule,
   accessCertsUrl,
   accessGrant,
   accessIssuer,
+  JwksCache,
   parseAccessRoles,
-  parseJwks,
   verifyAccessJwt,
 } from '../../src/index.js';
 import type { LedgerEnv } from './env.js';
@@ -35,7 +34,18 @@ interface Config {
 }
 
 let config: { source: string; value: Config } | undefined;
-let keys: { url: string; set: AccessKeySet; at: number } | undefined;
+
+/** The team's keys (src/jwks-cache.ts), fetched with a timeout, per isolate. */
+const jwks = new JwksCache({
+  fetchText: async (url) => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    if (!res.ok) throw new Error(`Access keys: ${url} answered ${res.status}`);
+    return res.text();
+  },
+  now: () => Date.now(),
+  ttlMs: KEYS_TTL_MS,
+  refetchMs: REFETCH_MS,
+});
 
 /** The Access configuration, or undefined when Access is not configured. Throws on a bad ACCESS_ROLES. */
 export function accessConfig(env: LedgerEnv): Config | undefined {
@@ -64,19 +74,6 @@ function rulesOf(text: string): AccessRule[] {
   }
 }
 
-async function keySet(url: string, refresh: boolean): Promise<AccessKeySet> {
-  const now = Date.now();
-  if (keys !== undefined && keys.url === url) {
-    const age = now - keys.at;
-    if (age < KEYS_TTL_MS && !(refresh && age >= REFETCH_MS)) return keys.set;
-  }
-  const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  if (!res.ok) throw new Error(`Access keys: ${url} answered ${res.status}`);
-  const set = await parseJwks(await res.text());
-  keys = { url, set, at: now };
-  return set;
-}
-
 export type AccessOutcome =
   | { ok: true; identity: AccessIdentity; grant: AccessGrant }
   | { ok: false; status: 401 | 403 | 503; detail: string; identity?: AccessIdentity };
@@ -86,7 +83,7 @@ export async function accessSignIn(cfg: Config, jwt: string): Promise<AccessOutc
   const opts = { audience: cfg.audience, issuer: cfg.issuer, now: Date.now() };
   const keysOrFail = async (refresh: boolean) => {
     try {
-      return await keySet(cfg.certsUrl, refresh);
+      return await jwks.keys(cfg.certsUrl, refresh);
     } catch (e) {
       console.error(`Access keys could not be fetched from ${cfg.certsUrl}: ${String(e)}`);
       return undefined;
