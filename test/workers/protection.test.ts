@@ -356,15 +356,18 @@ describe('the per-caller rate limit', () => {
     const { CALLER_LIMIT_SAMPLE } = await import('../../workers/ledger/auth.js');
     const reader = await token('reader', ['*']);
     let asked = 0;
-    let allow = true;
+    /** How the limiter answers: at once, or only when the test releases it (held). */
+    let mode: 'allow' | 'hold' = 'allow';
+    const held: ((v: { success: boolean }) => void)[] = [];
     const limiter = {
-      limit: async ({ key }: { key: string }) => {
+      limit: ({ key }: { key: string }) => {
         expect(key).toBe(reader.id);
         asked++;
-        return { success: allow };
+        if (mode === 'allow') return Promise.resolve({ success: true });
+        return new Promise<{ success: boolean }>((resolve) => held.push(resolve));
       },
     };
-    const call = async () => {
+    const call = async (wait = true) => {
       const ctx = createExecutionContext();
       const r = await app.fetch(
         new Request('http://ledger.test/v1/streams', {
@@ -373,25 +376,32 @@ describe('the per-caller rate limit', () => {
         { ...env, CALLER_LIMIT: limiter },
         ctx,
       );
-      await waitOnExecutionContext(ctx);
       await r.body?.cancel();
-      return r;
+      if (wait) await waitOnExecutionContext(ctx);
+      return { r, ctx };
     };
     // 1,500 requests: 30 counts expected; outside 8-60 has odds below one in a million.
     const N = 1500;
-    for (let i = 0; i < N; i++) expect((await call()).status, `request ${i}`).toBe(200);
+    for (let i = 0; i < N; i++) expect((await call()).r.status, `request ${i}`).toBe(200);
     expect(CALLER_LIMIT_SAMPLE).toBe(50);
     expect(asked).toBeGreaterThanOrEqual(8);
     expect(asked).toBeLessThanOrEqual(60);
-    // Once the limiter says no, the caller is refused from its next request on.
-    allow = false;
+    // Off the path: a limiter that has not answered yet holds up no request. Requests go on
+    // (200) until one asks it, and that one too is answered while the limiter still waits.
+    mode = 'hold';
     const before = asked;
+    let asking: ExecutionContext | undefined;
     for (let i = 0; asked === before; i++) {
       expect(i, 'the limiter is asked again within 2,000 requests').toBeLessThan(2000);
-      expect((await call()).status).toBe(200);
+      const { r, ctx } = await call(false);
+      expect(r.status, 'answered while the limiter has not').toBe(200);
+      asking = ctx;
     }
-    const r = await call();
-    expect(r.status).toBe(429);
+    expect(held, 'the limiter is still pending').toHaveLength(1);
+    // It says no: from the caller's next request on, 429.
+    for (const resolve of held) resolve({ success: false });
+    await waitOnExecutionContext(asking as ExecutionContext);
+    const { r } = await call();
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
