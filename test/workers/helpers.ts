@@ -60,6 +60,24 @@ export async function token(
   return json(res);
 }
 
+/**
+ * A reader token that expires `lifetimeMs` from now, used once at once: its first answer,
+ * and when it expires. A machine too slow to use it within its lifetime gets a new one with
+ * twice the lifetime, so the first answer is always one given while it was valid.
+ */
+export async function expiringToken(
+  lifetimeMs = 1500,
+): Promise<{ token: string; at: number; firstStatus: number }> {
+  for (let ms = lifetimeMs; ms <= 64_000; ms *= 2) {
+    const at = Date.now() + ms;
+    const t = await token('reader', ['*'], { expires_at: new Date(at).toISOString() });
+    const r = await api('/v1/streams', { token: t.token });
+    await r.body?.cancel();
+    if (Date.now() < at) return { token: t.token, at, firstStatus: r.status };
+  }
+  throw new Error('no request was answered within 64 s');
+}
+
 /** The stream's Durable Object. */
 export const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
 
@@ -128,4 +146,26 @@ export async function accessRecords(from: number): Promise<AccessRecord[]> {
 /** How many records `_access` holds. */
 export async function accessSize(): Promise<number> {
   return (await stubOf('_access').status('_access')).tree_size;
+}
+
+/** The next chunk of a stream, or an error naming `what` if none comes by `deadline` (ms). */
+export async function readBy(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  deadline: number,
+  what: string,
+): Promise<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: nothing read by the deadline`)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    const { value, done } = await Promise.race([reader.read(), stalled]);
+    if (done) throw new Error(`${what}: the stream ended`);
+    return value;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -13,7 +13,17 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Permission, Role } from '../../src/index.js';
 import app from '../../workers/ledger/index.js';
-import { ADMIN, accessRecords, accessSize, api, event, json, settle, token } from './helpers.js';
+import {
+  ADMIN,
+  accessRecords,
+  accessSize,
+  api,
+  event,
+  expiringToken,
+  json,
+  settle,
+  token,
+} from './helpers.js';
 
 const ROLES: readonly Role[] = ['writer', 'verifier', 'reader', 'admin'];
 
@@ -422,11 +432,7 @@ beforeAll(async () => {
   }
   // expires_at must be in the future when the token is made (routes/tokens.ts), so the token
   // is made here and used at once, and the expiry test runs after the matrix has let it lapse.
-  const at = Date.now() + 1500;
-  const soon = await token('reader', ['*'], { expires_at: new Date(at).toISOString() });
-  const first = await api('/v1/streams', { token: soon.token });
-  await first.body?.cancel();
-  expiring = { token: soon.token, at, firstStatus: first.status };
+  expiring = await expiringToken();
   // Every request above left a record in _access; sign, archive and mirror them.
   await settle('_access');
   for (const s of [...FILLED, '_access']) {

@@ -1,7 +1,7 @@
 /** Live tail over WebSocket and SSE: replay from a seq, then live, no gap, no duplicate. */
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, api, event, settle, token } from './helpers.js';
+import { ADMIN, api, event, readBy, settle, token } from './helpers.js';
 
 interface Msg {
   type: string;
@@ -73,12 +73,12 @@ describe('tail', () => {
     let text = '';
     const ids = () => [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     const deadline = Date.now() + 5000;
-    while (ids().length < 2 && Date.now() < deadline)
-      text += new TextDecoder().decode((await reader.read()).value);
+    while (ids().length < 2)
+      text += new TextDecoder().decode(await readBy(reader, deadline, 'the replay of 2 and 3'));
     expect(ids()).toEqual([2, 3]);
     await api('/v1/streams/sse/events', { body: event(4) });
-    while (ids().length < 3 && Date.now() < deadline)
-      text += new TextDecoder().decode((await reader.read()).value);
+    while (ids().length < 3)
+      text += new TextDecoder().decode(await readBy(reader, deadline, 'the live entry 4'));
     expect(ids()).toEqual([2, 3, 4]);
     await reader.cancel();
   });
