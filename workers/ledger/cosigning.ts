@@ -6,7 +6,7 @@
  * holds. Nothing here blocks ingestion: it runs in the alarm, and every failure is retried
  * later with backoff.
  *
- * Storage: witnesses(name, size, next_at, failures) in the stream's Durable Object.
+ * Storage: the table witnesses (stream-store.ts) of the stream's Durable Object.
  */
 import {
   assembleNote,
@@ -17,21 +17,13 @@ import {
   verifyCheckpointNote,
 } from '../../src/index.js';
 import type { LogKey } from './log-key.js';
+import type { StreamStore } from './stream-store.js';
 import {
   addCheckpoint,
   type WitnessReply,
   type WitnessSetup,
   type WitnessTarget,
 } from './witnessing.js';
-
-export const WITNESS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS witnesses (
-  name TEXT PRIMARY KEY,
-  size INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL DEFAULT 0,
-  failures INTEGER NOT NULL DEFAULT 0
-);
-`;
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 60_000;
@@ -42,7 +34,8 @@ export interface SignedCheckpoint {
 }
 
 export interface CosigningContext {
-  readonly sql: SqlStorage;
+  /** Where each witness's state is kept (the table `witnesses`). */
+  readonly db: StreamStore;
   readonly store: HashStore;
   readonly setup: WitnessSetup;
   readonly origin: string;
@@ -76,10 +69,7 @@ export function nextWitnessAt(ctx: CosigningContext, signed: SignedCheckpoint): 
   let at: number | undefined;
   for (const t of ctx.setup.targets) {
     if (have.has(t.name)) continue;
-    const row = ctx.sql
-      .exec<{ next_at: number }>('SELECT next_at FROM witnesses WHERE name = ?', t.name)
-      .toArray()[0];
-    const due = row?.next_at ?? 0;
+    const due = ctx.db.witness(t.name)?.next_at ?? 0;
     at = at === undefined ? due : Math.min(at, due);
   }
   return at;
@@ -101,7 +91,9 @@ export async function collect(
   );
   if (logSig === undefined) throw new Error('the stored checkpoint has no log signature');
   const have = cosignedBy(ctx, signed.note);
-  const due = ctx.setup.targets.filter((t) => !have.has(t.name) && dueAt(ctx, t) <= now);
+  const due = ctx.setup.targets.filter(
+    (t) => !have.has(t.name) && (ctx.db.witness(t.name)?.next_at ?? 0) <= now,
+  );
   const replies = await Promise.all(
     due.map(async (t) => [t, await ask(ctx, t, signed, parsed.text)] as const),
   );
@@ -109,12 +101,16 @@ export async function collect(
   for (const [t, reply] of replies) {
     if (reply.kind === 'cosigned') {
       fresh.push(...reply.signatures);
-      record(ctx, t.name, { size: signed.size, next_at: now + ctx.minIntervalMs, failures: 0 });
+      ctx.db.recordWitness(t.name, {
+        size: signed.size,
+        next_at: now + ctx.minIntervalMs,
+        failures: 0,
+      });
     } else {
-      const failures = failuresOf(ctx, t.name) + 1;
+      const failures = (ctx.db.witness(t.name)?.failures ?? 0) + 1;
       const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 20));
       const size = reply.kind === 'conflict' ? reply.size : undefined;
-      record(ctx, t.name, {
+      ctx.db.recordWitness(t.name, {
         next_at: now + Math.max(backoff, ctx.minIntervalMs),
         failures,
         ...(size === undefined ? {} : { size }),
@@ -142,7 +138,7 @@ async function ask(
   signed: SignedCheckpoint,
   text: string,
 ): Promise<WitnessReply> {
-  let old = sizeOf(ctx, t.name);
+  let old = ctx.db.witness(t.name)?.size ?? 0;
   for (let attempt = 0; attempt < 2; attempt++) {
     if (old > signed.size) return { kind: 'conflict', size: old };
     const proof =
@@ -160,43 +156,4 @@ async function ask(
     kind: 'failed',
     detail: `${t.name}: still a conflict after re-sending from size ${old}`,
   };
-}
-
-function dueAt(ctx: CosigningContext, t: WitnessTarget): number {
-  return (
-    ctx.sql
-      .exec<{ next_at: number }>('SELECT next_at FROM witnesses WHERE name = ?', t.name)
-      .toArray()[0]?.next_at ?? 0
-  );
-}
-
-function sizeOf(ctx: CosigningContext, name: string): number {
-  return (
-    ctx.sql.exec<{ size: number }>('SELECT size FROM witnesses WHERE name = ?', name).toArray()[0]
-      ?.size ?? 0
-  );
-}
-
-function failuresOf(ctx: CosigningContext, name: string): number {
-  return (
-    ctx.sql
-      .exec<{ failures: number }>('SELECT failures FROM witnesses WHERE name = ?', name)
-      .toArray()[0]?.failures ?? 0
-  );
-}
-
-function record(
-  ctx: CosigningContext,
-  name: string,
-  v: { size?: number; next_at: number; failures: number },
-): void {
-  ctx.sql.exec(
-    `INSERT INTO witnesses (name, size, next_at, failures) VALUES (?, ?, ?, ?)
-     ON CONFLICT (name) DO UPDATE SET size = coalesce(?, size), next_at = excluded.next_at, failures = excluded.failures`,
-    name,
-    v.size ?? 0,
-    v.next_at,
-    v.failures,
-    v.size ?? null,
-  );
 }

@@ -16,9 +16,9 @@ import {
   searchFieldsOf,
   toBase64,
 } from '../../src/index.js';
-import { storedRows } from './entry-rows.js';
 import type { LedgerEnv } from './env.js';
 import { multiRowInserts } from './sql.js';
+import type { StreamStore } from './stream-store.js';
 
 const TEXT = { contentType: 'text/plain; charset=utf-8' };
 
@@ -29,16 +29,12 @@ const TEXT = { contentType: 'text/plain; charset=utf-8' };
  * sizes published.
  */
 export async function publishToR2(
-  sql: SqlStorage,
+  db: StreamStore,
   env: LedgerEnv,
   stream: string,
   newest: number | undefined,
 ): Promise<{ statements: D1PreparedStatement[]; sizes: number[] }> {
-  const rows = sql
-    .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
-      'SELECT size, root, note, signed_at FROM checkpoints WHERE published = 0 ORDER BY size',
-    )
-    .toArray();
+  const rows = db.unpublishedCheckpoints();
   const statements: D1PreparedStatement[] = [];
   for (const r of rows) {
     const key = `${stream}/checkpoints/${r.size}`;
@@ -98,13 +94,13 @@ export interface MirrorEntry {
 
 /** Stored entries [from, from + limit) as the mirror needs them: opened to read their search fields. */
 export async function storedMirrorEntries(
-  sql: SqlStorage,
+  db: StreamStore,
   cipher: EntryCipher,
   stream: string,
   from: number,
   limit: number,
 ): Promise<MirrorEntry[]> {
-  const rows = storedRows(sql, from, limit);
+  const rows = db.rows(from, limit);
   const plain = await Promise.all(
     rows.map((r) =>
       r.erased === null ? cipher.open(r.seq, new Uint8Array(r.entry)) : Promise.resolve(undefined),
@@ -205,17 +201,12 @@ export async function mirrorBatch(
  * search columns and gains the erasure record. Returns the seqs done, for the caller to mark.
  */
 export async function mirrorErasures(
-  sql: SqlStorage,
+  store: StreamStore,
   db: D1Database,
   stream: string,
   below: number,
 ): Promise<number[]> {
-  const rows = sql
-    .exec<{ seq: number; erased: string }>(
-      'SELECT seq, erased FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 AND seq < ? ORDER BY seq LIMIT 500',
-      below,
-    )
-    .toArray();
+  const rows = store.unsyncedErasures(below, 500);
   if (rows.length === 0) return [];
   await db.batch(
     rows.flatMap((r) => [

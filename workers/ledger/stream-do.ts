@@ -47,8 +47,7 @@ import {
   wrapKey,
   wrappedKeyId,
 } from '../../src/index.js';
-import { type CosigningContext, collect, nextWitnessAt, WITNESS_SCHEMA } from './cosigning.js';
-import { storedRows } from './entry-rows.js';
+import { type CosigningContext, collect, nextWitnessAt } from './cosigning.js';
 import type { LedgerEnv } from './env.js';
 import { masterKeys, searchIndex, streamKeyName } from './keys.js';
 import { logKey, originOf } from './log-key.js';
@@ -59,7 +58,7 @@ import {
   publishToR2,
   storedMirrorEntries,
 } from './publishing.js';
-import { multiRowInserts } from './sql.js';
+import { StreamStore } from './stream-store.js';
 import {
   acceptWebSocket,
   broadcastCheckpoint,
@@ -165,29 +164,6 @@ const MIRROR_BATCH = 500;
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 60_000;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-  seq INTEGER PRIMARY KEY,
-  received_at TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL,
-  entry BLOB NOT NULL,
-  nodes BLOB NOT NULL,
-  idem_key TEXT UNIQUE,
-  body_hash BLOB,
-  erased TEXT,
-  erased_synced INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  size INTEGER PRIMARY KEY,
-  root BLOB NOT NULL,
-  note TEXT NOT NULL,
-  signed_at INTEGER NOT NULL,
-  published INTEGER NOT NULL DEFAULT 0,
-  witnessed INTEGER NOT NULL DEFAULT 0
-);
-${WITNESS_SCHEMA}`;
-
 interface Waiter {
   readonly size: number;
   readonly resolve: (note: string, size: number) => void;
@@ -227,7 +203,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    * read as usual, so one damaged row never hides the rest.
    */
   async #rows(from: number, limit: number): Promise<OpenRow[]> {
-    const rows = storedRows(this.#sql, from, limit);
+    const rows = this.#db.rows(from, limit);
     if (rows.length === 0) return [];
     const cipher = this.#cipherOrThrow();
     return Promise.all(
@@ -265,34 +241,15 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
   #failures = 0;
   #alarmAt: number | null = null;
-  readonly #sql: SqlStorage;
+  readonly #db: StreamStore;
   readonly #store: HashStore;
 
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
-    this.#sql = ctx.storage.sql;
+    this.#db = new StreamStore(ctx.storage);
     this.#store = { getNodes: async (ids) => ids.map((id) => this.#node(id)) };
     ctx.blockConcurrencyWhile(async () => {
-      this.#sql.exec(SCHEMA);
-      // Objects created before checkpoints.witnessed existed get the column.
-      const cols = this.#sql.exec<{ name: string }>('PRAGMA table_info(checkpoints)').toArray();
-      if (!cols.some((c) => c.name === 'witnessed')) {
-        this.#sql.exec('ALTER TABLE checkpoints ADD COLUMN witnessed INTEGER NOT NULL DEFAULT 0');
-      }
-      const entryCols = this.#sql.exec<{ name: string }>('PRAGMA table_info(entries)').toArray();
-      if (!entryCols.some((c) => c.name === 'erased')) {
-        this.#sql.exec('ALTER TABLE entries ADD COLUMN erased TEXT');
-        this.#sql.exec('ALTER TABLE entries ADD COLUMN erased_synced INTEGER NOT NULL DEFAULT 0');
-      }
-      // Erasures not yet carried to D1: a partial index, so finding them never scans the
-      // stream (it is empty but for the rare erasure).
-      this.#sql.exec(
-        'CREATE INDEX IF NOT EXISTS entries_erasures_unsynced ON entries (seq) WHERE erased IS NOT NULL AND erased_synced = 0',
-      );
-      // Likewise the checkpoints not yet published (one row a second per busy stream).
-      this.#sql.exec(
-        'CREATE INDEX IF NOT EXISTS checkpoints_unpublished ON checkpoints (size) WHERE published = 0',
-      );
+      this.#db.migrate();
       this.#load();
       await this.#loadKeys();
       // Alarms are durable, but make sure pending work (unsigned entries, unpublished
@@ -304,20 +261,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** Reads the persisted state; called at start and after any failed commit. */
   #load(): void {
-    const meta = new Map(
-      this.#sql
-        .exec<{ key: string; value: string }>('SELECT key, value FROM meta')
-        .toArray()
-        .map((r) => [r.key, r.value]),
-    );
+    const meta = this.#db.allMeta();
     // The head is rebuilt from the stored tree: the newest entry, and the perfect subtrees
     // that make up [0, size), O(log n) rows.
     const stream = meta.get('stream');
-    const last = this.#sql
-      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer }>(
-        'SELECT seq, received_at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1',
-      )
-      .toArray()[0];
+    const last = this.#db.newestEntry();
     this.#head =
       stream === undefined || last === undefined
         ? undefined
@@ -332,22 +280,14 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           };
     this.#mirrored = Number(meta.get('mirrored') ?? 0);
     this.#unmirrored.reset(this.#head?.range.size ?? 0);
-    const signed = this.#sql
-      .exec<{ size: number; root: ArrayBuffer; note: string; signed_at: number }>(
-        'SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1',
-      )
-      .toArray()[0];
+    const signed = this.#db.newestCheckpoint();
     this.#signed = signed && {
       size: signed.size,
       root: new Uint8Array(signed.root),
       note: signed.note,
       at: signed.signed_at,
     };
-    this.#witnessed = this.#sql
-      .exec<{ size: number; note: string }>(
-        'SELECT size, note FROM checkpoints WHERE witnessed = 1 ORDER BY size DESC LIMIT 1',
-      )
-      .toArray()[0];
+    this.#witnessed = this.#db.newestWitnessed();
   }
 
   /**
@@ -365,15 +305,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     let stored = wrapped;
     if (wrappedKeyId(wrapped) !== current.id) {
       stored = await wrapKey(current, dataKey, name);
-      this.#sql.exec("UPDATE meta SET value = ? WHERE key = 'data_key'", stored);
+      this.#db.setMeta('data_key', stored);
     }
     this.#keys = { cipher: await EntryCipher.create(stream, dataKey), wrapped: stored };
   }
 
   #metaValue(key: string): string | undefined {
-    return this.#sql
-      .exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)
-      .toArray()[0]?.value;
+    return this.#db.meta(key);
   }
 
   /** The data key of a new stream: generated, wrapped, stored with its first entries. */
@@ -393,7 +331,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const n = (v: string | undefined, d: number) =>
       Number.isSafeInteger(Number(v)) && Number(v) > 0 ? Number(v) : d;
     return {
-      sql: this.#sql,
+      db: this.#db,
       store: this.#store,
       setup,
       origin: originOf(this.env.ORIGIN_PREFIX, stream),
@@ -405,7 +343,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** Records a checkpoint that meets the quorum and wakes the appends waiting for it. */
   #setWitnessed(size: number, note: string): void {
-    this.#sql.exec('UPDATE checkpoints SET witnessed = 1 WHERE size = ?', size);
+    this.#db.markWitnessed(size);
     this.#witnessed = { size, note };
     const ready = this.#witnessWaiters.filter((w) => w.size <= size);
     this.#witnessWaiters = this.#witnessWaiters.filter((w) => w.size > size);
@@ -422,11 +360,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     // Another checkpoint may have been signed while the witnesses answered; the collected
     // note belongs to `signed.size` either way.
     if (changed) {
-      this.#sql.exec(
-        'UPDATE checkpoints SET note = ?, published = 0 WHERE size = ?',
-        note,
-        signed.size,
-      );
+      this.#db.updateCheckpointNote(signed.size, note);
       if (this.#signed?.size === signed.size) this.#signed = { ...this.#signed, note };
     }
     if (quorum && (this.#witnessed?.size ?? 0) <= signed.size)
@@ -444,23 +378,15 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   /** A stored tree node: a leaf hash, or an interior node kept in the row of the leaf that completed it. */
   #node({ level, index }: NodeId): Uint8Array {
     if (level === 0) {
-      const row = this.#sql
-        .exec<{ h: ArrayBuffer }>('SELECT leaf_hash AS h FROM entries WHERE seq = ?', index)
-        .toArray()[0];
-      if (row === undefined) throw new Error(`tree node (0, ${index}) is not stored`);
-      return new Uint8Array(row.h);
+      const h = this.#db.leafHash(index);
+      if (h === undefined) throw new Error(`tree node (0, ${index}) is not stored`);
+      return new Uint8Array(h);
     }
     const { seq, offset } = nodeOwner(level, index);
-    const row = this.#sql
-      .exec<{ h: ArrayBuffer }>(
-        'SELECT substr(nodes, ?, 32) AS h FROM entries WHERE seq = ?',
-        offset + 1,
-        seq,
-      )
-      .toArray()[0];
-    if (row === undefined || row.h.byteLength !== 32)
+    const h = this.#db.completedNode(seq, offset);
+    if (h === undefined || h.byteLength !== 32)
       throw new Error(`tree node (${level}, ${index}) is not stored`);
-    return new Uint8Array(row.h);
+    return new Uint8Array(h);
   }
 
   /**
@@ -530,18 +456,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       }
       const idemMac = keys.cipher.mac('idempotency-key', it.key);
       idemMacs.set(i, idemMac);
-      const prior = this.#sql
-        .exec<{
-          seq: number;
-          received_at: string;
-          leaf_hash: ArrayBuffer;
-          body_hash: string;
-          erased: number;
-        }>(
-          'SELECT seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key = ?',
-          idemMac,
-        )
-        .toArray()[0];
+      const prior = this.#db.entryByKey(idemMac);
       firstInBatch.set(it.key, i);
       if (prior === undefined) {
         fresh.push(i);
@@ -583,26 +498,23 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       try {
         // One transaction: the entries, each carrying the tree nodes it completes (the head is
         // derived from them). Nothing in here awaits.
-        this.ctx.storage.transactionSync(() => {
-          const rows = result.entries.map((se, k) => {
-            const i = fresh[k] as number;
-            return [
-              se.seq,
-              se.receivedAt,
-              se.leafHash,
-              sealed[k],
-              se.completed,
-              idemMacs.get(i) ?? null,
-              bodyMacs.get(i) ?? null,
-            ];
-          });
-          const target = 'entries (seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash)';
-          for (const q of multiRowInserts('INSERT', target, rows))
-            this.#sql.exec(q.sql, ...q.params);
-          if (head.range.size === 0)
-            this.#sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?)", stream);
-          if (newKeys !== undefined)
-            this.#sql.exec("INSERT INTO meta (key, value) VALUES ('data_key', ?)", newKeys.wrapped);
+        this.#db.transaction(() => {
+          this.#db.insertEntries(
+            result.entries.map((se, k) => {
+              const i = fresh[k] as number;
+              return {
+                seq: se.seq,
+                receivedAt: se.receivedAt,
+                leafHash: se.leafHash,
+                sealed: sealed[k] as Uint8Array,
+                completed: se.completed,
+                idemMac: idemMacs.get(i) ?? null,
+                bodyMac: bodyMacs.get(i) ?? null,
+              };
+            }),
+          );
+          if (head.range.size === 0) this.#db.initMeta('stream', stream);
+          if (newKeys !== undefined) this.#db.setMeta('data_key', newKeys.wrapped);
         });
       } catch (e) {
         // The transaction rolled back: reload so memory matches storage, and fail the batch.
@@ -701,8 +613,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** Whether an erasure has not reached D1 yet (a partial index keeps this a lookup). */
   #erasuresUnsynced(): boolean {
-    const unsynced = 'SELECT 1 FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 LIMIT 1';
-    return this.#sql.exec(unsynced).toArray().length > 0;
+    return this.#db.hasUnsyncedErasure();
   }
 
   #mirrorInterval(): number {
@@ -808,9 +719,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (this.#erasuresUnsynced()) return true;
     const ctx = this.#cosigning();
     if (ctx && this.#signed && nextWitnessAt(ctx, this.#signed) !== undefined) return true;
-    return (
-      this.#sql.exec('SELECT 1 FROM checkpoints WHERE published = 0 LIMIT 1').toArray().length > 0
-    );
+    return this.#db.hasUnpublished();
   }
 
   /**
@@ -845,13 +754,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const note = new TextDecoder().decode(
       signNote(text, [logKey(this.env.LOG_PRIVATE_KEY).signer(origin)]),
     );
-    this.#sql.exec(
-      'INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)',
-      size,
-      root,
-      note,
-      now,
-    );
+    this.#db.insertCheckpoint(size, root, note, now);
     this.#signed = { size, root, note, at: now };
     broadcastCheckpoint(this.ctx, size, note);
     this.#sse.checkpoint(size, note);
@@ -875,7 +778,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     };
     let publishError: unknown;
     try {
-      published = await publishToR2(this.#sql, this.env, stream, this.#signed?.size);
+      published = await publishToR2(this.#db, this.env, stream, this.#signed?.size);
     } catch (e) {
       publishError = e;
     }
@@ -894,26 +797,21 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
             );
       if (keys === undefined && extra.length > 0) await this.env.DB.batch(extra);
       if (extra.length > 0) {
-        for (const size of published.sizes)
-          this.#sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', size);
+        for (const size of published.sizes) this.#db.markPublished(size);
         extra = [];
       }
       if (next === undefined) break;
       // Only after D1 has the rows does the watermark move: a crash in between re-sends them,
       // and INSERT OR IGNORE drops the repeats.
-      this.#sql.exec(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('mirrored', ?)",
-        String(next),
-      );
+      this.#db.setMeta('mirrored', String(next));
       this.#mirrored = next;
       this.#unmirrored.mirroredUpTo(next);
     }
     // Erasures of entries D1 already holds (later ones are mirrored erased).
     for (;;) {
-      const done = await mirrorErasures(this.#sql, this.env.DB, stream, this.#mirrored);
+      const done = await mirrorErasures(this.#db, this.env.DB, stream, this.#mirrored);
       if (done.length === 0) break;
-      for (const seq of done)
-        this.#sql.exec('UPDATE entries SET erased_synced = 1 WHERE seq = ?', seq);
+      for (const seq of done) this.#db.markErasureSynced(seq);
     }
     if (publishError !== undefined) throw publishError;
   }
@@ -925,13 +823,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   async #unmirroredFrom(from: number, stream: string, cipher: EntryCipher): Promise<MirrorEntry[]> {
     const held = this.#unmirrored.from;
     if (from >= held) return this.#unmirrored.take(from, MIRROR_BATCH);
-    return storedMirrorEntries(
-      this.#sql,
-      cipher,
-      stream,
-      from,
-      Math.min(MIRROR_BATCH, held - from),
-    );
+    return storedMirrorEntries(this.#db, cipher, stream, from, Math.min(MIRROR_BATCH, held - from));
   }
 
   status(stream: string): StreamStatus {
@@ -983,15 +875,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       );
       const json = JSON.stringify(erasure);
       const erased: number[] = [];
-      this.ctx.storage.transactionSync(() => {
-        for (const seq of wanted) {
-          const r = this.#sql.exec(
-            "UPDATE entries SET entry = x'', erased = ?, erased_synced = 0 WHERE seq = ? AND erased IS NULL",
-            json,
-            seq,
-          );
-          if (r.rowsWritten > 0) erased.push(seq);
-        }
+      this.#db.transaction(() => {
+        for (const seq of wanted) if (this.#db.eraseEntry(seq, json)) erased.push(seq);
       });
       if (erased.length > 0) {
         // The mirror must not write their contents: it reads what is left from storage.
@@ -1058,14 +943,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     limit: number,
   ): LogOutcome<{ checkpoints: { size: number; note: string }[]; next: number | null }> {
     if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
-    const checkpoints = this.#sql
-      .exec<{ size: number; note: string }>(
-        'SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?',
-        after,
-        limit,
-      )
-      .toArray()
-      .map((r) => ({ size: r.size, note: r.note }));
+    const checkpoints = this.#db.checkpointsAfter(after, limit);
     const next = checkpoints.length === limit ? (checkpoints[limit - 1]?.size ?? null) : null;
     return done({ checkpoints, next });
   }
