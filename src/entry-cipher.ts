@@ -73,6 +73,30 @@ export class EntryCipher {
     return openAesGcm(this.#key, sealed.subarray(1), this.#aad(seq));
   }
 
+  /**
+   * Seals the key tree of archive bundle `bundle` (src/bundle-keys.ts) for storage beside
+   * the stream: it is what every archived entry of the bundle opens with, so it is kept
+   * sealed under the stream's data key like the entries themselves.
+   */
+  sealBundleKeys(bundle: number, keys: Uint8Array): Promise<Uint8Array> {
+    return sealAesGcm(this.#key, keys, this.#bundleAad(bundle), VERSION);
+  }
+
+  /** The key tree of `bundle` from its sealed form; throws when it does not open. */
+  async openBundleKeys(bundle: number, sealed: Uint8Array): Promise<Uint8Array> {
+    const plain =
+      sealed.length >= SEAL_OVERHEAD && sealed[0] === VERSION[0]
+        ? await openAesGcm(this.#key, sealed.subarray(1), this.#bundleAad(bundle))
+        : undefined;
+    if (plain === undefined)
+      throw new Error(`the key tree of bundle ${bundle} of "${this.#stream}" does not open`);
+    return plain;
+  }
+
+  #bundleAad(bundle: number): Uint8Array {
+    return utf8(`stele bundle keys v1\n${this.#stream}\n${bundle}`);
+  }
+
   /** The stored stand-in for an idempotency key or an event digest: hex HMAC-SHA-256. */
   mac(kind: 'idempotency-key' | 'event', value: string): string {
     return toHex(this.#mac.mac(utf8(`${kind}\n${value}`)));

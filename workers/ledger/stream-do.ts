@@ -14,6 +14,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
+  BUNDLE_WIDTH,
   CompactRange,
   consistencyProof,
   done,
@@ -40,6 +41,7 @@ import {
   searchFieldsOf,
   sequence,
   signNote,
+  TILE_HEIGHT,
   toBase64,
   unwrapKey,
   utf8,
@@ -58,6 +60,7 @@ import {
   publishToR2,
   storedMirrorEntries,
 } from './publishing.js';
+import { StreamArchive } from './stream-archive.js';
 import { StreamStore } from './stream-store.js';
 import {
   acceptWebSocket,
@@ -160,6 +163,13 @@ const DEFAULT_MAX_MIRROR_LAG = 100_000;
 const DEFAULT_MIRROR_INTERVAL_MS = 5000;
 /** Entries mirrored to D1 per batch (one D1 transaction). */
 const MIRROR_BATCH = 500;
+/**
+ * How long, and for how many of the newest keyed entries, an idempotency key is remembered
+ * once its entry is archived (docs/api.md §Idempotency): a retry within both is answered as
+ * a duplicate. About 200 bytes each: the cap bounds them to some 200 MB per stream.
+ */
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
+const IDEMPOTENCY_KEYS = 1_000_000;
 /** Retry backoff for the alarm's network work. */
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 60_000;
@@ -203,6 +213,25 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    * read as usual, so one damaged row never hides the rest.
    */
   async #rows(from: number, limit: number): Promise<OpenRow[]> {
+    // Archived entries come from R2 (a bundle at a time), the rest from the hot rows here.
+    const out: OpenRow[] = [];
+    const archive = this.#archiveOf();
+    let at = from;
+    if (archive !== undefined) {
+      const archived = archive.archived;
+      while (at < archived && out.length < limit) {
+        const bundle = Math.floor(at / BUNDLE_WIDTH);
+        for (const r of await archive.rows(bundle))
+          if (r.seq >= at && out.length < limit) out.push(r);
+        at = (bundle + 1) * BUNDLE_WIDTH;
+      }
+    }
+    if (out.length === limit) return out;
+    return [...out, ...(await this.#hotRows(at, limit - out.length))];
+  }
+
+  /** Hot rows [from, from + limit) that exist, opened. */
+  async #hotRows(from: number, limit: number): Promise<OpenRow[]> {
     const rows = this.#db.rows(from, limit);
     if (rows.length === 0) return [];
     const cipher = this.#cipherOrThrow();
@@ -221,6 +250,17 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         return { ...row, bytes, tampered: bytes === undefined };
       }),
     );
+  }
+
+  #archive: StreamArchive | undefined;
+
+  /** The stream's archive, once the stream has its data key. */
+  #archiveOf(): StreamArchive | undefined {
+    const stream = this.#head?.stream;
+    if (this.#keys === undefined || stream === undefined) return undefined;
+    if (this.#archive?.stream !== stream || this.#archive.cipher !== this.#keys.cipher)
+      this.#archive = new StreamArchive(this.#db, this.env.CHECKPOINTS, stream, this.#keys.cipher);
+    return this.#archive;
   }
 
   #cipherOrThrow(): EntryCipher {
@@ -247,7 +287,19 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
     this.#db = new StreamStore(ctx.storage);
-    this.#store = { getNodes: async (ids) => ids.map((id) => this.#node(id)) };
+    // Nodes of level 8 and up are kept here (tree_nodes, or the hot rows that completed
+    // them); a lower node whose leaves are all archived comes from its level-0 tile in R2.
+    this.#store = {
+      getNodes: (ids) =>
+        Promise.all(
+          ids.map((id) => {
+            const archive = id.level < TILE_HEIGHT ? this.#archiveOf() : undefined;
+            if (archive !== undefined && (id.index + 1) * 2 ** id.level <= archive.archived)
+              return archive.node(id);
+            return this.#node(id);
+          }),
+        ),
+    };
     ctx.blockConcurrencyWhile(async () => {
       this.#db.migrate();
       this.#load();
@@ -377,6 +429,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** A stored tree node: a leaf hash, or an interior node kept in the row of the leaf that completed it. */
   #node({ level, index }: NodeId): Uint8Array {
+    if (level >= TILE_HEIGHT) {
+      const kept = this.#db.treeNode(level, index);
+      if (kept !== undefined) return new Uint8Array(kept);
+    }
     if (level === 0) {
       const h = this.#db.leafHash(index);
       if (h === undefined) throw new Error(`tree node (0, ${index}) is not stored`);
@@ -684,6 +740,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           this.#mirroredAt = now;
         },
       ],
+      [
+        'archive',
+        async () => {
+          await this.#archiveOf()?.step(this.#archiveLimit());
+          this.#db.pruneKeys(now - IDEMPOTENCY_WINDOW_MS, IDEMPOTENCY_KEYS, 1000);
+        },
+      ],
     ];
     let ok = true;
     for (const [name, step] of steps) {
@@ -712,10 +775,20 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (witnessAt !== undefined) await this.#alarmBy(Math.max(Date.now() + 10, witnessAt));
   }
 
+  /**
+   * The seq below which entries may be archived: whole bundles the mirror has, never the
+   * newest entry (the head is rebuilt from its row).
+   */
+  #archiveLimit(): number {
+    const size = this.#head?.range.size ?? 0;
+    return Math.floor(Math.min(this.#mirrored, size - 1) / BUNDLE_WIDTH) * BUNDLE_WIDTH;
+  }
+
   /** Whether anything waits for the alarm: unsigned or unmirrored entries, unpublished checkpoints. */
   #pending(): boolean {
     const size = this.#head?.range.size ?? 0;
     if (size > (this.#signed?.size ?? 0) || size > this.#mirrored) return true;
+    if (this.#db.archived() + BUNDLE_WIDTH <= this.#archiveLimit()) return true;
     if (this.#erasuresUnsynced()) return true;
     const ctx = this.#cosigning();
     if (ctx && this.#signed && nextWitnessAt(ctx, this.#signed) !== undefined) return true;
@@ -875,15 +948,26 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       );
       const json = JSON.stringify(erasure);
       const erased: number[] = [];
+      // Archived entries: their bundles' key trees are punctured (the bundles stay in R2,
+      // written once, but nothing can open those entries any more).
+      const archive = this.#archiveOf();
+      const cold = archive === undefined ? [] : wanted.filter((q) => q < archive.archived);
+      if (archive !== undefined && cold.length > 0) {
+        const rows: Awaited<ReturnType<StreamArchive['rows']>> = [];
+        for (const b of new Set(cold.map((q) => Math.floor(q / BUNDLE_WIDTH))))
+          rows.push(...(await archive.rows(b)).filter((r) => cold.includes(r.seq)));
+        erased.push(...(await archive.erase(rows, json)));
+      }
       this.#db.transaction(() => {
-        for (const seq of wanted) if (this.#db.eraseEntry(seq, json)) erased.push(seq);
+        for (const seq of wanted)
+          if (!cold.includes(seq) && this.#db.eraseEntry(seq, json)) erased.push(seq);
       });
       if (erased.length > 0) {
         // The mirror must not write their contents: it reads what is left from storage.
         this.#unmirrored.reset(size);
         await this.#alarmBy(Date.now() + 10);
       }
-      return erased;
+      return erased.sort((a, b) => a - b);
     });
   }
 
@@ -966,7 +1050,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     return done({
       seq,
       tree_size: treeSize,
-      leaf_hash: toBase64(this.#node({ level: 0, index: seq })),
+      leaf_hash: toBase64(
+        (await this.#store.getNodes([{ level: 0, index: seq }]))[0] as Uint8Array,
+      ),
       hashes: proof.map(toBase64),
     });
   }

@@ -12,14 +12,14 @@
 import { multiRowInserts } from './sql.js';
 
 /** One stored entry row, as kept (sealed, or emptied when erased). */
-export interface StoredRow {
+export type StoredRow = {
   readonly seq: number;
   readonly received_at: string;
   readonly leaf_hash: ArrayBuffer;
   readonly entry: ArrayBuffer;
   /** The erasure (JSON), or null. */
   readonly erased: string | null;
-}
+};
 
 /** A new entry row. */
 export interface NewRow {
@@ -92,7 +92,29 @@ CREATE TABLE IF NOT EXISTS witnesses (
 CREATE INDEX IF NOT EXISTS entries_erasures_unsynced ON entries (seq) WHERE erased IS NOT NULL AND erased_synced = 0;
 CREATE INDEX IF NOT EXISTS checkpoints_unpublished ON checkpoints (size) WHERE published = 0;`,
   },
+  {
+    // The archive (archive.ts): entries of archived bundles leave `entries`; what stays of
+    // them is the tree's nodes of level 8 and up (one per 128 entries, for proofs and the
+    // tree's head), each bundle's key tree (sealed), the erasures of archived entries, and
+    // the idempotency keys of the recent ones. meta 'archived': the first seq not archived.
+    version: 3,
+    sql: `
+CREATE TABLE tree_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE bundle_keys (bundle INTEGER PRIMARY KEY, sealed BLOB NOT NULL);
+CREATE TABLE archived_erasures (seq INTEGER PRIMARY KEY, received_at TEXT NOT NULL, erased TEXT NOT NULL, synced INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX archived_erasures_unsynced ON archived_erasures (seq) WHERE synced = 0;
+CREATE TABLE idempotency (idem_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, body_hash TEXT NOT NULL, received_at TEXT NOT NULL, leaf_hash BLOB NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX idempotency_at ON idempotency (at);`,
+  },
 ];
+
+/** A hot row with everything archiving moves or keeps of it. */
+export type ArchiveRow = StoredRow & {
+  readonly nodes: ArrayBuffer;
+  readonly idem_key: string | null;
+  readonly body_hash: string | null;
+  readonly erased_synced: number;
+};
 
 export class StreamStore {
   readonly #storage: DurableObjectStorage;
@@ -199,7 +221,7 @@ export class StreamStore {
       .toArray()[0];
   }
 
-  /** The entry an idempotency key (its MAC) names, if any. */
+  /** The entry an idempotency key (its MAC) names, if any: a hot row's, or a recent archived one's. */
   entryByKey(idemMac: string):
     | {
         seq: number;
@@ -209,15 +231,23 @@ export class StreamStore {
         erased: number;
       }
     | undefined {
-    return this.#sql
-      .exec<{
-        seq: number;
-        received_at: string;
-        leaf_hash: ArrayBuffer;
-        body_hash: string;
-        erased: number;
-      }>(
+    type Found = {
+      seq: number;
+      received_at: string;
+      leaf_hash: ArrayBuffer;
+      body_hash: string;
+      erased: number;
+    };
+    const hot = this.#sql
+      .exec<Found>(
         'SELECT seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key = ?',
+        idemMac,
+      )
+      .toArray()[0];
+    if (hot !== undefined) return hot;
+    return this.#sql
+      .exec<Found>(
+        'SELECT i.seq, i.received_at, i.leaf_hash, i.body_hash, e.seq IS NOT NULL AS erased FROM idempotency i LEFT JOIN archived_erasures e ON e.seq = i.seq WHERE i.idem_key = ?',
         idemMac,
       )
       .toArray()[0];
@@ -261,7 +291,10 @@ export class StreamStore {
   unsyncedErasures(below: number, limit: number): { seq: number; erased: string }[] {
     return this.#sql
       .exec<{ seq: number; erased: string }>(
-        'SELECT seq, erased FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 AND seq < ? ORDER BY seq LIMIT ?',
+        `SELECT seq, erased FROM archived_erasures WHERE synced = 0 AND seq < ?1
+         UNION ALL
+         SELECT seq, erased FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 AND seq < ?1
+         ORDER BY seq LIMIT ?2`,
         below,
         limit,
       )
@@ -271,13 +304,159 @@ export class StreamStore {
   hasUnsyncedErasure(): boolean {
     return (
       this.#sql
-        .exec('SELECT 1 FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 LIMIT 1')
+        .exec(
+          'SELECT 1 FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 UNION ALL SELECT 1 FROM archived_erasures WHERE synced = 0 LIMIT 1',
+        )
         .toArray().length > 0
     );
   }
 
   markErasureSynced(seq: number): void {
     this.#sql.exec('UPDATE entries SET erased_synced = 1 WHERE seq = ?', seq);
+    this.#sql.exec('UPDATE archived_erasures SET synced = 1 WHERE seq = ?', seq);
+  }
+
+  // --- the archive -----------------------------------------------------------------------
+
+  /** The first seq not archived (every seq below it is in R2 and no longer a row here). */
+  archived(): number {
+    return Number(this.meta('archived') ?? 0);
+  }
+
+  /** The rows of [from, from + count) with what archiving moves. */
+  archiveRows(from: number, count: number): ArchiveRow[] {
+    return this.#sql
+      .exec<ArchiveRow>(
+        'SELECT seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash, erased, erased_synced FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq',
+        from,
+        from + count,
+      )
+      .toArray();
+  }
+
+  /**
+   * Records that [from, to) is archived (callers run this in a transaction with the moves):
+   * keeps the given tree nodes, erasures and idempotency keys of those rows, then drops the
+   * rows.
+   */
+  completeArchive(
+    from: number,
+    to: number,
+    moved: {
+      nodes: readonly { level: number; index: number; hash: Uint8Array }[];
+      erasures: readonly { seq: number; received_at: string; erased: string; synced: boolean }[];
+      keys: readonly {
+        idemKey: string;
+        seq: number;
+        bodyHash: string;
+        receivedAt: string;
+        leafHash: Uint8Array;
+        at: number;
+      }[];
+    },
+  ): void {
+    for (const q of multiRowInserts(
+      'INSERT OR REPLACE',
+      'tree_nodes (level, idx, hash)',
+      moved.nodes.map((n) => [n.level, n.index, n.hash]),
+    ))
+      this.#sql.exec(q.sql, ...q.params);
+    for (const q of multiRowInserts(
+      'INSERT OR REPLACE',
+      'archived_erasures (seq, received_at, erased, synced)',
+      moved.erasures.map((e) => [e.seq, e.received_at, e.erased, e.synced ? 1 : 0]),
+    ))
+      this.#sql.exec(q.sql, ...q.params);
+    for (const q of multiRowInserts(
+      'INSERT OR REPLACE',
+      'idempotency (idem_key, seq, body_hash, received_at, leaf_hash, at)',
+      moved.keys.map((k) => [k.idemKey, k.seq, k.bodyHash, k.receivedAt, k.leafHash, k.at]),
+    ))
+      this.#sql.exec(q.sql, ...q.params);
+    this.#sql.exec('DELETE FROM entries WHERE seq >= ? AND seq < ?', from, to);
+    this.setMeta('archived', String(to));
+  }
+
+  /** A tree node of level 8 or more kept from archived rows. */
+  treeNode(level: number, index: number): ArrayBuffer | undefined {
+    return this.#sql
+      .exec<{ hash: ArrayBuffer }>(
+        'SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?',
+        level,
+        index,
+      )
+      .toArray()[0]?.hash;
+  }
+
+  /** The nodes of `level` with indexes [from, from + count), in order, as far as kept. */
+  treeNodes(level: number, from: number, count: number): ArrayBuffer[] {
+    return this.#sql
+      .exec<{ hash: ArrayBuffer }>(
+        'SELECT hash FROM tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx',
+        level,
+        from,
+        from + count,
+      )
+      .toArray()
+      .map((r) => r.hash);
+  }
+
+  /** A bundle's key tree, sealed (archive.ts), or undefined before its first archiving. */
+  bundleKeys(bundle: number): ArrayBuffer | undefined {
+    return this.#sql
+      .exec<{ sealed: ArrayBuffer }>('SELECT sealed FROM bundle_keys WHERE bundle = ?', bundle)
+      .toArray()[0]?.sealed;
+  }
+
+  /** Stores a bundle's key tree, replacing the one held: the old one is gone. */
+  setBundleKeys(bundle: number, sealed: Uint8Array): void {
+    this.#sql.exec(
+      'INSERT OR REPLACE INTO bundle_keys (bundle, sealed) VALUES (?, ?)',
+      bundle,
+      sealed,
+    );
+  }
+
+  /** The erasures of archived entries in [from, to). */
+  archivedErasures(
+    from: number,
+    to: number,
+  ): { seq: number; received_at: string; erased: string }[] {
+    return this.#sql
+      .exec<{ seq: number; received_at: string; erased: string }>(
+        'SELECT seq, received_at, erased FROM archived_erasures WHERE seq >= ? AND seq < ? ORDER BY seq',
+        from,
+        to,
+      )
+      .toArray();
+  }
+
+  /** Records the erasure of an archived entry (to be carried to D1). */
+  insertArchivedErasure(seq: number, receivedAt: string, erased: string): void {
+    this.#sql.exec(
+      'INSERT OR IGNORE INTO archived_erasures (seq, received_at, erased, synced) VALUES (?, ?, ?, 0)',
+      seq,
+      receivedAt,
+      erased,
+    );
+  }
+
+  /**
+   * Forgets idempotency keys of archived entries older than `before` (ms), and beyond the
+   * newest `keep`, at most `limit` at a time. Returns how many it forgot.
+   */
+  pruneKeys(before: number, keep: number, limit: number): number {
+    const r = this.#sql.exec(
+      `DELETE FROM idempotency WHERE idem_key IN (
+         SELECT idem_key FROM idempotency WHERE at < ?1
+         UNION
+         SELECT idem_key FROM (SELECT idem_key FROM idempotency ORDER BY at DESC LIMIT -1 OFFSET ?2)
+         LIMIT ?3)`,
+      before,
+      keep,
+      limit,
+    );
+    return r.rowsWritten;
   }
 
   // --- checkpoints -----------------------------------------------------------------------

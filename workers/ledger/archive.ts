@@ -1,0 +1,129 @@
+/**
+ * The archive: every entry of a stream in R2 as C2SP tlog-tiles, written once
+ * (docs/storage.md §R2, docs/format.md §12). Per stream, under `archive/<stream>/`:
+ *
+ *   tile/<L>/<N>          full hash tiles (8,192 bytes), level 0 the leaf hashes
+ *   tile/entries/<N>      full entry bundles, sealed entry by entry (src/entry-bundle.ts)
+ *
+ * Every object there is created once (a conditional put that fails if the key exists) and
+ * never replaced or deleted, so an R2 bucket lock on `archive/` changes nothing the ledger
+ * does. A put retried after a crash finds the object it wrote: it is accepted only if it is
+ * the same tile (byte for byte) or a bundle that opens to the same entries.
+ */
+import {
+  bytesEqual,
+  type EntryCipher,
+  FULL_TILE_SIZE,
+  formatHashTile,
+  formatTilePath,
+  type KeyNode,
+  leafKey,
+  openBundleEntry,
+  parseBundle,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+} from '../../src/index.js';
+
+/** The prefix every archived object is under (the one a bucket lock covers). */
+export const ARCHIVE_PREFIX = 'archive/';
+
+/** The key of a full hash tile (level >= 0) or entry bundle (level -1) of a stream. */
+export function archiveKey(stream: string, level: number, index: number): string {
+  return `${ARCHIVE_PREFIX}${stream}/${formatTilePath({ height: TILE_HEIGHT, level, index, width: TILE_WIDTH })}`;
+}
+
+const BINARY = { contentType: 'application/octet-stream' };
+
+/**
+ * Creates `key` with `bytes` unless it exists; an existing object is accepted when `same`
+ * says it is what this write would have made (a retry), and is an error otherwise: the
+ * archive is never overwritten.
+ */
+export async function putOnce(
+  bucket: R2Bucket,
+  key: string,
+  bytes: Uint8Array,
+  same: (existing: Uint8Array) => Promise<boolean> | boolean,
+): Promise<void> {
+  const created = await bucket.put(key, bytes, {
+    httpMetadata: BINARY,
+    onlyIf: new Headers({ 'if-none-match': '*' }),
+  });
+  if (created !== null) return;
+  const existing = await bucket.get(key);
+  if (existing === null) throw new Error(`archive: ${key} exists and cannot be read`);
+  const have = new Uint8Array(await existing.arrayBuffer());
+  if (!(await same(have)))
+    throw new Error(`archive: ${key} exists with other contents; it is never overwritten`);
+}
+
+/** A stored object's bytes, or undefined when there is none. */
+export async function readArchived(bucket: R2Bucket, key: string): Promise<Uint8Array | undefined> {
+  const obj = await bucket.get(key);
+  return obj === null ? undefined : new Uint8Array(await obj.arrayBuffer());
+}
+
+/** A full hash tile's bytes from its archive object; undefined when absent or not full. */
+export async function readFullTile(
+  bucket: R2Bucket,
+  stream: string,
+  level: number,
+  index: number,
+): Promise<Uint8Array | undefined> {
+  const bytes = await readArchived(bucket, archiveKey(stream, level, index));
+  return bytes?.length === FULL_TILE_SIZE ? bytes : undefined;
+}
+
+/** A hash tile's bytes: archived tiles are compared byte for byte on a retry. */
+export function tileBytes(hashes: readonly Uint8Array[]): Uint8Array {
+  return formatHashTile(hashes);
+}
+
+/**
+ * Whether an existing bundle holds exactly `entries` (undefined: erased before archiving)
+ * under `keys`: its nonces differ from a new sealing's, so it is compared by what it opens to.
+ */
+export async function sameBundle(
+  stream: string,
+  first: number,
+  existing: Uint8Array,
+  entries: readonly (Uint8Array | undefined)[],
+  keys: readonly KeyNode[],
+): Promise<boolean> {
+  let sealed: Uint8Array[];
+  try {
+    sealed = parseBundle(existing, entries.length);
+  } catch {
+    return false;
+  }
+  for (const [i, e] of entries.entries()) {
+    const s = sealed[i] as Uint8Array;
+    if (e === undefined) {
+      if (s.length !== 0) return false;
+      continue;
+    }
+    const key = leafKey(keys, i);
+    if (key === undefined) return false;
+    const opened = await openBundleEntry(stream, first + i, s, key);
+    if (opened === undefined || !bytesEqual(opened, e)) return false;
+  }
+  return true;
+}
+
+/** Opens hot rows for archiving: their entry bytes, undefined when erased. */
+export async function openRows(
+  cipher: EntryCipher,
+  rows: readonly { seq: number; entry: ArrayBuffer; erased: string | null }[],
+): Promise<(Uint8Array | undefined)[]> {
+  return Promise.all(
+    rows.map(async (r) => {
+      if (r.erased !== null) return undefined;
+      const bytes = await cipher.tryOpen(r.seq, new Uint8Array(r.entry));
+      // Tampering found at archiving time: the archive must never hold a guess. Archiving
+      // stops here, loudly, until an operator looks (docs/security.md).
+      if (bytes === undefined)
+        throw new Error(`entry ${r.seq} fails authentication: it is not archived`);
+      return bytes;
+    }),
+  );
+}

@@ -1,0 +1,301 @@
+/**
+ * A stream object's side of the archive (archive.ts): moving full bundles of 256 entries
+ * from its own storage to R2, reading them back, and erasing archived entries by puncturing
+ * their bundle's key tree. What the object keeps of an archived bundle: its tree nodes of
+ * level 8 and up, its key tree (sealed), the erasures of its entries, and for a window of
+ * time the idempotency keys of its entries (docs/storage.md gives the bounds).
+ *
+ * The order that makes a crash at any point harmless: the bundle's key tree is stored
+ * first; then the bundle and its tiles are created in R2 (a retry finds them and checks
+ * they are the same); only then, in one transaction, the rows are dropped and the watermark
+ * moves. A crash before the transaction leaves the rows where they were.
+ */
+import {
+  BUNDLE_WIDTH,
+  bytesEqual,
+  type EntryCipher,
+  formatBundleKeys,
+  formatHashTile,
+  HASH_SIZE,
+  hashChildren,
+  type KeyNode,
+  leafKey,
+  type NodeId,
+  newBundleKeys,
+  openBundleEntry,
+  parseBundle,
+  parseBundleKeys,
+  parseEntry,
+  parseHashTile,
+  puncture,
+  sealBundle,
+  TILE_HEIGHT,
+} from '../../src/index.js';
+import { archiveKey, openRows, putOnce, readArchived, sameBundle } from './archive.js';
+import type { StreamStore } from './stream-store.js';
+
+/** Bundles archived per alarm, so that an alarm stays short whatever the backlog. */
+export const ARCHIVE_BATCH = 4;
+/** Decoded bundles kept in memory for reads (a tail replay reads them one after another). */
+const CACHE_BUNDLES = 8;
+
+/** An archived entry as read back: its bytes, or why there are none. */
+export interface ArchivedRow {
+  readonly seq: number;
+  readonly received_at: string;
+  readonly leaf_hash: Uint8Array;
+  readonly bytes: Uint8Array | undefined;
+  /** The erasure (JSON) of an erased entry, or null. */
+  readonly erased: string | null;
+  /** The archived bytes, or the bundle itself, fail authentication or are missing. */
+  readonly tampered: boolean;
+}
+
+export class StreamArchive {
+  readonly #cache = new Map<number, Promise<ArchivedRow[]>>();
+  readonly #tiles = new Map<number, Promise<Uint8Array[] | undefined>>();
+
+  constructor(
+    readonly db: StreamStore,
+    readonly bucket: R2Bucket,
+    readonly stream: string,
+    readonly cipher: EntryCipher,
+  ) {}
+
+  /** The first seq not archived. */
+  get archived(): number {
+    return this.db.archived();
+  }
+
+  /**
+   * Archives up to ARCHIVE_BATCH full bundles below `limit` (the caller keeps what the
+   * mirror still needs, and the newest entry, hot). Returns whether more wait.
+   */
+  async step(limit: number): Promise<boolean> {
+    for (let n = 0; n < ARCHIVE_BATCH; n++) {
+      const from = this.db.archived();
+      if (from + BUNDLE_WIDTH > limit) return false;
+      await this.#archiveBundle(from);
+    }
+    return this.db.archived() + BUNDLE_WIDTH <= limit;
+  }
+
+  async #archiveBundle(from: number): Promise<void> {
+    const bundle = from / BUNDLE_WIDTH;
+    const rows = this.db.archiveRows(from, BUNDLE_WIDTH);
+    if (rows.length !== BUNDLE_WIDTH || rows[0]?.seq !== from)
+      throw new Error(`bundle ${bundle}: ${rows.length} of its 256 rows are stored`);
+    let keys = await this.#keys(bundle);
+    if (keys === undefined) {
+      keys = newBundleKeys();
+      this.db.setBundleKeys(
+        bundle,
+        await this.cipher.sealBundleKeys(bundle, formatBundleKeys(keys)),
+      );
+    }
+    const entries = await openRows(this.cipher, rows);
+    const tree = keys;
+    const sealed = await sealBundle(this.stream, from, entries, tree);
+    await putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, (have) =>
+      sameBundle(this.stream, from, have, entries, tree),
+    );
+    const tile = formatHashTile(rows.map((r) => new Uint8Array(r.leaf_hash)));
+    await putOnce(this.bucket, archiveKey(this.stream, 0, bundle), tile, (have) =>
+      bytesEqual(have, tile),
+    );
+    // The nodes of level 8 and up that these leaves completed: kept here for proofs, and
+    // each one that completes a tile of a level above goes to R2 with that tile.
+    const nodes: { level: number; index: number; hash: Uint8Array }[] = [];
+    for (const r of rows) {
+      const completed = new Uint8Array(r.nodes);
+      for (let level = TILE_HEIGHT; level * HASH_SIZE <= completed.length; level++)
+        nodes.push({
+          level,
+          index: (r.seq + 1) / 2 ** level - 1,
+          hash: completed.slice((level - 1) * HASH_SIZE, level * HASH_SIZE),
+        });
+    }
+    for (const node of nodes) {
+      if (node.level % TILE_HEIGHT !== 0 || node.index % BUNDLE_WIDTH !== BUNDLE_WIDTH - 1)
+        continue;
+      const first = node.index - (BUNDLE_WIDTH - 1);
+      const hashes = [
+        ...this.db.treeNodes(node.level, first, BUNDLE_WIDTH - 1).map((h) => new Uint8Array(h)),
+        node.hash,
+      ];
+      if (hashes.length !== BUNDLE_WIDTH)
+        throw new Error(`tile ${node.level / TILE_HEIGHT}/${first / BUNDLE_WIDTH}: nodes missing`);
+      const upper = formatHashTile(hashes);
+      await putOnce(
+        this.bucket,
+        archiveKey(this.stream, node.level / TILE_HEIGHT, first / BUNDLE_WIDTH),
+        upper,
+        (have) => bytesEqual(have, upper),
+      );
+    }
+    this.db.transaction(() =>
+      this.db.completeArchive(from, from + BUNDLE_WIDTH, {
+        nodes,
+        erasures: rows
+          .filter((r) => r.erased !== null)
+          .map((r) => ({
+            seq: r.seq,
+            received_at: r.received_at,
+            erased: r.erased as string,
+            synced: r.erased_synced === 1,
+          })),
+        keys: rows
+          .filter((r) => r.idem_key !== null && r.body_hash !== null)
+          .map((r) => ({
+            idemKey: r.idem_key as string,
+            seq: r.seq,
+            bodyHash: r.body_hash as string,
+            receivedAt: r.received_at,
+            leafHash: new Uint8Array(r.leaf_hash),
+            at: Date.parse(r.received_at),
+          })),
+      }),
+    );
+  }
+
+  /** A bundle's key tree, or undefined before it was first archived. */
+  async #keys(bundle: number): Promise<KeyNode[] | undefined> {
+    const sealed = this.db.bundleKeys(bundle);
+    if (sealed === undefined) return undefined;
+    return parseBundleKeys(await this.cipher.openBundleKeys(bundle, new Uint8Array(sealed)));
+  }
+
+  /** The leaf hashes of archived bundle `bundle` (its level-0 tile), or undefined when missing. */
+  #leafHashes(bundle: number): Promise<Uint8Array[] | undefined> {
+    let p = this.#tiles.get(bundle);
+    if (p === undefined) {
+      p = readArchived(this.bucket, archiveKey(this.stream, 0, bundle)).then((b) =>
+        b?.length === BUNDLE_WIDTH * HASH_SIZE ? parseHashTile(b, BUNDLE_WIDTH) : undefined,
+      );
+      this.#tiles.set(bundle, p);
+      if (this.#tiles.size > CACHE_BUNDLES * 4)
+        this.#tiles.delete(this.#tiles.keys().next().value as number);
+    }
+    return p;
+  }
+
+  /** The entries of archived bundle `bundle`, opened; erased and tampered ones say so. */
+  rows(bundle: number): Promise<ArchivedRow[]> {
+    let p = this.#cache.get(bundle);
+    if (p === undefined) {
+      p = this.#read(bundle);
+      this.#cache.set(bundle, p);
+      p.catch(() => this.#cache.delete(bundle));
+      if (this.#cache.size > CACHE_BUNDLES)
+        this.#cache.delete(this.#cache.keys().next().value as number);
+    }
+    return p;
+  }
+
+  async #read(bundle: number): Promise<ArchivedRow[]> {
+    const from = bundle * BUNDLE_WIDTH;
+    const [bytes, hashes, keys] = await Promise.all([
+      readArchived(this.bucket, archiveKey(this.stream, -1, bundle)),
+      this.#leafHashes(bundle),
+      this.#keys(bundle),
+    ]);
+    const erasures = new Map(
+      this.db.archivedErasures(from, from + BUNDLE_WIDTH).map((e) => [e.seq, e]),
+    );
+    let sealed: Uint8Array[] | undefined;
+    try {
+      sealed = bytes === undefined ? undefined : parseBundle(bytes, BUNDLE_WIDTH);
+    } catch {
+      sealed = undefined;
+    }
+    return Promise.all(
+      Array.from({ length: BUNDLE_WIDTH }, async (_, i): Promise<ArchivedRow> => {
+        const seq = from + i;
+        const leaf_hash = hashes?.[i] ?? new Uint8Array(HASH_SIZE);
+        const erasure = erasures.get(seq);
+        if (erasure !== undefined)
+          return {
+            seq,
+            received_at: erasure.received_at,
+            leaf_hash,
+            bytes: undefined,
+            erased: erasure.erased,
+            tampered: false,
+          };
+        const s = sealed?.[i];
+        const key = keys === undefined ? undefined : leafKey(keys, i);
+        const opened =
+          s === undefined || s.length === 0 || key === undefined || hashes === undefined
+            ? undefined
+            : await openBundleEntry(this.stream, seq, s, key);
+        let received_at = '';
+        if (opened !== undefined) {
+          try {
+            const e = parseEntry(opened);
+            if (e.seq === seq && e.stream === this.stream) received_at = e.receivedAt;
+          } catch {}
+        }
+        if (opened === undefined || received_at === '') {
+          console.error(
+            `stream ${this.stream}: archived entry ${seq} is missing or fails authentication`,
+          );
+          return { seq, received_at, leaf_hash, bytes: undefined, erased: null, tampered: true };
+        }
+        return { seq, received_at, leaf_hash, bytes: opened, erased: null, tampered: false };
+      }),
+    );
+  }
+
+  /**
+   * A tree node of level below 8 whose leaves are all archived, from its bundle's level-0
+   * tile (in R2). Requires (level, index) to lie within [0, archived).
+   */
+  async node({ level, index }: NodeId): Promise<Uint8Array> {
+    const per = 2 ** level;
+    const first = index * per;
+    const bundle = Math.floor(first / BUNDLE_WIDTH);
+    const hashes = await this.#leafHashes(bundle);
+    if (hashes === undefined)
+      throw new Error(`tile 0/${bundle} of ${this.stream} is not in the archive`);
+    let nodes = hashes.slice(first % BUNDLE_WIDTH, (first % BUNDLE_WIDTH) + per);
+    while (nodes.length > 1) {
+      const up: Uint8Array[] = [];
+      for (let i = 0; i < nodes.length; i += 2)
+        up.push(hashChildren(nodes[i] as Uint8Array, nodes[i + 1] as Uint8Array));
+      nodes = up;
+    }
+    return nodes[0] as Uint8Array;
+  }
+
+  /**
+   * Erases archived entries: each bundle's key tree is punctured at them and stored in
+   * place of the old one (whose keys are then gone), and each erasure is recorded to be
+   * carried to D1. `rows` are the entries as read before (for their receive times). Returns
+   * the seqs erased now.
+   */
+  async erase(rows: readonly ArchivedRow[], erasure: string): Promise<number[]> {
+    const byBundle = new Map<number, ArchivedRow[]>();
+    for (const r of rows) {
+      if (r.erased !== null) continue;
+      const b = Math.floor(r.seq / BUNDLE_WIDTH);
+      byBundle.set(b, [...(byBundle.get(b) ?? []), r]);
+    }
+    const sealedTrees = new Map<number, Uint8Array>();
+    for (const [bundle, list] of byBundle) {
+      let keys = (await this.#keys(bundle)) ?? [];
+      for (const r of list) keys = puncture(keys, r.seq % BUNDLE_WIDTH);
+      sealedTrees.set(bundle, await this.cipher.sealBundleKeys(bundle, formatBundleKeys(keys)));
+    }
+    const erased: number[] = [];
+    this.db.transaction(() => {
+      for (const [bundle, sealed] of sealedTrees) this.db.setBundleKeys(bundle, sealed);
+      for (const list of byBundle.values())
+        for (const r of list) {
+          this.db.insertArchivedErasure(r.seq, r.received_at, erasure);
+          erased.push(r.seq);
+        }
+    });
+    for (const bundle of byBundle.keys()) this.#cache.delete(bundle);
+    return erased.sort((a, b) => a - b);
+  }
+}
