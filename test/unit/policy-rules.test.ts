@@ -89,7 +89,7 @@ describe('a policy parses into exactly its lines', () => {
       '\t',
       `log\t${L1}\thttps://log1.example/ # the second log`,
       '  # an indented comment',
-      `\twitness  W0 ${K0}   https://w0.example/add#not-a-fragment`,
+      `\twitness  W0 ${K0}   https://w0.example/add#a comment from the hash on, even inside a URL`,
       `witness W1 ${K1}#`,
       'group G any W0 W1',
       '',
