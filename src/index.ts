@@ -38,6 +38,8 @@ export * from './sha256.js';
 export * from './stream-glob.js';
 export * from './stream-verifier.js';
 export * from './tile.js';
+export * from './tile-reader.js';
+export * from './tlog-bundle.js';
 export * from './tlog-proof.js';
 export * from './token.js';
 export * from './witness.js';

@@ -6,6 +6,8 @@
 import type { SourceRecord } from './audit.js';
 import { fromBase64 } from './encoding.js';
 import { isCount, isJsonObject } from './json-shape.js';
+import { formatTilePath, type Tile } from './tile.js';
+import { TileReader } from './tile-reader.js';
 
 /** What went wrong talking to the ledger. */
 export class LedgerError extends Error {
@@ -182,6 +184,23 @@ export class LedgerClient {
       if (page.next === null || list.length === 0) return out;
       after = page.next as number;
     }
+  }
+
+  /**
+   * One tile of the stream as c2sp.org/tlog-tiles serves it (prefix /v1/streams/{stream}):
+   * a hash tile, or for level -1 an entry bundle (docs/api.md §Tiles). Unchecked bytes.
+   */
+  async tile(stream: string, t: Tile): Promise<Uint8Array> {
+    const res = await this.#request(`/v1/streams/${stream}/${formatTilePath(t)}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /**
+   * The stream's tree of `size` leaves, read from its hash tiles: any proof within it is
+   * computed from a few tiles (src/tile-reader.ts). `cache` keeps tiles between sizes.
+   */
+  tiles(stream: string, size: number, cache?: Map<string, Promise<Uint8Array[]>>): TileReader {
+    return new TileReader(size, (t) => this.tile(stream, t), cache);
   }
 
   async consistency(stream: string, from: number, to: number): Promise<Uint8Array[]> {

@@ -19,6 +19,10 @@ export type LogFailure =
   | { readonly reason: 'erased'; readonly seq: number }
   /** The entry's stored bytes fail authentication: they were changed at rest. */
   | { readonly reason: 'tampered'; readonly seq: number }
+  /** No checkpoint covers the tile (or entry bundle) `path`: it is not served (yet). */
+  | { readonly reason: 'no_tile'; readonly path: string; readonly size: number }
+  /** An entry too long for a tlog-tiles entry bundle (uint16 lengths): read it on its own. */
+  | { readonly reason: 'unbundlable'; readonly seq: number; readonly bytes: number }
   /** A parameter beyond what the stream holds, e.g. a tree size larger than the tree. */
   | { readonly reason: 'out_of_range'; readonly field: string; readonly rule: string }
   /** An idempotency key was used before with another event. */

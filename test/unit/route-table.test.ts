@@ -32,7 +32,10 @@ function roles(r: RouteSpec): string {
     read: 'reader, admin',
     admin: 'admin',
   }[r.auth.permission];
-  return r.auth.everyStream === undefined ? words : `${words} with scope \`*\``;
+  const scoped = r.auth.everyStream === undefined ? words : `${words} with scope \`*\``;
+  return r.auth.publicWith === undefined
+    ? scoped
+    : `${scoped}; none for a stream in \`${r.auth.publicWith}\``;
 }
 
 const label = (r: RouteSpec) => `${r.method} ${docPath(r.path)}`;

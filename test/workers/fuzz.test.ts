@@ -26,7 +26,7 @@ import {
   toBase64,
   utf8,
 } from '../../src/index.js';
-import type { RouteSpec } from '../../workers/ledger/route.js';
+import { PATH_PARAM, type RouteSpec } from '../../workers/ledger/route.js';
 import { ROUTES } from '../../workers/ledger/route-table.js';
 import { ADMIN, api, event } from './helpers.js';
 
@@ -86,6 +86,12 @@ async function answer(res: Response, what: string): Promise<{ status: number; bo
     await res.body?.cancel();
     expect(status, `${what}: an SSE tail`).toBe(200);
     return { status, body: undefined };
+  }
+  if (res.headers.get('content-type') === 'application/octet-stream') {
+    // A tile: bytes, served only with a 200.
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(status, `${what}: a tile`).toBe(200);
+    return { status, body: bytes };
   }
   const text = await res.text();
   const said = `${what} -> ${status} ${preview(text)}`;
@@ -598,14 +604,22 @@ const ROUTE_LIST = Object.values(ROUTES) as RouteSpec[];
 
 /** A route's path with its stream parameter `s` and its other parameters `n`. */
 const fillPath = (r: RouteSpec, s: string, n: string) =>
-  r.path.replace(/:([a-z]+)/g, (_, name: string) => (name === 'stream' ? s : n));
+  r.path.replace(PATH_PARAM, (_, name: string) => (name === 'stream' ? s : n));
 
 /** Every GET endpoint of the table and its query parameters, on READ (seq 1, size 4). */
 const ENDPOINTS: readonly { path: string; params: readonly string[] }[] = ROUTE_LIST.filter(
   (r) => r.method === 'GET',
 ).map((r) => ({
-  path: r.path.replace(/:([a-z]+)/g, (_, name: string) =>
-    name === 'stream' ? READ : name === 'size' ? '4' : '1',
+  path: r.path.replace(PATH_PARAM, (_, name: string) =>
+    name === 'stream'
+      ? READ
+      : name === 'size'
+        ? '4'
+        : name === 'tile'
+          ? '0/000.p/1'
+          : name === 'bundle'
+            ? '000.p/1'
+            : '1',
   ),
   params: Object.keys(r.query ?? {}),
 }));

@@ -12,7 +12,7 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Permission, Role } from '../../src/index.js';
-import app from '../../workers/ledger/index.js';
+import { app } from '../../workers/ledger/index.js';
 import {
   ADMIN,
   accessRecords,
@@ -82,6 +82,8 @@ interface Endpoint {
   target: 'stream' | 'any' | 'every';
   /** The status of an allowed call. */
   ok: number;
+  /** The Cache-Control of an allowed call, when it is not the default no-store (an immutable tile). */
+  cache?: string;
   /** The stream a case uses, when the call changes it (each case gets its own). */
   dedicated?: (role: Role, inScope: boolean) => string;
   /** The rule that refuses an admin on `_access`, when it is not the general one. */
@@ -152,6 +154,25 @@ const ENDPOINTS: readonly Endpoint[] = [
     target: 'stream',
     ok: 200,
     request: (s) => ({ path: `/v1/streams/${s}/checkpoint` }),
+  },
+  {
+    name: 'GET /tile/:tile',
+    route: 'GET /v1/streams/:stream/tile/:tile{[0-9]+/.+}',
+    action: 'stele.verify.read',
+    needs: 'verify',
+    target: 'stream',
+    ok: 200,
+    cache: 'private, max-age=31536000, immutable',
+    request: (s) => ({ path: `/v1/streams/${s}/tile/0/000.p/1` }),
+  },
+  {
+    name: 'GET /tile/entries/:bundle',
+    route: 'GET /v1/streams/:stream/tile/entries/:bundle{.+}',
+    action: 'stele.entries.read',
+    needs: 'read',
+    target: 'stream',
+    ok: 200,
+    request: (s) => ({ path: `/v1/streams/${s}/tile/entries/000.p/1` }),
   },
   {
     name: 'GET /witnessed',
@@ -382,9 +403,9 @@ const tokenFor = (role: Role, scope: string) => tokens.get(`${role} ${scope}`) ?
 /** A reader token expiring during this file, and its first answer (while it was valid). */
 let expiring: { token: string; at: number; firstStatus: number } | undefined;
 
-function expectSecurityHeaders(res: Response, name: string): void {
+function expectSecurityHeaders(res: Response, name: string, cache?: string): void {
   for (const [k, v] of Object.entries(SECURITY_HEADERS))
-    expect(res.headers.get(k), `${name}: ${k}`).toBe(v);
+    expect(res.headers.get(k), `${name}: ${k}`).toBe(k === 'cache-control' ? (cache ?? v) : v);
 }
 
 async function problem(res: Response | Promise<Response>, status: number, name: string) {
@@ -483,11 +504,14 @@ describe('role and scope matrix', () => {
       const allowed = c.refusals.length === 0;
       if (allowed) {
         // An SSE tail streams until closed: its status and headers are all this case needs.
-        const sse = res.headers.get('content-type') === 'text/event-stream';
-        const text = sse ? '' : await res.text();
+        const type = res.headers.get('content-type');
+        const sse = type === 'text/event-stream';
+        // A tile is bytes: reading it as text would only make the runtime warn.
+        const text = sse || type === 'application/octet-stream' ? '' : await res.text();
         if (sse) await res.body?.cancel();
+        else if (text === '') await res.arrayBuffer();
         expect(res.status, `${c.name}: ${text}`).toBe(c.endpoint.ok);
-        expectSecurityHeaders(res, c.name);
+        expectSecurityHeaders(res, c.name, c.endpoint.cache);
       } else {
         const p = await problem(res, 403, c.name);
         expect(p.type, c.name).toBe('https://stele.dev/problems/forbidden');

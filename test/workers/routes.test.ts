@@ -16,8 +16,8 @@
  */
 import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import app from '../../workers/ledger/index.js';
-import { docPath, type RouteSpec } from '../../workers/ledger/route.js';
+import { app } from '../../workers/ledger/index.js';
+import { docPath, PATH_PARAM, type RouteSpec } from '../../workers/ledger/route.js';
 import { ROUTES } from '../../workers/ledger/route-table.js';
 import {
   type AccessRecord,
@@ -34,7 +34,15 @@ import {
 const STREAM = 'spell';
 
 /** Values that make each route's parameters valid (filled in beforeAll). */
-const values: Record<string, string> = { stream: STREAM, seq: '0', size: '1', id: '' };
+const values: Record<string, string> = {
+  stream: STREAM,
+  seq: '0',
+  size: '1',
+  id: '',
+  // The stream holds 3 entries: the partial tiles of its checkpoint.
+  tile: '0/000.p/3',
+  bundle: '000.p/3',
+};
 
 /** A valid request of each route, but for its path. */
 function requestOf(route: RouteSpec): {
@@ -75,7 +83,7 @@ function requestOf(route: RouteSpec): {
 
 /** The route's path with its parameters filled in. */
 const concrete = (route: RouteSpec) =>
-  route.path.replace(/:([a-z]+)/g, (_, name: string) => values[name] as string);
+  route.path.replace(PATH_PARAM, (_, name: string) => values[name] as string);
 
 const hex = (ch: string, upper: boolean) => {
   const h = (ch.codePointAt(0) as number).toString(16).padStart(2, '0');

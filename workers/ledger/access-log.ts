@@ -225,6 +225,9 @@ export const auditAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
   const route = c.get('route');
   // A route whose handler records before it acts (an erasure) did so unless it refused first.
   if (c.get('accessRecorded')) return;
+  // A public answer (hash tiles and checkpoints of a PUBLIC_TILES stream) is not recorded:
+  // anyone may ask, so recording would let anyone grow `_access`.
+  if (c.get('public')) return;
   const action = accessAction(route, c.res.status, c.get('caller') !== undefined);
   if (action === undefined) return;
   // The target: the stream the route checked; for a refusal before that check (401, 403),

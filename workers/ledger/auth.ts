@@ -66,6 +66,8 @@ export type AppEnv = {
     params: Record<string, string>;
     /** The stream the request acts on, once checked (its access record's target). */
     target: string;
+    /** Served without credentials under the route's public setting (not recorded). */
+    public: boolean;
     /** The handler recorded the request in _access itself. */
     accessRecorded: boolean;
     /** A signed-in identity that was refused (no role), for its access record. */
@@ -135,6 +137,14 @@ function limitCaller(c: Context<AppEnv>, id: string): void {
       },
       (e) => console.error(`CALLER_LIMIT failed: ${String(e)}`),
     ),
+  );
+}
+
+/** Whether the request carries credentials (a bearer token or an Access assertion). */
+export function hasCredentials(c: Context<AppEnv>): boolean {
+  return (
+    c.req.header('authorization') !== undefined ||
+    c.req.header('cf-access-jwt-assertion') !== undefined
   );
 }
 

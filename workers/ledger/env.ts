@@ -22,6 +22,10 @@ export interface LedgerEnv {
   MASTER_KEY_PREVIOUS?: string;
   /** Searchable fields kept in clear in D1: a subset of "actor,action,target,outcome" (default none: keyed hashes). */
   SEARCH_CLEAR_FIELDS?: string;
+  /** Days of search rows D1 keeps (default 90); older entries are read from the archive. */
+  SEARCH_RETENTION_DAYS?: string;
+  /** Streams whose hash tiles and checkpoint are served without credentials: stream globs, comma-separated (default none). */
+  PUBLIC_TILES?: string;
   /** How many streams the access records are spread over (1 to 64, default 1: `_access` alone). */
   ACCESS_SHARDS?: string;
   /** Cloudflare Access team domain ("myteam.cloudflareaccess.com"); with ACCESS_AUD, enables sign-in with Access JWTs. */

@@ -605,9 +605,17 @@ export const openapi = {
           'One hit: with `event`, `erased` for an erased entry, or `tampered` for a D1 row ' +
           'that fails authentication.',
       },
-      SearchResponse: object(['results', 'cursor'], {
+      SearchResponse: object(['results', 'cursor', 'window'], {
         results: arrayOf('SearchResult'),
         cursor: { type: ['string', 'null'], description: 'Opaque; null on a short page.' },
+        window: object(['from', 'days'], {
+          from: { ...dateTime, description: 'The oldest receive time the index holds.' },
+          days: { type: 'integer', minimum: 1, description: 'SEARCH_RETENTION_DAYS.' },
+          notice: {
+            type: 'string',
+            description: 'When the query reaches before `from`: older entries are in their stream.',
+          },
+        }),
       }),
       Role: { type: 'string', enum: ['writer', 'verifier', 'reader', 'admin'] },
       StreamGlob: {

@@ -124,6 +124,18 @@ export function logProblem(f: LogFailure): Problem {
         'seq',
         'fails authentication: its stored bytes were changed at rest (tampering detected)',
       );
+    case 'no_tile':
+      return located(
+        'not-found',
+        'tile',
+        `${f.path} is not covered by the newest checkpoint (tree size ${f.size}) yet`,
+      );
+    case 'unbundlable':
+      return new Problem(
+        'conflict',
+        `entry ${f.seq} is ${f.bytes} bytes; a tlog-tiles entry bundle holds entries of at most 65535 bytes: read it at .../entries/${f.seq}`,
+        { seq: f.seq },
+      );
     case 'out_of_range':
       return located('bad-request', f.field, f.rule);
     case 'idempotency_conflict':

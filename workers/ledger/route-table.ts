@@ -48,6 +48,11 @@ const text = (description: string) => ({
   content: { 'text/plain': { schema: { type: 'string' } } },
 });
 
+const binary = (description: string) => ({
+  description,
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+});
+
 // --- Request bodies ----------------------------------------------------------------------
 
 const tokenRequest = {
@@ -420,10 +425,58 @@ export const ROUTES = {
       'witness cosignatures collected since signing (docs/format.md §8), one line per ' +
       'witness key, ordered by key name; they may not meet the quorum yet, and more may be ' +
       'added later. 404 before the first one.',
-    auth: { permission: 'verify', stream: 'path' },
+    auth: { permission: 'verify', stream: 'path', publicWith: 'PUBLIC_TILES' },
     access: { action: 'verify.read' },
     params: { stream },
     responses: { 200: text('The signed note (text/plain; charset=utf-8).') },
+  }),
+  getHashTile: defineRoute({
+    method: 'GET',
+    path: '/v1/streams/:stream/tile/:tile{[0-9]+/.+}',
+    tag: 'proofs',
+    summary: 'A hash tile (c2sp.org/tlog-tiles)',
+    description:
+      `${inScope} \`tile/<L>/<N>[.p/<W>]\` of c2sp.org/tlog-tiles with \`/v1/streams/{stream}\` ` +
+      'as the prefix (docs/format.md §12): the W (256 for a full tile) Merkle tree hashes of ' +
+      'level 8L from index 256N, 32 bytes each. Served once the newest checkpoint covers it ' +
+      '(404, field `tile`, before); the bytes never change, so the answer may be cached for ' +
+      'good. Any inclusion or consistency proof can be computed from the tiles and a ' +
+      'checkpoint. Without credentials for a stream in PUBLIC_TILES (not recorded).',
+    auth: { permission: 'verify', stream: 'path', publicWith: 'PUBLIC_TILES' },
+    access: { action: 'verify.read' },
+    params: {
+      stream,
+      tile: {
+        kind: 'tile',
+        entries: false,
+        description: 'The path after `tile/`: `<L>/<N>[.p/<W>]` (e.g. `0/x001/234.p/17`).',
+      },
+    },
+    responses: { 200: binary('The tile: W × 32 bytes (application/octet-stream).') },
+  }),
+  getEntryBundle: defineRoute({
+    method: 'GET',
+    path: '/v1/streams/:stream/tile/entries/:bundle{.+}',
+    tag: 'streams',
+    summary: 'An entry bundle (c2sp.org/tlog-tiles)',
+    description:
+      `${inScope} \`tile/entries/<N>[.p/<W>]\` of c2sp.org/tlog-tiles: the entries from seq ` +
+      '256N, each as a big-endian uint16 length and the entry bytes (docs/format.md §12), ' +
+      'which hash to the items of level-0 hash tile N. An erased entry is empty. Served once ' +
+      'the newest checkpoint covers it (404, field `tile`, before); never cached (an ' +
+      'erasure changes it). 409 for a bundle holding an entry over 65535 bytes; 500 ' +
+      '`tampered` when a stored entry fails authentication.',
+    auth: { permission: 'read', stream: 'path' },
+    access: { action: 'entries.read' },
+    params: {
+      stream,
+      bundle: {
+        kind: 'tile',
+        entries: true,
+        description: 'The path after `tile/entries/`: `<N>[.p/<W>]` (e.g. `x001/234`).',
+      },
+    },
+    responses: { 200: binary('The bundle (application/octet-stream).') },
   }),
   getWitnessedCheckpoint: defineRoute({
     method: 'GET',
@@ -446,7 +499,9 @@ export const ROUTES = {
     tag: 'streams',
     summary: 'Signed checkpoints, smallest first',
     description:
-      `${inScope} Each note carries the witness cosignatures collected for it: the newest ` +
+      `${inScope} Every checkpoint of the last 24 hours, and before that the first of each ` +
+      'hour (every one stays in R2: /checkpoints/{size}). ' +
+      'Each note carries the witness cosignatures collected for it: the newest ' +
       'gains them as witnesses answer; an older one keeps those it had when a newer one was ' +
       'signed (possibly fewer than the quorum, or none). Pass `next` as `after`.',
     auth: { permission: 'verify', stream: 'path' },
@@ -558,7 +613,8 @@ export const ROUTES = {
       'matching is exact. Filters combine with AND. An erased entry is a result with ' +
       '`erased` instead of `event`, and is found only by stream, since and until; one ' +
       'whose stored bytes fail authentication has `tampered` instead. Pass `cursor` from ' +
-      'one page to get the next.',
+      'one page to get the next. The index keeps SEARCH_RETENTION_DAYS (default 90) of ' +
+      'entries: `window` says where it starts, with a `notice` when the query reaches before.',
     auth: { permission: 'read', stream: 'query' },
     access: { action: 'search' },
     query: {

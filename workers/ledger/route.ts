@@ -43,6 +43,11 @@ export type Auth =
       readonly stream?: 'path' | 'query' | 'body';
       readonly everyStream?: string;
       readonly system?: string;
+      /**
+       * The setting (a list of stream globs) under which the route is public for the path's
+       * stream: a request without credentials is served, and not recorded.
+       */
+      readonly publicWith?: 'PUBLIC_TILES';
     };
 
 /**
@@ -84,7 +89,10 @@ export type Body =
 
 export interface RouteSpec {
   readonly method: Method;
-  /** Hono syntax: `/v1/streams/:stream/entries/:seq`. */
+  /**
+   * Hono syntax: `/v1/streams/:stream/entries/:seq`; a parameter that spans segments names
+   * its pattern, `:tile{[0-9]+/.+}` (router.ts and Hono read the same).
+   */
   readonly path: string;
   readonly tag: Tag;
   readonly summary: string;
@@ -117,7 +125,10 @@ export function defineRoute<const R extends RouteSpec>(r: R): R {
   return r;
 }
 
+/** A path parameter: `:name`, or `:name{pattern}` for one that spans segments. */
+export const PATH_PARAM = /:([a-z]+)(?:\{([^}]+)\})?/g;
+
 /** `/v1/streams/:stream` -> `/v1/streams/{stream}` (OpenAPI and docs). */
 export function docPath(path: string): string {
-  return path.replace(/:([a-z]+)/g, '{$1}');
+  return path.replace(PATH_PARAM, '{$1}');
 }

@@ -13,10 +13,17 @@
 import { Hono } from 'hono';
 import { SECURITY_HEADERS } from '../../src/index.js';
 import { auditAccess } from './access-log.js';
-import { type AppEnv, authenticate, authorize, authorizeEveryStream } from './auth.js';
+import {
+  type AppEnv,
+  authenticate,
+  authorize,
+  authorizeEveryStream,
+  hasCredentials,
+} from './auth.js';
 import { decodeText, parseJsonBody, readBody } from './body.js';
 import { badRequest, Problem, problemResponse } from './problem.js';
-import type { Handler, Input, RouteSpec } from './route.js';
+import { tilesArePublic } from './public-tiles.js';
+import { type Handler, type Input, PATH_PARAM, type RouteSpec } from './route.js';
 import { ROUTES, type RouteName } from './route-table.js';
 import { assertJson, checkParam, type Params } from './schema.js';
 
@@ -32,9 +39,9 @@ interface Matcher {
 /** `/v1/streams/:stream/entries` -> a pattern whose groups are the parameters. */
 function matcher(route: RouteSpec): Matcher {
   const names: string[] = [];
-  const source = route.path.replace(/:([a-z]+)/g, (_, name: string) => {
+  const source = route.path.replace(PATH_PARAM, (_, name: string, pattern?: string) => {
     names.push(name);
-    return '([^/]+)';
+    return `(${pattern ?? '[^/]+'})`;
   });
   return { route, names, re: new RegExp(`^${source}$`) };
 }
@@ -91,6 +98,13 @@ function checkQuery(url: URL, declared: Params): Record<string, unknown> {
   );
 }
 
+/** The path parameters checked against the declaration. */
+function checkPath(route: RouteSpec, params: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(route.params ?? {}).map(([n, p]) => [n, checkParam(n, p, params[n])]),
+  );
+}
+
 /** Runs one declared route: authenticate, check, authorize, then the handler. */
 function serve<R extends RouteSpec>(route: R, handler: Handler<R>) {
   return async (c: Parameters<Handler<R>>[0]): Promise<Response> => {
@@ -101,10 +115,27 @@ function serve<R extends RouteSpec>(route: R, handler: Handler<R>) {
       return handler(c, { params, query, headers: {}, body: undefined } as unknown as Input<R>);
     }
     const auth = route.auth;
+    // A public stream's route (auth.publicWith) serves a request without credentials as
+    // public: checked like any other, answered to anyone, not recorded.
+    if (
+      auth.publicWith !== undefined &&
+      !hasCredentials(c) &&
+      params.stream !== undefined &&
+      tilesArePublic(c.env, params.stream)
+    ) {
+      const path = checkPath(route, params);
+      const query = checkQuery(url, route.query ?? {});
+      c.set('public', true);
+      c.set('target', path.stream as string);
+      return handler(c, {
+        params: path,
+        query,
+        headers: {},
+        body: undefined,
+      } as unknown as Input<R>);
+    }
     const caller = await authenticate(c);
-    const path = Object.fromEntries(
-      Object.entries(route.params ?? {}).map(([n, p]) => [n, checkParam(n, p, params[n])]),
-    );
+    const path = checkPath(route, params);
     const pathStream = auth.stream === 'path' ? (path.stream as string) : undefined;
     authorize(caller, auth.permission, pathStream, auth.system);
     if (auth.everyStream !== undefined) authorizeEveryStream(caller, auth.everyStream);
@@ -142,7 +173,15 @@ export function buildApp(handlers: Handlers): Hono<AppEnv> {
     await next();
     // A WebSocket upgrade's headers are the runtime's; everything else gets the set.
     if (c.res.status === 101) return;
+    // A handler's own Cache-Control stands (an immutable tile); every other answer is no-store.
+    const cache = c.res.headers.get('cache-control');
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+    if (cache !== null && c.res.ok) c.header('cache-control', cache);
+    // A public answer (public-tiles.ts) may be read by a monitor's page on any origin.
+    if (c.get('public')) {
+      c.header('access-control-allow-origin', '*');
+      c.header('cross-origin-resource-policy', 'cross-origin');
+    }
   });
   app.use('*', auditAccess);
   app.use('*', async (c, next) => {

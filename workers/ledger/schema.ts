@@ -7,7 +7,13 @@
  *
  * Lengths count Unicode code points, as the event rules do (docs/format.md §2).
  */
-import { isAnyStreamName, isRfc3339, parseDecimal } from '../../src/index.js';
+import {
+  isAnyStreamName,
+  isRfc3339,
+  parseDecimal,
+  parseTilePath,
+  type Tile,
+} from '../../src/index.js';
 import { badRequest } from './problem.js';
 
 // --- Parameters (path, query, header): one string each --------------------------------------
@@ -46,10 +52,19 @@ export interface StreamParam extends ParamBase {
   readonly kind: 'stream';
 }
 
-export type Param = CountParam | TextParam | TimeParam | StreamParam;
+/**
+ * A tlog-tiles tile, as the path goes on after `tile/` ("0/x001/234.p/5": level, index and,
+ * for a partial tile, width) or, for `entries`, after `tile/entries/` ("x001/234.p/5").
+ */
+export interface TileParam extends ParamBase {
+  readonly kind: 'tile';
+  readonly entries: boolean;
+}
+
+export type Param = CountParam | TextParam | TimeParam | StreamParam | TileParam;
 export type Params = Readonly<Record<string, Param>>;
 
-type ParamValue<P> = P extends CountParam ? number : string;
+type ParamValue<P> = P extends CountParam ? number : P extends TileParam ? Tile : string;
 type Always<P> = P extends { required: true } ? true : P extends { default: number } ? true : false;
 
 /** The checked values of a set of parameters: absent only where that is allowed. */
@@ -69,7 +84,7 @@ export function checkParam(
   name: string,
   p: Param,
   raw: string | undefined,
-): number | string | undefined {
+): number | string | Tile | undefined {
   if (raw === undefined) {
     if (p.kind === 'count' && p.default !== undefined) return p.default;
     if (p.required) throw badRequest(name, 'is required');
@@ -103,8 +118,21 @@ export function checkParam(
     case 'stream':
       if (!isAnyStreamName(raw)) throw badRequest(name, STREAM_NAME_RULE);
       return raw;
+    case 'tile': {
+      const t = parseTilePath(`tile/${p.entries ? 'entries/' : ''}${raw}`);
+      if (t === undefined || (t.level === -1) !== p.entries) throw badRequest(name, tileRule(p));
+      return t;
+    }
   }
 }
+
+/** The rule of a tile path (c2sp.org/tlog-tiles). */
+function tileRule(p: TileParam): string {
+  return `must be a tlog-tiles ${p.entries ? 'entry bundle' : 'tile'} path: ${p.entries ? '' : '<L>/'}<N>[.p/<W>], N in 3-digit groups (x001/x234/067), W from 1 to 255`;
+}
+
+/** What a tile path looks like (OpenAPI): the canonical form is checked by parseTilePath. */
+const TILE_PATTERN = '(x[0-9]{3}/)*[0-9]{3}(\\.p/[1-9][0-9]{0,2})?';
 
 function textRule(p: TextParam): string {
   if (p.values !== undefined) return `must be one of ${p.values.join(', ')}`;
@@ -137,6 +165,12 @@ export function paramDoc(name: string, where: 'path' | 'query' | 'header', p: Pa
       break;
     case 'stream':
       schema = { type: 'string', pattern: '^_?[a-z0-9][a-z0-9_-]{0,62}$' };
+      break;
+    case 'tile':
+      schema = {
+        type: 'string',
+        pattern: `^${p.entries ? '' : '(0|[1-9][0-9]?)/'}${TILE_PATTERN}$`,
+      };
       break;
   }
   return {

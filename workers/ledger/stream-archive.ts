@@ -96,13 +96,16 @@ export class StreamArchive {
     const entries = await openRows(this.cipher, rows);
     const tree = keys;
     const sealed = await sealBundle(this.stream, from, entries, tree);
-    await putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, (have) =>
-      sameBundle(this.stream, from, have, entries, tree),
-    );
     const tile = formatHashTile(rows.map((r) => new Uint8Array(r.leaf_hash)));
-    await putOnce(this.bucket, archiveKey(this.stream, 0, bundle), tile, (have) =>
-      bytesEqual(have, tile),
-    );
+    // Every object of the bundle is written (in parallel) before its rows go.
+    const puts = [
+      putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, (have) =>
+        sameBundle(this.stream, from, have, entries, tree),
+      ),
+      putOnce(this.bucket, archiveKey(this.stream, 0, bundle), tile, (have) =>
+        bytesEqual(have, tile),
+      ),
+    ];
     // The nodes of level 8 and up that these leaves completed: kept here for proofs, and
     // each one that completes a tile of a level above goes to R2 with that tile.
     const nodes: { level: number; index: number; hash: Uint8Array }[] = [];
@@ -126,13 +129,16 @@ export class StreamArchive {
       if (hashes.length !== BUNDLE_WIDTH)
         throw new Error(`tile ${node.level / TILE_HEIGHT}/${first / BUNDLE_WIDTH}: nodes missing`);
       const upper = formatHashTile(hashes);
-      await putOnce(
-        this.bucket,
-        archiveKey(this.stream, node.level / TILE_HEIGHT, first / BUNDLE_WIDTH),
-        upper,
-        (have) => bytesEqual(have, upper),
+      puts.push(
+        putOnce(
+          this.bucket,
+          archiveKey(this.stream, node.level / TILE_HEIGHT, first / BUNDLE_WIDTH),
+          upper,
+          (have) => bytesEqual(have, upper),
+        ),
       );
     }
+    await Promise.all(puts);
     this.db.transaction(() =>
       this.db.completeArchive(from, from + BUNDLE_WIDTH, {
         nodes,

@@ -22,6 +22,9 @@ import {
   emptyHead,
   eventJsonOf,
   formatCheckpoint,
+  formatHashTile,
+  formatTilePath,
+  formatTlogBundle,
   formatTlogProof,
   fromUtf8,
   generateDataKey,
@@ -29,6 +32,7 @@ import {
   inclusionProof,
   type LogFailure,
   type LogOutcome,
+  MAX_BUNDLED_ENTRY,
   type MasterKey,
   type NodeId,
   nodeOwner,
@@ -42,6 +46,9 @@ import {
   sequence,
   signNote,
   TILE_HEIGHT,
+  TILE_WIDTH,
+  type Tile,
+  tileNodes,
   toBase64,
   unwrapKey,
   utf8,
@@ -168,6 +175,12 @@ const MIRROR_BATCH = 500;
  * once its entry is archived (docs/api.md §Idempotency): a retry within both is answered as
  * a duplicate. About 200 bytes each: the cap bounds them to some 200 MB per stream.
  */
+/**
+ * Every checkpoint of the last day stays in the object; older ones are thinned to the first
+ * of each hour (stream-store.ts thinCheckpoints), so the table holds at most a day's
+ * checkpoints and 24 a day before it: 86,400 + 8,760 a year at one a second.
+ */
+const CHECKPOINTS_KEPT_MS = 86_400_000;
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 const IDEMPOTENCY_KEYS = 1_000_000;
 /** Retry backoff for the alarm's network work. */
@@ -721,6 +734,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const now = Date.now();
     const interval = this.#interval();
     const signedSize = this.#signed?.size ?? 0;
+    let archiveMore = false;
     // Independent steps: a failure in one (say, a witness is down) does not hold up the others.
     const steps: [string, () => Promise<void>][] = [
       [
@@ -743,8 +757,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       [
         'archive',
         async () => {
-          await this.#archiveOf()?.step(this.#archiveLimit());
+          archiveMore = (await this.#archiveOf()?.step(this.#archiveLimit())) ?? false;
           this.#db.pruneKeys(now - IDEMPOTENCY_WINDOW_MS, IDEMPOTENCY_KEYS, 1000);
+          this.#db.thinCheckpoints(now - CHECKPOINTS_KEPT_MS, 5000);
         },
       ],
     ];
@@ -765,6 +780,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (!ok) {
       const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.#failures, 20));
       await this.#alarmBy(Date.now() + backoff);
+    } else if (archiveMore) {
+      // Bundles wait to be archived: go on at once (appends run between the steps' awaits),
+      // so the hot tail keeps pace with any steady append rate.
+      await this.#alarmBy(Date.now() + 10);
     } else if ((this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0)) {
       await this.#alarmBy(Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval));
     } else if (this.#pending()) {
@@ -1070,6 +1089,36 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (from < 1 || from > to) return outOfRange('from', 'must be from 1 to the value of to');
     const proof = await consistencyProof(this.#store, from, to);
     return done({ from, to, hashes: proof.map(toBase64) });
+  }
+
+  /**
+   * A tlog-tiles tile (level >= 0: hashes; -1: the entry bundle, in the clear) as the tiles
+   * read API serves it, when the newest checkpoint covers it: its hashes (or entries) are
+   * then fixed for good. A full tile whose bundle is archived is the same bytes as its R2
+   * object; the others are computed here. In an entry bundle an erased entry is empty.
+   */
+  async tile(stream: string, t: Tile): Promise<LogOutcome<Uint8Array>> {
+    if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
+    const size = this.#signed?.size ?? 0;
+    const level = Math.max(t.level, 0);
+    if (Math.floor(size / TILE_WIDTH ** level) < t.index * TILE_WIDTH + t.width)
+      return refused({ reason: 'no_tile', path: formatTilePath(t), size });
+    if (t.level >= 0)
+      return done(
+        formatHashTile(await this.#store.getNodes(tileNodes(level, t.index).slice(0, t.width))),
+      );
+    const rows = await this.#rows(t.index * TILE_WIDTH, t.width);
+    if (rows.length !== t.width)
+      throw new Error(`${formatTilePath(t)}: ${rows.length} of ${t.width} entries are stored`);
+    const entries: Uint8Array[] = [];
+    for (const r of rows) {
+      if (r.tampered) return refused({ reason: 'tampered', seq: r.seq });
+      const bytes = r.bytes ?? new Uint8Array(0);
+      if (bytes.length > MAX_BUNDLED_ENTRY)
+        return refused({ reason: 'unbundlable', seq: r.seq, bytes: bytes.length });
+      entries.push(bytes);
+    }
+    return done(formatTlogBundle(entries));
   }
 
   /** The tlog-proof file of `seq` against the newest checkpoint. */

@@ -525,6 +525,48 @@ export class StreamStore {
     this.#sql.exec('UPDATE checkpoints SET published = 1 WHERE size = ?', size);
   }
 
+  /**
+   * Thins the checkpoints signed before `before`: of those, published and older than the
+   * newest witnessed one, the first of each hour (UTC) stays and the others go (every one
+   * stays in R2, `<stream>/checkpoints/<size>`, written once). Looks at up to `limit` rows
+   * past meta 'checkpoints_thinned' (the first size not yet looked at) and moves it, in one
+   * transaction. Returns how many rows went.
+   */
+  thinCheckpoints(before: number, limit: number): number {
+    const HOUR = 3_600_000;
+    const from = Number(this.meta('checkpoints_thinned') ?? 0);
+    const top = this.newestWitnessed()?.size ?? 0;
+    const rows = this.#sql
+      .exec<{ size: number; signed_at: number; published: number }>(
+        'SELECT size, signed_at, published FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?',
+        from,
+        limit,
+      )
+      .toArray();
+    const kept = this.#sql
+      .exec<{ signed_at: number }>(
+        'SELECT signed_at FROM checkpoints WHERE size < ? ORDER BY size DESC LIMIT 1',
+        from,
+      )
+      .toArray()[0];
+    let hour = kept === undefined ? -1 : Math.floor(kept.signed_at / HOUR);
+    const gone: number[] = [];
+    let next = from;
+    for (const r of rows) {
+      if (r.published !== 1 || r.signed_at >= before || r.size >= top) break;
+      const h = Math.floor(r.signed_at / HOUR);
+      if (h === hour) gone.push(r.size);
+      hour = h;
+      next = r.size + 1;
+    }
+    if (next === from) return 0;
+    this.transaction(() => {
+      for (const size of gone) this.#sql.exec('DELETE FROM checkpoints WHERE size = ?', size);
+      this.setMeta('checkpoints_thinned', String(next));
+    });
+    return gone.length;
+  }
+
   // --- witnesses -------------------------------------------------------------------------
 
   witness(name: string): WitnessRow | undefined {

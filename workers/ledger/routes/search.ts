@@ -17,6 +17,7 @@ import {
 } from '../../../src/index.js';
 import { searchIndex, streamCipher } from '../keys.js';
 import { badRequest } from '../problem.js';
+import { searchRetentionDays, searchWindowStart } from '../retention.js';
 import type { Handlers } from '../router.js';
 import { likePatterns } from './streams.js';
 
@@ -110,7 +111,22 @@ export const searchHandlers = {
       rows.results.length === q.limit && last
         ? toBase64(utf8(JSON.stringify([last.received_at, last.stream, last.seq])))
         : null;
-    return c.json({ results, cursor });
+    // The index is a window (retention.ts): a query that reaches before it is told so.
+    const from = searchWindowStart(c.env, Date.now());
+    const reachesBefore = q.since === undefined || isoOf(q.since) < from;
+    return c.json({
+      results,
+      cursor,
+      window: {
+        from,
+        days: searchRetentionDays(c.env),
+        ...(reachesBefore
+          ? {
+              notice: `entries received before ${from} are not in the search index: read them from the stream (GET /v1/streams/{stream}/entries, stele export), which keeps every entry`,
+            }
+          : {}),
+      },
+    });
   },
 } satisfies Pick<Handlers, 'search'>;
 
