@@ -2,6 +2,13 @@
 // test/README.md). Each mutant of the listed src/ modules is run against the Node tests that
 // cover it (vitest.mutate.config.ts); a surviving mutant is a change to the code that no test
 // notices. Too slow for CI, so it is run by hand and its figures are recorded.
+import { resolve } from 'node:path';
+
+// The sandbox is a copy of the repository in a temporary folder, beside which there is no
+// ../shared: point the shared-vector tests at the real folder, so that they run (and kill)
+// in the sandbox too instead of skipping.
+process.env.STELE_TLOG_VECTORS ??= resolve(import.meta.dirname, '..', 'shared', 'tlog-vectors');
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -23,7 +23,10 @@ export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
 /** A tree of 2^63 leaves needs at most 63 proof hashes. */
 export const MAX_PROOF_HASHES = 63;
 
-/** Bound on a proof file: the note plus 64 KiB of entry and hashes. */
+/**
+ * Bound on a proof file: the note plus 192 KiB for the rest, which holds the largest entry
+ * in base64 (about 88 KB) and 63 hashes with room to spare.
+ */
 export const MAX_TLOG_PROOF_SIZE = MAX_NOTE_SIZE + 192 * 1024;
 
 export interface TlogProof {
