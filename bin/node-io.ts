@@ -1,6 +1,6 @@
 /** The CliIo of a Node process: real files, the terminal, fetch (used by bin/stele.ts, tests and benchmarks). */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from '../src/cli/main.js';
@@ -17,6 +17,7 @@ export function nodeIo(overrides: Partial<CliIo> = {}): CliIo {
       await mkdir(p, { recursive: true });
     },
     exists: async (p) => existsSync(p),
+    list: async (p) => (existsSync(p) ? readdir(p) : []),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);

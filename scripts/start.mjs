@@ -94,6 +94,9 @@ const logPublicKey = publicKeyOf(ledgerVars.LOG_PRIVATE_KEY).toString('base64');
 const dryRun = process.argv.includes('--dry-run');
 const migrateArgs = ['d1', 'migrations', 'apply', 'DB', '--local', '-c', 'wrangler.toml'];
 if (dryRun) console.log(JSON.stringify(['wrangler', ...migrateArgs]));
+// The first start takes a while (wrangler builds each Worker and starts workerd): say what
+// is happening rather than sit silent.
+else console.log('stele: applying the D1 migrations to the local database (.wrangler/state)');
 const migrate = dryRun
   ? { status: 0 }
   : spawnSync('wrangler', migrateArgs, { env, encoding: 'utf8' });
@@ -115,6 +118,8 @@ async function run(label, args, url) {
     );
     return;
   }
+  console.log(`stele: starting ${label} (wrangler dev, ${url})`);
+  const t0 = Date.now();
   const child = spawn('wrangler', ['dev', '--ip', '127.0.0.1', '--log-level=warn', ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env,
@@ -126,7 +131,10 @@ async function run(label, args, url) {
   children.push(child);
   for (let i = 0; i < 240 && !stopping; i++) {
     try {
-      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) return;
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) {
+        console.log(`stele: ${label} is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        return;
+      }
     } catch (e) {
       if (process.env.STELE_DEBUG) console.error(`stele: waiting for ${label}: ${e.message}`);
     }
@@ -201,10 +209,13 @@ console.log(
   `stele: log public key ${logPublicKey} (GET /v1/log-keys); origins are ${originPrefix}/<stream>`,
 );
 for (const w of witnesses) console.log(`stele: witness ${w.name} on ${w.url}, vkey ${w.vkey}`);
-if (policy)
+if (policy) {
+  // The policy auditors pass to `stele verify --policy` (git-ignored, rewritten each start).
+  writeFileSync('witnesses.policy', `${policy}\n`);
   console.log(
-    `stele: witness policy (quorum ${witnesses.length} of ${witnesses.length}):\n${policy.replace(/^/gm, '  ')}`,
+    `stele: witness policy (quorum ${witnesses.length} of ${witnesses.length}) written to ${resolve('witnesses.policy')}`,
   );
+}
 
 function shutdown(code) {
   if (stopping) return;

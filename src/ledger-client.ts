@@ -35,20 +35,38 @@ export interface EntryRecord extends SourceRecord {
   readonly received_at: string;
 }
 
+/** A token as `GET /v1/tokens` lists it (never its secret). */
+export interface TokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly role: string;
+  readonly streams: readonly string[];
+  readonly created_at: string;
+  readonly expires_at: string | null;
+  readonly revoked_at: string | null;
+}
+
 export class LedgerClient {
   readonly #url: string;
   readonly #token: string | undefined;
   readonly #fetch: typeof fetch;
+  readonly #userAgent: string | undefined;
 
-  constructor(opts: { url: string; token?: string; fetch?: typeof fetch }) {
+  /**
+   * @param opts.userAgent  sent as User-Agent (`stele-cli/0.1.0`), which the ledger records
+   *                        in `_access`; browsers keep their own
+   */
+  constructor(opts: { url: string; token?: string; fetch?: typeof fetch; userAgent?: string }) {
     this.#url = opts.url.replace(/\/+$/, '');
     this.#token = opts.token;
     this.#fetch = opts.fetch ?? fetch;
+    this.#userAgent = opts.userAgent;
   }
 
   async #request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.#token) headers.set('authorization', `Bearer ${this.#token}`);
+    if (this.#userAgent) headers.set('user-agent', this.#userAgent);
     let res: Response;
     try {
       res = await this.#fetch(`${this.#url}${path}`, { ...init, headers });
@@ -246,6 +264,62 @@ export class LedgerClient {
 
   entryProof(stream: string, seq: number): Promise<string> {
     return this.#text(`/v1/streams/${stream}/entries/${seq}/proof`);
+  }
+
+  /** Creates a token (admin with scope `*`); the answer holds its secret, shown only here. */
+  createToken(t: {
+    name: string;
+    role: string;
+    streams: readonly string[];
+    expires_at?: string | null;
+  }): Promise<TokenRecord & { token: string }> {
+    return this.#json('/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(t),
+    });
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    const r = await this.#json<unknown>('/v1/tokens');
+    if (!isJsonObject(r) || !Array.isArray(r.tokens))
+      throw malformed('/v1/tokens', 'no tokens array');
+    return r.tokens as TokenRecord[];
+  }
+
+  /** Revokes a token (also one already revoked). */
+  async revokeToken(id: string): Promise<void> {
+    await (await this.#request(`/v1/tokens/${id}`, { method: 'DELETE' })).arrayBuffer();
+  }
+
+  /** Erases entries of a stream by seqs or by actor, with the reason (docs/api.md). */
+  erase(
+    stream: string,
+    what: { seqs: readonly number[] } | { actor: string },
+    reason: string,
+  ): Promise<{
+    stream: string;
+    erased: number[];
+    already_erased: number[];
+    record: { stream: string; seq: number };
+  }> {
+    return this.#json(`/v1/streams/${stream}/erasures`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...what, reason }),
+    });
+  }
+
+  /** One page of a master key rotation; repeat with `after` = `next` until it is null. */
+  rotateKeys(after?: string): Promise<{
+    master_key_id: string;
+    streams_rewrapped: number;
+    search_key_rewrapped: boolean;
+    keys_under_other_master_keys: number;
+    next: string | null;
+  }> {
+    const q = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+    return this.#json(`/v1/admin/rotate-keys${q}`, { method: 'POST' });
   }
 
   /** Appends a batch (all-or-nothing). Give events an `id` so a retry cannot duplicate them. */

@@ -146,7 +146,7 @@ export class StreamVerifier {
     if (claimedLeafHash !== undefined && !bytesEqual(claimedLeafHash, leaf)) {
       return bad(
         'leaf_hash_mismatch',
-        `seq ${seq}: the server's leaf hash does not match the entry bytes`,
+        `seq ${seq}: the leaf hash given with the entry does not match the entry bytes`,
       );
     }
     this.#range.push(leaf);

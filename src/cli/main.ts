@@ -16,7 +16,7 @@ import { entryLeafHash, isAnyStreamName } from '../entry.js';
 import { parseExportEntry, parseExportIndex, parseExportMeta } from '../export-format.js';
 import { FormatError } from '../format-error.js';
 import { isJsonObject } from '../json-shape.js';
-import { LedgerClient, LedgerError } from '../ledger-client.js';
+import { LedgerClient, LedgerError, type TokenRecord } from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
 import { CompactRange } from '../merkle.js';
 import type { NoteVerifier } from '../note.js';
@@ -30,6 +30,7 @@ import { type Policy, parsePolicy } from '../policy.js';
 import { consistencyProof, MemoryHashStore } from '../proof.js';
 import { tail } from '../sdk/tail.js';
 import { verifyInclusion } from '../sdk/verify.js';
+import { STELE_VERSION } from '../version.js';
 
 /** What the commands may touch. */
 export interface CliIo {
@@ -41,43 +42,108 @@ export interface CliIo {
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   mkdir(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** The names in a folder; none when it does not exist. */
+  list(path: string): Promise<string[]>;
   readStdin(): Promise<Uint8Array>;
   readonly fetch: typeof fetch;
   /** Where per-user state lives (~/.config/stele). */
   readonly stateDir: string;
 }
 
+/** What the CLI sends as User-Agent (recorded in `_access`). */
+const USER_AGENT = `stele-cli/${STELE_VERSION}`;
+
 /** Exit codes, distinct per kind of failure (docs/cli.md). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, connection: 3, auth: 4, server: 5 } as const;
 
 class UsageError extends Error {}
 
-const HELP = `stele: send, watch and verify Stele audit logs
+/** How long `stele tail` goes on trying to reach the ledger before it gives up (docs/cli.md). */
+export const TAIL_GIVE_UP_S = 60;
 
-usage:
-  stele send <stream> [file|-]            append JSON or NDJSON events (batched, idempotent)
-  stele tail <stream> [--from N] [--json] follow a stream live (reconnects by itself)
-  stele verify <stream>                   verify a stream with pinned keys, from the ledger
-  stele verify --offline <dir>            verify an export, with no server
-  stele export <stream> --out <dir>       write entries and checkpoints for offline verification
-  stele proof <stream> <seq>              print an entry's tlog-proof
-  stele check-proof <file>                verify a tlog-proof offline
+/** Every command: how it is called, what it does, and the options it reads. */
+const COMMANDS: Readonly<
+  Record<string, { readonly usage: string; readonly summary: string; readonly details?: string }>
+> = {
+  send: {
+    usage: 'stele send <stream> [file|-] [--batch N] [--json]',
+    summary:
+      'append JSON or NDJSON events (batched; every event gets an id, so a retry cannot duplicate)',
+    details:
+      'Reads a JSON array, one JSON object, or NDJSON from the file (or stdin with - or no file).\nPrints each seq; with --json, the entries as the ledger acknowledged them.',
+  },
+  tail: {
+    usage: 'stele tail <stream> [--from N] [--json] [--give-up SECONDS | --forever]',
+    summary: 'follow a stream live (reconnects by itself)',
+    details: `Without --from, only entries appended from now on are shown (--from 0 replays the stream).\nWhen the ledger cannot be reached for ${TAIL_GIVE_UP_S} s (--give-up), gives up with exit 3, unless --forever.`,
+  },
+  verify: {
+    usage:
+      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]',
+    summary:
+      'verify a stream (or an export, --offline) with the pinned log key, trusting nothing from the server',
+  },
+  export: {
+    usage: 'stele export <stream> --out <dir> [--json]',
+    summary: 'write entries and checkpoints into an empty folder, for offline verification',
+  },
+  proof: {
+    usage: 'stele proof <stream> <seq> [--json]',
+    summary: "print an entry's tlog-proof (c2sp.org/tlog-proof)",
+  },
+  'check-proof': {
+    usage: 'stele check-proof <file> [--policy FILE] [--json]',
+    summary: 'verify a tlog-proof offline with the pinned log key',
+  },
+  tokens: {
+    usage:
+      'stele tokens create --name NAME --role ROLE --streams GLOB[,GLOB...] [--expires TIME] [--json]\n       stele tokens list [--json]\n       stele tokens revoke <id>',
+    summary: 'create, list and revoke API tokens (admin with scope *)',
+    details:
+      'ROLE is writer, verifier, reader or admin; TIME is an RFC 3339 date-time.\nThe secret of a created token is printed once.',
+  },
+  erase: {
+    usage: 'stele erase <stream> (--seqs N[,N...] | --actor ID) --reason TEXT [--json]',
+    summary: "erase entries' contents (right to erasure); leaf hashes and proofs stay",
+  },
+  'rotate-keys': {
+    usage: 'stele rotate-keys [--json]',
+    summary:
+      're-wrap every data key under the current MASTER_KEY, page by page (admin with scope *)',
+  },
+  completion: {
+    usage: 'stele completion bash|zsh',
+    summary:
+      'print a shell completion script (e.g. stele completion bash > /etc/bash_completion.d/stele)',
+  },
+  version: { usage: 'stele --version', summary: 'print the version' },
+};
 
-options:
+const OPTIONS_HELP = `options:
   --url URL            the ledger (or STELE_URL)
   --token TOKEN        a bearer token (or STELE_TOKEN)
-  --log-key KEY        the pinned log key: a stream vkey, or the base64 public key of
-                       GET /v1/log-keys (or STELE_LOG_KEY)
+  --log-key KEY        the pinned log key: a stream's vkey (<name>+<hex8 key ID>+<base64 key>),
+                       or the bare base64 public key of GET /v1/log-keys (or STELE_LOG_KEY)
   --origin-prefix P    the ledger's origin prefix, when --log-key is a bare public key
   --policy FILE        a tlog-policy file: the witness quorum to require
   --config FILE        JSON with url, token, log_key, origin_prefix, policy (or STELE_CONFIG)
-  --state FILE         where verify remembers what it verified (default ~/.config/stele/state.json)
-  --since-last         verify only what is new since the last run (with a consistency proof)
-  --json               machine-readable output
-  --batch N            events per request for send (default 500)
+  --json               machine-readable output (byte strings in base64)
+  -h, --help           help; stele <command> --help for one command's
 
 exit codes: 0 ok, 1 verification failed, 2 bad input, 3 no connection, 4 refused auth, 5 server error
 `;
+
+function help(): string {
+  const rows = Object.values(COMMANDS).map(
+    (c) => `  ${c.usage.split('\n')[0]}\n      ${c.summary}`,
+  );
+  return `stele ${STELE_VERSION}: send, watch and verify Stele audit logs\n\nusage:\n${rows.join('\n')}\n\n${OPTIONS_HELP}`;
+}
+
+function commandHelp(name: string): string {
+  const c = COMMANDS[name] as (typeof COMMANDS)[string];
+  return `usage: ${c.usage}\n\n${c.summary}\n${c.details ? `\n${c.details}\n` : ''}\n${OPTIONS_HELP}`;
+}
 
 interface Options {
   readonly positional: string[];
@@ -99,6 +165,14 @@ function parseArgs(argv: readonly string[]): Options {
     'offline',
     'batch',
     'from',
+    'name',
+    'role',
+    'streams',
+    'expires',
+    'reason',
+    'seqs',
+    'actor',
+    'give-up',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -109,7 +183,8 @@ function parseArgs(argv: readonly string[]): Options {
         const v = argv[++i];
         if (v === undefined) throw new UsageError(`--${name} needs a value`);
         flags.set(name, v);
-      } else if (['json', 'since-last', 'help', 'h'].includes(name)) flags.set(name, true);
+      } else if (['json', 'since-last', 'help', 'h', 'forever', 'version', 'v'].includes(name))
+        flags.set(name, true);
       else throw new UsageError(`unknown option ${a}`);
     }
   }
@@ -162,7 +237,12 @@ async function settings(io: CliIo, o: Options): Promise<Settings> {
 
 function client(io: CliIo, s: Settings): LedgerClient {
   if (!s.url) throw new UsageError('no ledger: give --url or set STELE_URL');
-  return new LedgerClient({ url: s.url, fetch: io.fetch, ...(s.token ? { token: s.token } : {}) });
+  return new LedgerClient({
+    url: s.url,
+    fetch: io.fetch,
+    userAgent: USER_AGENT,
+    ...(s.token ? { token: s.token } : {}),
+  });
 }
 
 function policyOf(s: Settings): Policy | undefined {
@@ -185,9 +265,14 @@ function vkeyName(vkey: string): string {
   try {
     return parseVerifierKey(vkey).name;
   } catch (e) {
-    if (e instanceof FormatError) throw new UsageError(`--log-key: ${e.rule}`);
+    if (e instanceof FormatError) throw new UsageError(logKeyRule(e.rule));
     throw e;
   }
+}
+
+/** A --log-key refusal: both forms it takes. */
+function logKeyRule(rule: string): string {
+  return `--log-key ${rule}, or be the bare base64 Ed25519 public key of GET /v1/log-keys`;
 }
 
 /** The pinned verifier for a stream's origin: a vkey as given, or a bare key with the origin. */
@@ -203,7 +288,7 @@ function logVerifier(s: Settings, origin: string): NoteVerifier {
         throw new UsageError(`--log-key is for "${k.name}", the stream's origin is "${origin}"`);
       return ed25519Verifier(k);
     } catch (e) {
-      if (e instanceof FormatError) throw new UsageError(`--log-key: ${e.rule}`);
+      if (e instanceof FormatError) throw new UsageError(logKeyRule(e.rule));
       throw e;
     }
   }
@@ -227,10 +312,25 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     const o = parseArgs(argv);
     const [cmd] = o.positional;
-    if (cmd === undefined || o.flags.has('help') || o.flags.has('h') || cmd === 'help') {
-      io.stdout(HELP);
-      return cmd === undefined && !o.flags.has('help') && !o.flags.has('h') ? EXIT.usage : EXIT.ok;
+    const wantsHelp = o.flags.has('help') || o.flags.has('h');
+    if (o.flags.has('version') || o.flags.has('v') || cmd === 'version') {
+      io.stdout(`stele ${STELE_VERSION}\n`);
+      return EXIT.ok;
     }
+    if (cmd === undefined || cmd === 'help') {
+      const topic = o.positional[1];
+      io.stdout(
+        topic !== undefined && Object.hasOwn(COMMANDS, topic) ? commandHelp(topic) : help(),
+      );
+      return cmd === undefined && !wantsHelp ? EXIT.usage : EXIT.ok;
+    }
+    if (!Object.hasOwn(COMMANDS, cmd))
+      throw new UsageError(`unknown command "${cmd}"; see stele --help`);
+    if (wantsHelp) {
+      io.stdout(commandHelp(cmd));
+      return EXIT.ok;
+    }
+    if (cmd === 'completion') return completionCommand(io, o);
     const s = await settings(io, o);
     switch (cmd) {
       case 'verify':
@@ -238,10 +338,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'export':
         return await exportCommand(io, o, s);
       case 'proof': {
+        const name = stream(o, 1);
         const seq = Number(o.positional[2]);
-        if (!Number.isSafeInteger(seq) || seq < 0)
+        if (o.positional[2] === undefined || !Number.isSafeInteger(seq) || seq < 0)
           throw new UsageError('give a seq (a non-negative integer)');
-        io.stdout(await client(io, s).entryProof(stream(o, 1), seq));
+        const proof = await client(io, s).entryProof(name, seq);
+        io.stdout(o.flags.has('json') ? jsonText({ stream: name, seq, proof }) : proof);
         return EXIT.ok;
       }
       case 'check-proof':
@@ -250,8 +352,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await sendCommand(io, o, s);
       case 'tail':
         return await tailCommand(io, o, s);
+      case 'tokens':
+        return await tokensCommand(io, o, s);
+      case 'erase':
+        return await eraseCommand(io, o, s);
       default:
-        throw new UsageError(`unknown command "${cmd}"; see stele --help`);
+        return await rotateKeysCommand(io, o, s);
     }
   } catch (e) {
     if (e instanceof UsageError) {
@@ -329,9 +435,7 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     await io.writeFile(statePath, `${JSON.stringify(states, null, 2)}\n`);
   }
   io.stdout(
-    o.flags.has('json')
-      ? `${JSON.stringify(report, null, 2)}\n`
-      : describe(report, previous, policy !== undefined),
+    o.flags.has('json') ? jsonText(report) : describe(report, previous, policy !== undefined),
   );
   return report.ok ? EXIT.ok : EXIT.failed;
 }
@@ -356,9 +460,24 @@ function describe(r: AuditReport, previous: AuditState | undefined, policyGiven:
     ...(erased.length > 0 ? [`  ${erased.length} erased (not tampered):`, ...erased] : []),
     policyGiven
       ? `  cosigned by ${cos.join(', ') || 'no witness'}: quorum "${r.newest?.quorum.rule}" met`
-      : `  cosignatures not checked: no --policy given (${r.newest?.cosignatures.length ?? 0} on the checkpoint)`,
+      : unchecked(r),
     '',
   ].join('\n');
+}
+
+/** What a verification without --policy says of the witness cosignatures it did not check. */
+function unchecked(r: AuditReport): string {
+  // Without a policy no witness key is known: every signature line but the log's matches
+  // no key, and is one this run could not check.
+  const n = r.newest?.unknown_signatures ?? 0;
+  return n === 0
+    ? '  no witness cosignatures on the checkpoint (none are required without --policy)'
+    : `  ${n} witness cosignature${n === 1 ? '' : 's'} on the checkpoint not checked: give --policy FILE (a tlog-policy naming the witnesses and their keys, e.g. the witnesses.policy npm start writes) to check them`;
+}
+
+/** JSON output: indented, byte strings in base64. */
+function jsonText(v: unknown): string {
+  return `${JSON.stringify(v, (_, x) => (x instanceof Uint8Array ? toBase64(x) : x), 2)}\n`;
 }
 
 /** An AuditSource over an export folder (src/export-format.ts; written by exportCommand). */
@@ -420,6 +539,10 @@ async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number
   const name = stream(o, 1);
   const out = o.flags.get('out');
   if (typeof out !== 'string') throw new UsageError('give --out <dir>');
+  if ((await io.list(out)).length > 0)
+    throw new UsageError(
+      `--out ${out} is not empty: export into a new or empty folder (an old export's checkpoint files would be taken for this one's)`,
+    );
   const c = client(io, s);
   const keys = await c.logKeys();
   const origin = `${keys.origin_prefix}/${name}`;
@@ -446,7 +569,9 @@ async function exportCommand(io: CliIo, o: Options, s: Settings): Promise<number
     `${JSON.stringify({ stream: name, origin, size, log_vkey_as_served: vkey, exported_at: new Date().toISOString() }, null, 2)}\n`,
   );
   io.stdout(
-    `exported ${name}: ${size} entries and ${all.length} checkpoints to ${out}\nverify with: stele verify --offline ${out} --log-key <the pinned key>\n`,
+    o.flags.has('json')
+      ? jsonText({ stream: name, size, checkpoints: all.length, out })
+      : `exported ${name}: ${size} entries and ${all.length} checkpoints to ${out}\nverify with: stele verify --offline ${out} --log-key <the pinned key>\n`,
   );
   return EXIT.ok;
 }
@@ -461,13 +586,33 @@ async function checkProofCommand(io: CliIo, o: Options, s: Settings): Promise<nu
   const origin = note.slice(cpStart, note.indexOf('\n', cpStart));
   const policy = policyOf(s);
   const r = verifyInclusion(bytes, { log: logVerifier(s, origin), ...(policy ? { policy } : {}) });
+  const json = o.flags.has('json');
   if (!r.ok) {
     if (r.error.reason === 'malformed' && cpStart < 2)
       throw new UsageError(`${file}: ${r.error.detail}`);
-    io.stdout(`FAILED ${file}: ${r.error.detail}\n`);
+    io.stdout(
+      json
+        ? jsonText({ ok: false, file, reason: r.error.reason, detail: r.error.detail })
+        : `FAILED ${file}: ${r.error.detail}\n`,
+    );
     return EXIT.failed;
   }
   const { entry, checkpoint } = r.value;
+  if (json) {
+    io.stdout(
+      jsonText({
+        ok: true,
+        file,
+        stream: entry.stream,
+        seq: entry.seq,
+        tree_size: checkpoint.size,
+        root: checkpoint.root,
+        cosigned_per_policy: policy !== undefined,
+        event: entry.event,
+      }),
+    );
+    return EXIT.ok;
+  }
   io.stdout(
     `OK ${file}: seq ${entry.seq} of ${entry.stream} is in the tree of size ${checkpoint.size} (root ${toBase64(checkpoint.root)}), signed by the log${policy ? ' and cosigned per the policy' : ''}\n  ${JSON.stringify(entry.event)}\n`,
   );
@@ -478,7 +623,7 @@ async function sendCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
   const name = stream(o, 1);
   const file = o.positional[2] ?? '-';
   const text = new TextDecoder()
-    .decode(file === '-' ? await io.readStdin() : await io.readFile(file))
+    .decode(file === '-' ? await io.readStdin() : await readBytes(io, file, 'events'))
     .trim();
   let events: unknown[];
   try {
@@ -513,13 +658,13 @@ async function sendCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
       : e,
   );
   const c = client(io, s);
-  const seqs: number[] = [];
+  const acked: Awaited<ReturnType<LedgerClient['append']>>['entries'] = [];
   for (let i = 0; i < withIds.length; i += batch) {
     const chunk = withIds.slice(i, i + batch);
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await c.append(name, chunk);
-        seqs.push(...r.entries.map((e) => e.seq));
+        acked.push(...r.entries);
         break;
       } catch (e) {
         if (!(e instanceof LedgerError && e.retriable) || attempt >= 5) throw e;
@@ -527,7 +672,11 @@ async function sendCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
       }
     }
   }
-  io.stdout(`${seqs.join('\n')}\n`);
+  io.stdout(
+    o.flags.has('json')
+      ? jsonText({ stream: name, entries: acked })
+      : `${acked.map((e) => e.seq).join('\n')}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -539,12 +688,22 @@ async function tailCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
   if (from !== undefined && (!Number.isSafeInteger(from) || from < 0))
     throw new UsageError('--from must be a seq');
   const json = o.flags.has('json');
+  const giveUpFlag = o.flags.get('give-up');
+  const giveUp = typeof giveUpFlag === 'string' ? Number(giveUpFlag) : TAIL_GIVE_UP_S;
+  if (!(giveUp > 0 && giveUp <= 86_400))
+    throw new UsageError('--give-up must be 1 to 86400 seconds');
+  if (from === undefined)
+    io.stderr(
+      `stele: following ${name}: entries appended from now on (--from 0 replays the stream)\n`,
+    );
   for await (const m of tail({
     url: s.url,
     token: s.token ?? '',
     stream: name,
     fetch: io.fetch,
+    userAgent: USER_AGENT,
     ...(from === undefined ? {} : { from }),
+    ...(o.flags.has('forever') ? {} : { giveUpAfterMs: giveUp * 1000 }),
     onReconnect: (why) => io.stderr(`stele: reconnecting (${why})\n`),
   })) {
     if (json) io.stdout(`${JSON.stringify(m)}\n`);
@@ -566,6 +725,141 @@ async function tailCommand(io: CliIo, o: Options, s: Settings): Promise<number> 
     } else io.stdout(`-- checkpoint: ${m.size} entries signed\n`);
   }
   return EXIT.ok;
+}
+
+/** A flag's text value, or a usage error naming what it needs. */
+function need(o: Options, name: string, what: string): string {
+  const v = o.flags.get(name);
+  if (typeof v !== 'string' || v === '') throw new UsageError(`give --${name} ${what}`);
+  return v;
+}
+
+async function tokensCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const sub = o.positional[1];
+  const json = o.flags.has('json');
+  const c = client(io, s);
+  const row = (t: TokenRecord) =>
+    `${t.id}  ${t.role.padEnd(8)} ${t.streams.join(',')}  "${t.name}"${t.revoked_at ? `  revoked ${t.revoked_at}` : t.expires_at ? `  expires ${t.expires_at}` : ''}`;
+  switch (sub) {
+    case 'create': {
+      const t = await c.createToken({
+        name: need(o, 'name', 'NAME (for people)'),
+        role: need(o, 'role', 'ROLE (writer, verifier, reader or admin)'),
+        streams: need(o, 'streams', 'GLOB[,GLOB...] (the scope, e.g. prod-*)').split(','),
+        ...(typeof o.flags.get('expires') === 'string'
+          ? { expires_at: o.flags.get('expires') as string }
+          : {}),
+      });
+      io.stdout(json ? jsonText(t) : `${row(t)}\ntoken (shown once; keep it secret): ${t.token}\n`);
+      return EXIT.ok;
+    }
+    case 'list': {
+      const list = await c.listTokens();
+      io.stdout(json ? jsonText({ tokens: list }) : list.map((t) => `${row(t)}\n`).join(''));
+      return EXIT.ok;
+    }
+    case 'revoke': {
+      const id = o.positional[2];
+      if (id === undefined) throw new UsageError('give the id of the token to revoke');
+      await c.revokeToken(id);
+      io.stdout(json ? jsonText({ revoked: id }) : `revoked ${id}\n`);
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError('tokens: give create, list or revoke; see stele tokens --help');
+  }
+}
+
+async function eraseCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const name = stream(o, 1);
+  const reason = need(o, 'reason', 'TEXT (why: the request reference)');
+  const seqsFlag = o.flags.get('seqs');
+  const actor = o.flags.get('actor');
+  if ((typeof seqsFlag === 'string') === (typeof actor === 'string'))
+    throw new UsageError('give exactly one of --seqs N[,N...] and --actor ID');
+  let what: { seqs: number[] } | { actor: string };
+  if (typeof seqsFlag === 'string') {
+    const seqs = seqsFlag.split(',').map(Number);
+    if (seqs.some((n) => !Number.isSafeInteger(n) || n < 0))
+      throw new UsageError('--seqs must be seqs (non-negative integers), separated by commas');
+    what = { seqs };
+  } else what = { actor: actor as string };
+  const r = await client(io, s).erase(name, what, reason);
+  io.stdout(
+    o.flags.has('json')
+      ? jsonText(r)
+      : `erased ${r.erased.length} entries of ${name}${r.erased.length ? `: ${r.erased.join(', ')}` : ''}${r.already_erased.length ? `; already erased: ${r.already_erased.join(', ')}` : ''}\nrecorded as ${r.record.stream} seq ${r.record.seq}\n`,
+  );
+  return EXIT.ok;
+}
+
+async function rotateKeysCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const c = client(io, s);
+  let after: string | undefined;
+  let streams = 0;
+  let last: Awaited<ReturnType<LedgerClient['rotateKeys']>>;
+  do {
+    last = await c.rotateKeys(after);
+    streams += last.streams_rewrapped;
+    after = last.next ?? undefined;
+  } while (after !== undefined);
+  const summary = {
+    master_key_id: last.master_key_id,
+    streams_rewrapped: streams,
+    search_key_rewrapped: last.search_key_rewrapped,
+    keys_under_other_master_keys: last.keys_under_other_master_keys,
+  };
+  io.stdout(
+    o.flags.has('json')
+      ? jsonText(summary)
+      : `re-wrapped ${streams} stream keys under master key ${last.master_key_id}; ${last.keys_under_other_master_keys} keys still under another master key\n`,
+  );
+  return EXIT.ok;
+}
+
+/** Shell completion: commands, then options (docs/cli.md). */
+function completionCommand(io: CliIo, o: Options): number {
+  const shell = o.positional[1];
+  const commands = Object.keys(COMMANDS).join(' ');
+  const options =
+    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --forever --give-up --name --role --streams --expires --reason --seqs --actor --help --version';
+  if (shell === 'bash') {
+    io.stdout(`# stele bash completion: stele completion bash > ~/.local/share/bash-completion/completions/stele
+_stele() {
+  local cur=\${COMP_WORDS[COMP_CWORD]}
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=( $(compgen -W "${commands}" -- "$cur") )
+  elif [ "\${COMP_WORDS[1]}" = tokens ] && [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=( $(compgen -W "create list revoke" -- "$cur") )
+  elif [[ "$cur" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${options}" -- "$cur") )
+  else
+    COMPREPLY=( $(compgen -f -- "$cur") )
+  fi
+}
+complete -F _stele stele
+`);
+    return EXIT.ok;
+  }
+  if (shell === 'zsh') {
+    io.stdout(`#compdef stele
+# stele zsh completion: stele completion zsh > "\${fpath[1]}/_stele"
+_stele() {
+  if (( CURRENT == 2 )); then
+    compadd -- ${commands}
+  elif [[ \${words[2]} == tokens && CURRENT -eq 3 ]]; then
+    compadd -- create list revoke
+  elif [[ \${words[CURRENT]} == -* ]]; then
+    compadd -- ${options}
+  else
+    _files
+  fi
+}
+compdef _stele stele
+`);
+    return EXIT.ok;
+  }
+  throw new UsageError('give the shell: stele completion bash, or stele completion zsh');
 }
 
 /** One redrawn terminal line: `verifying prod [########------------]  40% 4000/10000`. */

@@ -35,19 +35,30 @@ export interface TailOptions {
   readonly retryMs?: number;
   /** Called on every reconnect with the reason. */
   readonly onReconnect?: (reason: string) => void;
+  /**
+   * Give up (a LedgerError of kind 'network') when no connection has been made for this
+   * long; default: never give up.
+   */
+  readonly giveUpAfterMs?: number;
+  /** Sent as User-Agent (Node, Workers; browsers keep their own). */
+  readonly userAgent?: string;
 }
 
 export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
   const doFetch = o.fetch ?? fetch;
   let next = o.from;
   let delay = o.retryMs ?? 250;
+  // When the last connection was lost (or the tail began): giveUpAfterMs counts from here.
+  let connectedAt = Date.now();
   while (!o.signal?.aborted) {
     const headers: Record<string, string> = {
       accept: 'text/event-stream',
       authorization: `Bearer ${o.token}`,
+      ...(o.userAgent ? { 'user-agent': o.userAgent } : {}),
     };
     const query = next === undefined ? '' : `?from=${next}`;
     let reason = 'the stream ended';
+    let connected = false;
     try {
       const res = await doFetch(
         `${o.url.replace(/\/+$/, '')}/v1/streams/${o.stream}/tail${query}`,
@@ -57,12 +68,13 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
         },
       );
       if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 404) {
-        const detail = `tail refused: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`;
+        const detail = `tail refused: HTTP ${res.status}: ${problemDetail(await res.text())}`;
         const kind = res.status === 400 || res.status === 404 ? 'http' : 'auth';
         throw new LedgerError(kind, detail, res.status);
       }
       if (!res.ok || res.body === null) throw new RetryError(`HTTP ${res.status}`);
       delay = o.retryMs ?? 250;
+      connected = true;
       for await (const ev of sseEvents(res.body)) {
         if (ev.event === 'entry') {
           const m = message(ev.data, 'entry') as Extract<TailMessage, { type: 'entry' }>;
@@ -84,6 +96,12 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
       if (!(e instanceof RetryError) && !(e instanceof TypeError)) throw e;
       reason = e.message;
     }
+    if (connected) connectedAt = Date.now();
+    if (o.giveUpAfterMs !== undefined && Date.now() - connectedAt >= o.giveUpAfterMs)
+      throw new LedgerError(
+        'network',
+        `no connection to ${o.url} for ${Math.round((Date.now() - connectedAt) / 1000)} s (last: ${reason}): giving up`,
+      );
     o.onReconnect?.(reason);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 30_000);
@@ -91,6 +109,15 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
 }
 
 class RetryError extends Error {}
+
+/** A refusal's problem+json `detail`, or the start of the body when it has none. */
+function problemDetail(body: string): string {
+  try {
+    const d = (JSON.parse(body) as { detail?: unknown }).detail;
+    if (typeof d === 'string') return d;
+  } catch {}
+  return body.slice(0, 200);
+}
 
 /**
  * A tail message, checked for the documented shape (docs/api.md, the tail): a ledger that

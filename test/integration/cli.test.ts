@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
 import { type CliIo, EXIT, main } from '../../src/cli/main.js';
 import { toBase64, utf8 } from '../../src/index.js';
+import { STELE_VERSION } from '../../src/version.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'cli-admin';
@@ -172,6 +173,195 @@ describe('stele', () => {
       await ioWith({ STELE_URL: 'http://127.0.0.1:9', STELE_LOG_KEY: pub }),
     );
     expect(noServer).toBe(EXIT.connection);
+  });
+});
+
+describe('stele, as a new user meets it', () => {
+  it('says its version, and each command its own help', async () => {
+    const v = await stele(['--version']);
+    expect(v).toEqual({ code: EXIT.ok, out: `stele ${STELE_VERSION}\n`, err: '' });
+    expect((await stele(['version'])).out).toBe(v.out);
+    const all = await stele(['--help']);
+    expect(all.code).toBe(EXIT.ok);
+    for (const cmd of [
+      'send',
+      'tail',
+      'verify',
+      'export',
+      'proof',
+      'check-proof',
+      'tokens',
+      'erase',
+      'rotate-keys',
+      'completion',
+    ])
+      expect(all.out, cmd).toContain(`stele ${cmd}`);
+    const send = await stele(['send', '--help']);
+    expect(send.code).toBe(EXIT.ok);
+    expect(send.out).toMatch(/^usage: stele send <stream>/);
+    expect(send.out).not.toContain('stele tail');
+    expect((await stele(['help', 'tokens'])).out).toMatch(/^usage: stele tokens create/);
+  });
+
+  it('a file it cannot read is bad input (exit 2) with a one-line reason', async () => {
+    const r = await stele(['send', 'prod', join(dir, 'no-such-file.ndjson')]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toMatch(/^stele: cannot read events .*no-such-file\.ndjson: .*\n$/);
+    const p = await stele(['check-proof', join(dir, 'no-such-proof')]);
+    expect(p.code).toBe(EXIT.usage);
+    expect(p.err.split('\n')).toHaveLength(2);
+    const k = await stele(['verify', 'prod', '--log-key', 'hello']);
+    expect(k.code).toBe(EXIT.usage);
+    expect(k.err).toContain('or be the bare base64 Ed25519 public key of GET /v1/log-keys');
+  });
+
+  it('--json everywhere, with byte strings in base64', async () => {
+    const sent = await stele(['send', 'jsons', '-', '--json'], '{"action":"a","actor":"b"}');
+    expect(sent.code, sent.err).toBe(EXIT.ok);
+    const acked = JSON.parse(sent.out) as {
+      stream: string;
+      entries: { seq: number; leaf_hash: string }[];
+    };
+    expect(acked.stream).toBe('jsons');
+    expect(acked.entries[0]?.seq).toBe(0);
+    expect(acked.entries[0]?.leaf_hash).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    await settle('jsons', 1);
+    const v = await stele(['verify', 'jsons', '--json']);
+    expect(v.code, v.out).toBe(EXIT.ok);
+    const report = JSON.parse(v.out) as { root: string; newest: { checkpoint: { root: unknown } } };
+    expect(report.newest.checkpoint.root).toBe(report.root);
+    expect(report.root).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    const p = await stele(['proof', 'jsons', '0', '--json']);
+    const proof = JSON.parse(p.out) as { stream: string; seq: number; proof: string };
+    expect(proof).toMatchObject({ stream: 'jsons', seq: 0 });
+    const file = join(dir, 'jsons.tlog-proof');
+    writeFileSync(file, proof.proof);
+    const checked = JSON.parse((await stele(['check-proof', file, '--json'])).out) as Record<
+      string,
+      unknown
+    >;
+    expect(checked).toMatchObject({
+      ok: true,
+      stream: 'jsons',
+      seq: 0,
+      tree_size: 1,
+      root: report.root,
+    });
+    writeFileSync(file, proof.proof.replace(/^index 0$/m, 'index 1'));
+    const failed = await stele(['check-proof', file, '--json']);
+    expect(failed.code).toBe(EXIT.failed);
+    expect(JSON.parse(failed.out)).toMatchObject({ ok: false });
+  });
+
+  it('says how many cosignatures it could not check without --policy', async () => {
+    await stele(['send', 'nopolicy', '-'], '{"action":"a","actor":"b"}');
+    await settle('nopolicy', 1);
+    const v = await stele(['verify', 'nopolicy']);
+    // This ledger has no witnesses: the checkpoint carries the log's signature only.
+    expect(v.out).toContain('no witness cosignatures on the checkpoint');
+  });
+
+  it('administers tokens, erasures and key rotation', async () => {
+    const created = await stele([
+      'tokens',
+      'create',
+      '--name',
+      'ci bot',
+      '--role',
+      'writer',
+      '--streams',
+      'ci-*,deploys',
+      '--json',
+    ]);
+    expect(created.code, created.err).toBe(EXIT.ok);
+    const t = JSON.parse(created.out) as { id: string; token: string; streams: string[] };
+    expect(t.streams).toEqual(['ci-*', 'deploys']);
+    expect(t.token).toMatch(/^stl_/);
+    const listed = await stele(['tokens', 'list']);
+    expect(listed.out).toContain(`${t.id}  writer   ci-*,deploys  "ci bot"`);
+    expect((await stele(['tokens', 'revoke', t.id])).out).toBe(`revoked ${t.id}\n`);
+    expect((await stele(['tokens', 'list'])).out).toMatch(new RegExp(`${t.id} .* revoked `));
+    expect((await stele(['tokens', 'create', '--name', 'x'])).code).toBe(EXIT.usage);
+    expect((await stele(['tokens', 'frob'])).code).toBe(EXIT.usage);
+
+    await stele(
+      ['send', 'gdpr', '-'],
+      '{"action":"a","actor":"u-1"}\n{"action":"a","actor":"u-2"}',
+    );
+    await settle('gdpr', 2);
+    const e = await stele(['erase', 'gdpr', '--seqs', '1', '--reason', 'GDPR #1', '--json']);
+    expect(e.code, e.err).toBe(EXIT.ok);
+    expect(JSON.parse(e.out)).toMatchObject({ stream: 'gdpr', erased: [1], already_erased: [] });
+    expect((await stele(['erase', 'gdpr', '--seqs', '1', '--reason', 'again'])).out).toContain(
+      'already erased: 1',
+    );
+    expect((await stele(['erase', 'gdpr', '--reason', 'r'])).code).toBe(EXIT.usage);
+    expect(
+      (await stele(['erase', 'gdpr', '--seqs', '1', '--actor', 'u', '--reason', 'r'])).code,
+    ).toBe(EXIT.usage);
+    expect((await stele(['erase', 'gdpr', '--seqs', '1'])).code).toBe(EXIT.usage);
+
+    const r = await stele(['rotate-keys', '--json']);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    expect(JSON.parse(r.out)).toMatchObject({ keys_under_other_master_keys: 0 });
+  });
+
+  it('sends stele-cli/<version> as its User-Agent, which _access records', async () => {
+    const seen: string[] = [];
+    const io = nodeIo({
+      env: { STELE_URL: ledger.url, STELE_TOKEN: ADMIN },
+      isTTY: false,
+      stdout: () => {},
+      stderr: () => {},
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        seen.push(new Headers(init?.headers).get('user-agent') ?? '');
+        return fetch(input, init);
+      }) as typeof fetch,
+      stateDir: join(dir, 'state-ua'),
+    });
+    expect(await main(['tokens', 'list'], io)).toBe(EXIT.ok);
+    expect(seen).toEqual([`stele-cli/${STELE_VERSION}`]);
+  });
+
+  it('refuses to export into a folder that is not empty', async () => {
+    const out = join(dir, 'used');
+    await stele(['send', 'exp', '-'], '{"action":"a","actor":"b"}');
+    await settle('exp', 1);
+    expect((await stele(['export', 'exp', '--out', out])).code).toBe(EXIT.ok);
+    const again = await stele(['export', 'exp', '--out', out]);
+    expect(again.code).toBe(EXIT.usage);
+    expect(again.err).toContain('is not empty');
+  });
+
+  it('tail: says what it follows, prints a refusal as one line, and gives up on a dead server', async () => {
+    const refused = await main(
+      ['tail', 'prod', '--give-up', '2'],
+      await ioWith({ STELE_URL: ledger.url, STELE_TOKEN: 'wrong' }),
+    );
+    expect(refused).toBe(EXIT.auth);
+    let err = '';
+    const io = nodeIo({
+      env: { STELE_URL: 'http://127.0.0.1:9', STELE_TOKEN: ADMIN },
+      isTTY: false,
+      stdout: () => {},
+      stderr: (x) => {
+        err += x;
+      },
+      stateDir: join(dir, 'state-tail'),
+    });
+    expect(await main(['tail', 'prod', '--give-up', '1'], io)).toBe(EXIT.connection);
+    expect(err).toContain('stele: following prod: entries appended from now on');
+    expect(err).toMatch(/no connection to http:\/\/127\.0\.0\.1:9 for \d+ s .*giving up/);
+    expect((await stele(['tail', 'prod', '--give-up', '0'])).code).toBe(EXIT.usage);
+  });
+
+  it('prints completion scripts for bash and zsh', async () => {
+    const bash = await stele(['completion', 'bash']);
+    expect(bash.out).toContain('complete -F _stele stele');
+    expect(bash.out).toContain('rotate-keys');
+    const zsh = await stele(['completion', 'zsh']);
+    expect(zsh.out).toMatch(/^#compdef stele/);
+    expect((await stele(['completion', 'fish'])).code).toBe(EXIT.usage);
   });
 });
 
