@@ -11,6 +11,9 @@ export const TEST_MASTER_KEY = 'c3RlbGUgdGVzdCBtYXN0ZXIga2V5IC0tIG5vdCBzZWM=';
 // workerd against real Durable Objects, D1 and R2 (storage isolated per test file).
 export default defineConfig({
   test: {
+    // A passing test's console output (the ledger logging the failures a test provokes on
+    // purpose) is not shown; a failing test's is.
+    silent: 'passed-only',
     projects: [
       {
         test: {
