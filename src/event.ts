@@ -194,7 +194,9 @@ export function isRfc3339(v: JsonValue): boolean {
     number,
     number,
   ];
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  // Days in the month: leap years repeat every 400 years, and Date.UTC reads years 0-99 as
+  // 1900-1999, so the month is looked up in the year of the same place in 2000-2399.
+  const days = new Date(Date.UTC(2000 + (y % 400), mo, 0)).getUTCDate();
   if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || s > 60) return false;
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return false;
   return true;
@@ -206,18 +208,24 @@ export function isIp(s: string): boolean {
   if (v4.test(s)) return true;
   // IPv6 (RFC 4291 §2.2): hex groups with at most one "::", optionally ending in IPv4.
   if (!/^[0-9a-fA-F:.]{2,45}$/.test(s) || !s.includes(':')) return false;
-  const [head, tail] = s.includes('.')
-    ? [s.slice(0, s.lastIndexOf(':') + 1), s.slice(s.lastIndexOf(':') + 1)]
-    : [s, ''];
-  if (tail !== '' && !v4.test(tail)) return false;
-  const double = head.split('::').length - 1;
-  if (double > 1) return false;
-  const groups = head
-    .split(':')
-    .filter((g, i, a) => !(g === '' && (i === 0 || i === a.length - 1 || double === 1)));
-  if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
-  const n = groups.length + (tail === '' ? 0 : 2);
-  return double === 1 ? n < 8 : n === 8;
+  // An embedded IPv4 tail counts as two groups: checked, then replaced by "0:0".
+  let v6 = s;
+  if (s.includes('.')) {
+    const at = s.lastIndexOf(':') + 1;
+    if (!v4.test(s.slice(at))) return false;
+    v6 = `${s.slice(0, at)}0:0`;
+  }
+  const group = (g: string) => /^[0-9a-fA-F]{1,4}$/.test(g);
+  const halves = v6.split('::');
+  if (halves.length > 2) return false;
+  if (halves.length === 1) {
+    const groups = v6.split(':');
+    return groups.length === 8 && groups.every(group);
+  }
+  // One "::": the groups on each side (none, or 1-4 hex digits each: a stray colon makes an
+  // empty group, which is refused), at most 7 in all.
+  const [left, right] = halves.map((h) => (h === '' ? [] : h.split(':'))) as [string[], string[]];
+  return left.length + right.length <= 7 && left.every(group) && right.every(group);
 }
 
 function bad(field: string, rule: string): never {

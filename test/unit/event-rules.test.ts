@@ -383,6 +383,9 @@ describe('RFC 3339 date-times', () => {
   const good = [
     '2024-02-29T23:59:60Z',
     '2000-02-29T00:00:00Z',
+    // Year 0 is a leap year (divisible by 400); Date.UTC alone reads it as 1900, which is not.
+    '0000-02-29T00:00:00Z',
+    '0400-02-29T00:00:00Z',
     '2026-01-31T00:00:00z',
     '2026-04-30t00:00:00Z',
     '2026-12-31T23:59:59.123456789+23:59',
@@ -398,6 +401,8 @@ describe('RFC 3339 date-times', () => {
   const bad = [
     '2023-02-29T00:00:00Z',
     '2100-02-29T00:00:00Z',
+    '0100-02-29T00:00:00Z',
+    '1900-02-29T00:00:00Z',
     '2026-04-31T00:00:00Z',
     '2026-00-01T00:00:00Z',
     '2026-13-01T00:00:00Z',
@@ -428,9 +433,38 @@ describe('RFC 3339 date-times', () => {
 });
 
 describe('IP addresses', () => {
-  // Not asserted here: src/event.ts accepts IPv6 with a stray single colon (':::', '1::2:',
-  // ':1:2:3:4:5:6:7:8'), which Node and RFC 4291 refuse; a property over arbitrary strings
-  // against net.isIP fails on those until isIp is fixed.
+  it('agrees with net.isIP on any string of address characters, stray colons included', () => {
+    // isIp accepted IPv6 with a stray colon (':::', '1::2:', ':1:2:3:4:5:6:7:8'), which
+    // Node and RFC 4291 refuse: 1,048 distinct strings in a fuzz of 400,000.
+    for (const ip of [
+      ':::',
+      '1:::2',
+      '1::2:',
+      ':1::2',
+      ':1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:7:8:',
+      ':0:0:0:0:0:0:0:0:',
+      '::::',
+    ])
+      expect(isIp(ip), ip).toBe(false);
+    const piece = fc.constantFrom(
+      ...'0123456789abcdefABCDEF:.'.split(''),
+      '::',
+      ':',
+      'ffff',
+      '1.2.3.4',
+      '255',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 16 }).map((a) => a.join('')),
+        (ip) => {
+          expect(isIp(ip), JSON.stringify(ip)).toBe(isIP(ip) !== 0);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
   // Each octet class of the IPv4 grammar, in each of the four places.
   const octets = ['0', '9', '10', '99', '100', '199', '200', '249', '250', '255'];
   const badOctets = ['256', '260', '300', '01', '00', '001', '1000', '-1', '', 'a'];
