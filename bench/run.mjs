@@ -1,8 +1,10 @@
-// `npm run bench`: bundles each bench/*.ts with esbuild and runs it RUNS times (default 3;
-// this machine is noisy), printing every run. Results belong in docs/benchmarks.md.
+// `npm run bench`: prints the SDK's bundle size, then bundles each bench/*.ts with esbuild and
+// runs it RUNS times (default 3; this machine is noisy), printing every run (`npm run bench
+// <name>`: one bench, or `size` alone). Results belong in docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const runs = Number(process.env.RUNS ?? 3);
@@ -14,6 +16,24 @@ const benches = ['core', 'verify', 'witness', 'tail'].filter(
 const dir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'stele-bench');
 mkdirSync(dir, { recursive: true });
 console.log(`node ${process.version}, ${runs} runs each`);
+if (only === undefined || only === 'size') {
+  // The whole of @stele/sdk as a Worker or a browser page would ship it: minified, with
+  // @noble/* inside (a bundle that imports less of it shrinks further).
+  const sdk = await build({
+    entryPoints: ['packages/sdk/src/index.ts'],
+    bundle: true,
+    minify: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'warning',
+  });
+  const bytes = sdk.outputFiles[0].contents;
+  console.log(
+    `SDK size: ${(gzipSync(bytes).length / 1024).toFixed(1)} KB gzip (${(bytes.length / 1024).toFixed(1)} KB minified, with @noble/*)`,
+  );
+}
 for (const name of benches) {
   const outfile = join(dir, `${name}.mjs`);
   await build({
