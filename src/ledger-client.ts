@@ -59,7 +59,9 @@ export class LedgerClient {
   constructor(opts: { url: string; token?: string; fetch?: typeof fetch; userAgent?: string }) {
     this.#url = opts.url.replace(/\/+$/, '');
     this.#token = opts.token;
-    this.#fetch = opts.fetch ?? fetch;
+    // Called as this.#fetch(...): the platform's fetch is wrapped, since Workers and
+    // browsers refuse it with any `this` but their own ("Illegal invocation").
+    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#userAgent = opts.userAgent;
   }
 
