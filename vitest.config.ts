@@ -33,6 +33,18 @@ export default defineConfig({
         },
       },
       {
+        // The console in Debian's chromium (playwright-core), against a real ledger and
+        // witnesses on loopback; test/browser/global-setup.ts installs chromium if missing.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: './wrangler.toml' },
