@@ -32,7 +32,10 @@ export function tar(files: readonly TarFile[], mtime: number): Uint8Array {
 }
 
 function header(path: string, size: number, mtime: number): Uint8Array {
-  if (!/^[\x21-\x7e]+(\/[\x21-\x7e]+)*$/.test(path) || path.split('/').includes('..'))
+  // Segments of visible ASCII but '/', none of them '.' or '..': no absolute path, no empty
+  // segment, nothing that unpacks outside the folder.
+  const segments = path.split('/');
+  if (!segments.every((x) => /^[\x21-\x2e\x30-\x7e]+$/.test(x) && x !== '.' && x !== '..'))
     throw new RangeError(`"path" expected a relative path of visible ASCII, got ${path}`);
   // A path too long for `name` is split at a slash into prefix (155) and name (100).
   let name = path;
