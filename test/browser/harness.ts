@@ -63,7 +63,7 @@ export async function startWorld(): Promise<World> {
     witnessPolicy: policy,
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(join(ARTIFACTS, 'docs'), { recursive: true });
   return {
     ledger,
     witnesses,
@@ -116,9 +116,14 @@ export async function signIn(page: Page, w: World, token: string): Promise<void>
   await page.getByRole('navigation', { name: 'Console' }).waitFor();
 }
 
-/** Saves a screenshot of the page as a test artifact (test/browser/artifacts, git-ignored). */
+/**
+ * Saves a screenshot of the page as a test artifact (test/browser/artifacts, git-ignored):
+ * the whole page, and the visible part alone under docs/ (smaller: what
+ * scripts/console-screenshots.mjs copies into docs/console/).
+ */
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'docs', `${name}.png`) });
 }
 
 /** A request to the ledger from the test itself (Node), as a service or the CLI would make it. */
