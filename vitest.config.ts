@@ -40,6 +40,9 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/browser/global-setup.ts'],
+          // One browser and one ledger at a time: on two cores, two at once would race the
+          // tail's 2 s limit against each other.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

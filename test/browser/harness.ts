@@ -16,7 +16,7 @@ export const CHROMIUM = process.env.STELE_CHROMIUM ?? '/usr/bin/chromium';
 export const ADMIN = `console-admin-${randomBytes(8).toString('hex')}`;
 
 /** The flags that run Debian's chromium headless in a container (../shared/TOOLCHAIN-NOTES.md). */
-const FLAGS = [
+export const FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
