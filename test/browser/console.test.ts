@@ -444,6 +444,32 @@ describe.skipIf(missing !== '')(`the console in chromium${missing ? ` (${missing
     await shot(page, 'entry-erased');
   });
 
+  it('sends nothing for a path in place of a stream name, from an address or a form', async () => {
+    const { page } = admin;
+    const sent: string[] = [];
+    const onRequest = (r: { url(): string }) => sent.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    try {
+      await page.goto(`${w.url}/#/entry/..%2F..%2Fv1%2Ftokens/1`);
+      await page.getByRole('heading', { name: 'Not a stream' }).waitFor();
+      await page.goto(`${w.url}/#/admin/erase`);
+      await page.getByRole('heading', { name: 'Erasure' }).waitFor();
+      const path = '../../v1/tokens/x';
+      await page.getByLabel('Stream', { exact: true }).fill(path);
+      await page.getByLabel('Seqs or actor').fill('1');
+      await page.getByLabel('Reason').fill('a path, not a stream');
+      await page.getByLabel('Type the stream name again to confirm').fill(path);
+      await page.getByRole('button', { name: 'Erase' }).click();
+      await page.getByText('not a ledger address, nothing was sent').waitFor();
+    } finally {
+      page.off('request', onRequest);
+    }
+    expect(
+      sent.filter((p) => p.startsWith('/v1/')),
+      'no /v1 request',
+    ).toEqual([]);
+  });
+
   it('the access trail shows who read what, when and from where', async () => {
     const { page } = admin;
     await settled(w, '_access');

@@ -3,6 +3,7 @@
  * from the /v1 API with the user's credentials. No framework: nodes are built with dom.ts
  * and every value from the ledger is set as text.
  */
+import { isAnyStreamName } from '../../entry.js';
 import { formatHash, type Page, parseHash } from '../hash-route.js';
 import { alertBox, h, replace } from './dom.js';
 import { accessPage } from './pages/access.js';
@@ -148,6 +149,18 @@ async function show(): Promise<void> {
     (ADMIN_PAGES.includes(route.page) && who.role !== 'admin') ||
     (route.page === 'tokens' && !who.everyStream) ||
     (['tail', 'search', 'entry', 'export'].includes(route.page) && !canRead(who));
+  // A stream named in the address goes into /v1 paths: only a stream name is taken.
+  const named =
+    route.page === 'tail' || route.page === 'entry' ? route.args[0] : route.query.stream;
+  if (named !== undefined && !isAnyStreamName(named)) {
+    replace(
+      main,
+      h('h1', { tabindex: '-1', id: 'page-title' }, 'Not a stream'),
+      alertBox(`"${named}" is not a stream name.`),
+    );
+    focusTitle();
+    return;
+  }
   if (denied) {
     replace(
       main,

@@ -49,8 +49,16 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch for /v1 with the caller's credentials; a 401 signs out before it returns. */
+/**
+ * fetch for /v1 with the caller's credentials; a 401 signs out before it returns. Only a
+ * path the URL parser keeps as written is sent: a stream name from an address or a form
+ * with dot segments ("../../v1/tokens") can never turn a request into one for another route.
+ */
 export async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(path, location.origin);
+  const asked = path.split('?')[0];
+  if (url.origin !== location.origin || !url.pathname.startsWith('/v1/') || url.pathname !== asked)
+    throw new ApiError(400, `not a ledger address, nothing was sent: ${path}`);
   const headers = new Headers(init.headers);
   const t = token();
   if (t !== undefined) headers.set('authorization', `Bearer ${t}`);
@@ -82,11 +90,12 @@ export async function apiText(path: string): Promise<string> {
 export function client(): LedgerClient {
   return new LedgerClient({
     url: location.origin,
-    fetch: (input, init) =>
-      api(
-        typeof input === 'string' ? new URL(input).pathname + new URL(input).search : String(input),
-        init,
-      ),
+    // The path as the client wrote it (not re-parsed here, which would resolve dot segments
+    // before api() could see them).
+    fetch: (input, init) => {
+      const url = String(input);
+      return api(url.startsWith(location.origin) ? url.slice(location.origin.length) : url, init);
+    },
   });
 }
 

@@ -172,8 +172,9 @@ export function tailPage(v: View) {
         fetch: async (url, init) => {
           const headers = new Headers(init?.headers);
           headers.delete('authorization');
-          const u = new URL(String(url));
-          const res = await api(u.pathname + u.search, { ...init, headers });
+          // The path as the SDK wrote it: api() refuses one that is not kept as written.
+          const path = String(url).slice(location.origin.length);
+          const res = await api(path, { ...init, headers });
           if (res.ok && !signal.aborted)
             conn.textContent = `Connected: live entries of ${stream} appear below as they are appended.`;
           return res;
