@@ -1,8 +1,9 @@
 /**
  * Before the browser tests: Debian's chromium must be installed (scripts/install-chromium.mjs
- * installs it with apt when it is missing), and the CLI built (the export test runs `stele
- * verify --offline` on what the console exported). Under CI a browser that cannot be had is
- * a failure, never a skip; elsewhere the tests skip and say why (inject('browserMissing')).
+ * installs it with apt when it is missing), the console built from the current sources, and
+ * the CLI built (the export test runs `stele verify --offline` on what the console
+ * exported). Under CI a browser that cannot be had is a failure, never a skip; elsewhere the
+ * tests skip and say why (inject('browserMissing')).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,6 +28,13 @@ export default function setup(project: TestProject): void {
     if (process.env.CI) throw new Error(`browser tests: ${why}; under CI they may not skip`);
     project.provide('browserMissing', why);
   } else project.provide('browserMissing', '');
+  // The console as the sources are now (npm test builds it too, but `npx vitest` does not):
+  // the ledger the tests start serves workers/ledger/console/dist/assets.ts.
+  const console_ = spawnSync(process.execPath, [join(root, 'scripts/build-console.mjs')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (console_.status !== 0) throw new Error('browser tests: building the console failed');
   if (!existsSync(join(root, 'dist/stele.mjs'))) {
     const b = spawnSync(process.execPath, [join(root, 'scripts/build-cli.mjs')], {
       cwd: root,
