@@ -122,8 +122,9 @@ const COMMANDS: Readonly<
 const OPTIONS_HELP = `options:
   --url URL            the ledger (or STELE_URL)
   --token TOKEN        a bearer token (or STELE_TOKEN)
-  --log-key KEY        the pinned log key: a stream's vkey (<name>+<hex8 key ID>+<base64 key>),
-                       or the bare base64 public key of GET /v1/log-keys (or STELE_LOG_KEY)
+  --log-key KEY[,KEY]  the pinned log key: a stream's vkey (<name>+<hex8 key ID>+<base64 key>),
+                       or the bare base64 public key of GET /v1/log-keys (or STELE_LOG_KEY);
+                       after a key rotation, the current key and the retired ones
   --origin-prefix P    the ledger's origin prefix, when --log-key is a bare public key
   --policy FILE        a tlog-policy file: the witness quorum to require
   --config FILE        JSON with url, token, log_key, origin_prefix, policy (or STELE_CONFIG)
@@ -276,14 +277,19 @@ function logKeyRule(rule: string): string {
 }
 
 /** The pinned verifier for a stream's origin: a vkey as given, or a bare key with the origin. */
-function logVerifier(s: Settings, origin: string): NoteVerifier {
+function logVerifier(s: Settings, origin: string): NoteVerifier[] {
   if (!s.logKey)
     throw new UsageError(
       'no pinned log key: give --log-key (a vkey, or the base64 key of GET /v1/log-keys)',
     );
-  if (!isBareKey(s.logKey)) {
+  // After a key rotation: the current key and the retired ones, comma-separated.
+  return s.logKey.split(',').map((one) => oneLogVerifier(one.trim(), origin));
+}
+
+function oneLogVerifier(key: string, origin: string): NoteVerifier {
+  if (!isBareKey(key)) {
     try {
-      const k = parseVerifierKey(s.logKey);
+      const k = parseVerifierKey(key);
       if (k.name !== origin)
         throw new UsageError(`--log-key is for "${k.name}", the stream's origin is "${origin}"`);
       return ed25519Verifier(k);
@@ -292,9 +298,7 @@ function logVerifier(s: Settings, origin: string): NoteVerifier {
       throw e;
     }
   }
-  const pub = fromBase64(s.logKey);
-  if (pub?.length !== 32)
-    throw new UsageError('--log-key must be a vkey or the base64 of a 32-byte Ed25519 key');
+  const pub = fromBase64(key) as Uint8Array;
   return ed25519Verifier(
     formatVerifierKey({ name: origin, type: SIG_TYPE_ED25519, publicKey: pub }),
   );
@@ -404,10 +408,11 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     const c = client(io, s);
     const prefix =
       s.originPrefix ??
-      (s.logKey !== undefined && !isBareKey(s.logKey)
+      (s.logKey !== undefined && !isBareKey(s.logKey.split(',')[0]?.trim() ?? '')
         ? undefined
         : (await c.logKeys()).origin_prefix);
-    origin = prefix === undefined ? vkeyName(s.logKey ?? '') : `${prefix}/${name}`;
+    origin =
+      prefix === undefined ? vkeyName(s.logKey?.split(',')[0]?.trim() ?? '') : `${prefix}/${name}`;
     source = ledgerSource(c, name);
   }
   const log = logVerifier(s, origin);
