@@ -10,9 +10,8 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
-import { utf8 } from '../../src/index.js';
+import { EXIT } from '../../src/cli/main.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'backup-admin';
@@ -36,25 +35,14 @@ async function stop(w: RunningWorker): Promise<void> {
   await w.dispose();
 }
 
+/** `stele` as the auditor runs it: the log key pinned, the state of its last run kept. */
 async function stele(url: string, args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
   const pub = (await (await fetch(`${url}/v1/log-keys`)).json()) as { public_key: string };
-  const code = await main(
-    args,
-    nodeIo({
-      env: { STELE_TOKEN: ADMIN, STELE_URL: url, STELE_LOG_KEY: pub.public_key },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        out += s;
-      },
-      readStdin: async () => utf8(''),
-      stateDir: AUDITOR,
-    }),
-  );
-  return { code, out };
+  const r = await runStele(args, {
+    env: { STELE_TOKEN: ADMIN, STELE_URL: url, STELE_LOG_KEY: pub.public_key },
+    stateDir: AUDITOR,
+  });
+  return { code: r.code, out: r.out + r.err };
 }
 
 const auth = { authorization: `Bearer ${ADMIN}` };

@@ -10,9 +10,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
-import { utf8 } from '../../src/index.js';
+import { EXIT } from '../../src/cli/main.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'rotation-admin';
@@ -22,25 +21,12 @@ const dir = mkdtempSync(join(tmpdir(), 'stele-rotation-'));
 let ledger: RunningWorker | undefined;
 afterAll(() => ledger?.dispose());
 
-async function stele(args: string[], env: Record<string, string>, stdin = '') {
-  let out = '';
-  let err = '';
-  const code = await main(
-    args,
-    nodeIo({
-      env: { STELE_TOKEN: ADMIN, ...env },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      readStdin: async () => utf8(stdin),
-      stateDir: join(dir, `state-${randomBytes(4).toString('hex')}`),
-    }),
-  );
-  return { code, out, err };
+function stele(args: string[], env: Record<string, string>, stdin = '') {
+  return runStele(args, {
+    env: { STELE_TOKEN: ADMIN, ...env },
+    stdin,
+    stateDir: join(dir, `state-${randomBytes(4).toString('hex')}`),
+  });
 }
 
 async function settle(url: string, stream: string, size: number): Promise<void> {
