@@ -11,6 +11,9 @@ import {
   type SourceEntry,
 } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
+import type { LogKeys } from '../checkpoint-verify.js';
+import { type CopyReport, CopyVerifier } from '../copy-verifier.js';
+import { MAX_RECORD_SIZE } from '../delivered-record.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { entryLeafHash, isAnyStreamName } from '../entry.js';
 import { parseExportEntry, parseExportIndex, parseExportMeta } from '../export-format.js';
@@ -19,6 +22,7 @@ import { isJsonObject } from '../json-shape.js';
 import { LedgerClient, LedgerError, type TokenRecord } from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
 import { CompactRange } from '../merkle.js';
+import { ndjsonLines } from '../ndjson-lines.js';
 import type { NoteVerifier } from '../note.js';
 import {
   ed25519Verifier,
@@ -45,6 +49,11 @@ export interface CliIo {
   /** The names in a folder; none when it does not exist. */
   list(path: string): Promise<string[]>;
   readStdin(): Promise<Uint8Array>;
+  /**
+   * A file's bytes a chunk at a time, so that a large file is never held whole (`stele
+   * verify --from`); without it, readFile.
+   */
+  readChunks?(path: string): AsyncIterable<Uint8Array>;
   readonly fetch: typeof fetch;
   /** Where per-user state lives (~/.config/stele). */
   readonly stateDir: string;
@@ -79,9 +88,9 @@ const COMMANDS: Readonly<
   },
   verify: {
     usage:
-      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]',
+      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]\n       stele verify --from <file.ndjson> [--policy FILE] [--json]',
     summary:
-      'verify a stream (or an export, --offline) with the pinned log key, trusting nothing from the server',
+      "verify a stream (or an export, --offline; or a SIEM's copy of delivered records, --from) with the pinned log key, trusting nothing from the server",
   },
   export: {
     usage: 'stele export <stream> --out <dir> [--json]',
@@ -394,6 +403,8 @@ async function readState(io: CliIo, path: string): Promise<Record<string, AuditS
 }
 
 async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const from = o.flags.get('from');
+  if (typeof from === 'string') return verifyFromCommand(io, o, s, from);
   const offline = o.flags.get('offline');
   let source: AuditSource;
   let name: string;
@@ -443,6 +454,71 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     o.flags.has('json') ? jsonText(report) : describe(report, previous, policy !== undefined),
   );
   return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * `stele verify --from FILE`: a copy of delivered records (docs/destinations.md), read line by
+ * line, checked against its own checkpoint records with the pinned log key.
+ */
+async function verifyFromCommand(
+  io: CliIo,
+  o: Options,
+  s: Settings,
+  file: string,
+): Promise<number> {
+  if (!s.logKey)
+    throw new UsageError(
+      'no pinned log key: give --log-key (a vkey, or the base64 key of GET /v1/log-keys)',
+    );
+  for (const k of s.logKey.split(',')) if (!isBareKey(k.trim())) vkeyName(k.trim());
+  if (!(await io.exists(file))) throw new UsageError(`cannot read ${file}: no such file`);
+  const policy = policyOf(s);
+  const keysFor = (stream: string, origin: string): LogKeys | string => {
+    if (s.originPrefix !== undefined && origin !== `${s.originPrefix}/${stream}`)
+      return `the checkpoint's origin "${origin}" is not "${s.originPrefix}/${stream}" (--origin-prefix)`;
+    try {
+      return logVerifier(s, origin);
+    } catch (e) {
+      if (e instanceof UsageError) return e.message;
+      throw e;
+    }
+  };
+  const v = new CopyVerifier({ keysFor, ...(policy ? { policy } : {}) });
+  const chunks = io.readChunks?.(file) ?? [await readBytes(io, file, 'copy')];
+  try {
+    for await (const l of ndjsonLines(chunks, MAX_RECORD_SIZE)) {
+      if ('text' in l) v.addLine(l.text, l.line);
+      else
+        v.addUnreadable(
+          l.line,
+          'tooLong' in l
+            ? `the record is over ${MAX_RECORD_SIZE} bytes`
+            : 'the record is not UTF-8',
+        );
+    }
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const report = v.finish();
+  io.stdout(o.flags.has('json') ? jsonText({ file, ...report }) : describeCopy(file, report));
+  return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+function describeCopy(file: string, r: CopyReport): string {
+  const dup = r.duplicates > 0 ? ` (${r.duplicates} exact duplicates dropped)` : '';
+  const streams = r.streams.map(
+    (x) =>
+      `  ${x.stream}: ${x.entries} entries, ${x.checkpoints_verified} signed checkpoints matched${x.root ? `; newest size ${x.size}, root ${x.root}` : ''}${x.beyond_checkpoint > 0 ? `; ${x.beyond_checkpoint} after the newest checkpoint (chained, not covered by a signed root yet)` : ''}${x.erased.length > 0 ? `; erased: ${x.erased.join(', ')}` : ''}`,
+  );
+  if (r.ok)
+    return `OK ${file}: ${r.records} records${dup}, ${r.streams.length} stream${r.streams.length === 1 ? '' : 's'}\n${streams.join('\n')}\n`;
+  const first = r.problems
+    .filter((p) => p.seq !== undefined)
+    .sort((a, b) => (a.seq as number) - (b.seq as number))[0];
+  const lines = r.problems.map((p) => `  ${p.kind}: ${p.detail}`);
+  const more =
+    r.problems_not_listed > 0 ? [`  ... and ${r.problems_not_listed} more problems`] : [];
+  return `FAILED ${file}${first ? ` (first bad seq ${first.seq} of ${first.stream})` : ''}: ${r.records} records${dup}\n${[...lines, ...more, ...streams].join('\n')}\n`;
 }
 
 function describe(r: AuditReport, previous: AuditState | undefined, policyGiven: boolean): string {
