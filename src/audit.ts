@@ -10,7 +10,7 @@ import { canonicalize } from './canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
 import {
   type CheckpointReport,
-  type LogKeys,
+  type LogKeySet,
   logKeyList,
   verifyCheckpointNote,
 } from './checkpoint-verify.js';
@@ -149,7 +149,7 @@ export interface AuditReport {
 export interface AuditOptions {
   readonly stream: string;
   /** The stream's log key (key name = its origin), or its current and retired keys, pinned by the auditor. */
-  readonly log: LogKeys;
+  readonly log: LogKeySet;
   /** Witness policy to enforce; none means only the log signature is required. */
   readonly policy?: Policy;
   /** What the previous run verified. */
@@ -403,7 +403,7 @@ const ERASED = 'erased';
 const TAMPERED = 'tampered';
 
 /** The pinned log key(s), as a problem names them. */
-function pinned(log: LogKeys): string {
+function pinned(log: LogKeySet): string {
   const keys = logKeyList(log);
   return keys.length === 1
     ? `the pinned log key ${keys[0].name}`
@@ -413,7 +413,7 @@ function pinned(log: LogKeys): string {
 /** Why a published checkpoint is not one of the signed chain, or undefined when it is. */
 async function publishedProblem(
   note: string,
-  log: LogKeys,
+  log: LogKeySet,
   head: Checkpoint,
   bySize: ReadonlyMap<number, Checkpoint>,
   source: AuditSource,

@@ -43,10 +43,10 @@ export interface CheckpointReport {
  * key and the retired ones: a checkpoint signed by any of them carries the log's signature).
  * Every key of a set is the same origin's.
  */
-export type LogKeys = NoteVerifier | readonly NoteVerifier[];
+export type LogKeySet = NoteVerifier | readonly NoteVerifier[];
 
-/** The keys of a LogKeys, checked: at least one, all of the same origin. */
-export function logKeyList(log: LogKeys): readonly [NoteVerifier, ...NoteVerifier[]] {
+/** The keys of a LogKeySet, checked: at least one, all of the same origin. */
+export function logKeyList(log: LogKeySet): readonly [NoteVerifier, ...NoteVerifier[]] {
   const keys: readonly NoteVerifier[] = Array.isArray(log) ? log : [log as NoteVerifier];
   const [first] = keys;
   if (first === undefined) throw new RangeError('"log" expected at least one key');
@@ -64,7 +64,7 @@ export function logKeyList(log: LogKeys): readonly [NoteVerifier, ...NoteVerifie
  */
 export function verifyCheckpointNote(
   note: Uint8Array,
-  log: LogKeys,
+  log: LogKeySet,
   policy: Policy | undefined,
 ): CheckpointReport {
   const keys = logKeyList(log);

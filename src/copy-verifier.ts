@@ -18,7 +18,11 @@
  * One million records take about 73 MB whatever the size of their events.
  */
 
-import { type CheckpointReport, type LogKeys, verifyCheckpointNote } from './checkpoint-verify.js';
+import {
+  type CheckpointReport,
+  type LogKeySet,
+  verifyCheckpointNote,
+} from './checkpoint-verify.js';
 import {
   type DeliveredEntry,
   type DeliveredHollow,
@@ -92,7 +96,7 @@ export interface CopyOptions {
    * The pinned log key(s) for a stream's checkpoints, whose note names `origin`; or why
    * there is none (then that checkpoint is reported as bad).
    */
-  readonly keysFor: (stream: string, origin: string) => LogKeys | string;
+  readonly keysFor: (stream: string, origin: string) => LogKeySet | string;
   /** Witness policy the newest checkpoint of each stream must meet. */
   readonly policy?: Policy;
 }

@@ -11,7 +11,7 @@ import {
   type SourceEntry,
 } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
-import type { LogKeys } from '../checkpoint-verify.js';
+import type { LogKeySet } from '../checkpoint-verify.js';
 import { type CopyReport, CopyVerifier } from '../copy-verifier.js';
 import { MAX_RECORD_SIZE } from '../delivered-record.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
@@ -473,7 +473,7 @@ async function verifyFromCommand(
   for (const k of s.logKey.split(',')) if (!isBareKey(k.trim())) vkeyName(k.trim());
   if (!(await io.exists(file))) throw new UsageError(`cannot read ${file}: no such file`);
   const policy = policyOf(s);
-  const keysFor = (stream: string, origin: string): LogKeys | string => {
+  const keysFor = (stream: string, origin: string): LogKeySet | string => {
     if (s.originPrefix !== undefined && origin !== `${s.originPrefix}/${stream}`)
       return `the checkpoint's origin "${origin}" is not "${s.originPrefix}/${stream}" (--origin-prefix)`;
     try {

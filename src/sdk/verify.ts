@@ -6,7 +6,7 @@
 import type { Checkpoint } from '../checkpoint.js';
 import {
   type CheckpointReport,
-  type LogKeys,
+  type LogKeySet,
   logKeyList,
   verifyCheckpointNote,
 } from '../checkpoint-verify.js';
@@ -22,7 +22,7 @@ import { parseTlogProof } from '../tlog-proof.js';
 
 export interface PinnedKeys {
   /** The log's verifier for the origin in question (key name = origin), or its current and retired keys. */
-  readonly log: LogKeys;
+  readonly log: LogKeySet;
   /** The witness quorum to require, if any. */
   readonly policy?: Policy;
 }

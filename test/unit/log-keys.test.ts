@@ -1,5 +1,5 @@
 /**
- * A log key set (src/checkpoint-verify.ts LogKeys): after a rotation an auditor pins the
+ * A log key set (src/checkpoint-verify.ts LogKeySet): after a rotation an auditor pins the
  * current key and the retired ones; a checkpoint signed by any of them carries the log's
  * signature, one signed by none does not, and a set must be of one origin.
  */
