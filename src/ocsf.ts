@@ -256,3 +256,33 @@ function managedOf(e: AuditEvent, access: boolean): Json {
 function isObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * Where a delivered OCSF event differs from the event the mapping gives (`want`), as the
+ * path of the first attribute that differs (`metadata.uid`, `resources[0].uid`), or
+ * undefined when every attribute of `want` is in `got` with the same value. Attributes only
+ * in `got` (added by a SIEM) are not compared.
+ */
+export function ocsfDifference(want: JsonValue, got: unknown, path = ''): string | undefined {
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got) || got.length !== want.length) return path;
+    for (const [i, w] of want.entries()) {
+      const d = ocsfDifference(w, got[i], `${path}[${i}]`);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  if (typeof want === 'object' && want !== null) {
+    if (typeof got !== 'object' || got === null || Array.isArray(got)) return path;
+    for (const [k, w] of Object.entries(want)) {
+      const d = ocsfDifference(
+        w,
+        (got as Record<string, unknown>)[k],
+        path === '' ? k : `${path}.${k}`,
+      );
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  return want === got ? undefined : path;
+}
