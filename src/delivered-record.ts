@@ -127,8 +127,12 @@ export function parseDeliveredRecord(v: unknown): ParsedRecord {
   ]);
   streamOf(v.stream);
   if (!isCount(v.seq)) bad('seq', 'must be a non-negative integer');
-  if (typeof v.received_at !== 'string' || !RECEIVED_AT.test(v.received_at))
-    bad('received_at', 'must be RFC 3339 UTC with milliseconds');
+  if (
+    typeof v.received_at !== 'string' ||
+    !RECEIVED_AT.test(v.received_at) ||
+    Number.isNaN(Date.parse(v.received_at))
+  )
+    bad('received_at', 'must be an RFC 3339 UTC time with milliseconds');
   hash(v.leaf_hash, 'leaf_hash');
   if (hollow === 'tampered') {
     if (v.tampered !== true) bad('tampered', 'must be true');

@@ -82,7 +82,8 @@ const HTTP_METHODS = new Set([
 /**
  * The OCSF event of one delivered entry record. `rules` maps customers' actions; records of
  * `_access` streams always map by ACCESS_OCSF. Throws FormatError when the record's event is
- * not a valid event (a delivered record always holds one).
+ * not a valid event (a delivered record always holds one). The result holds `record` itself
+ * (in `unmapped.stele`), not a copy: serialize it, do not change it.
  *
  * @example
  *   toOcsf(entryRecord(entry, leafHash), parseOcsfConfig(configText)).class_uid // 3002

@@ -18,10 +18,12 @@ import {
   ed25519Verifier,
   entryBytesOf,
   entryLeafHash,
+  FormatError,
   fromBase64,
   generateNoteKey,
   type JsonValue,
   ndjsonLines,
+  parseDeliveredRecord,
   parseOcsfConfig,
   parsePolicy,
   toBase64,
@@ -232,9 +234,51 @@ describe('a copy of delivered records', () => {
   });
 });
 
+describe('delivered records are parsed strictly', () => {
+  const e = log.entries[1] as DeliveredEntry;
+  const refused = (v: unknown, field: string) => {
+    let err: unknown;
+    try {
+      parseDeliveredRecord(v);
+    } catch (x) {
+      err = x;
+    }
+    expect(err, JSON.stringify(v).slice(0, 80)).toBeInstanceOf(FormatError);
+    expect((err as FormatError).field, JSON.stringify(v).slice(0, 80)).toBe(field);
+  };
+  it('reads back what entryRecord and the checkpoint records are', () => {
+    expect(parseDeliveredRecord(e)).toEqual({ kind: 'entry', record: e });
+    expect(parseDeliveredRecord(log.checkpoints[0])).toMatchObject({ kind: 'checkpoint' });
+  });
+  it('refuses anything else, naming the member', () => {
+    const { prev: _, ...noPrev } = e;
+    refused(noPrev, 'the record');
+    refused({ ...e, extra: 1 }, 'the record');
+    refused({ ...e, type: 'entry' }, 'type');
+    refused({ ...e, stream: 'Prod' }, 'stream');
+    refused({ ...e, seq: -1 }, 'seq');
+    refused({ ...e, seq: 1.5 }, 'seq');
+    refused({ ...e, received_at: '2026-13-45T25:00:00.000Z' }, 'received_at');
+    refused({ ...e, received_at: '2026-11-26T00:00:00Z' }, 'received_at');
+    refused({ ...e, leaf_hash: e.leaf_hash.slice(1) }, 'leaf_hash');
+    refused({ ...e, prev: 'AAAA' }, 'prev');
+    refused({ ...log.checkpoints[0], size: 0 }, 'size');
+    refused({ ...log.checkpoints[0], note: 7 }, 'note');
+    refused({ class_uid: 6003, unmapped: {} }, 'unmapped.stele');
+    const { prev: __, event: ___, ...hollow } = e;
+    refused(
+      { class_uid: 6003, unmapped: { stele: { ...hollow, tampered: true } } },
+      'unmapped.stele',
+    );
+    refused({ ...hollow, tampered: false }, 'tampered');
+    refused({ ...hollow, erased: [] }, 'erased');
+    refused([e], 'the record');
+  });
+});
+
 describe('ndjsonLines', () => {
   it('splits across chunks, counts blank lines, drops \\r, skips lines over the bound', async () => {
-    const text = '{"a":1}\r\n\n{"b":"é"}\n' + 'x'.repeat(50) + '\n{"c":3}';
+    const text = `{"a":1}\r\n\n{"b":"é"}\n${'x'.repeat(50)}\n{"c":3}`;
     const bytes = utf8(text);
     for (const size of [1, 2, 3, 7, 1000]) {
       const chunks: Uint8Array[] = [];
