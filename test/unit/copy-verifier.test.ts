@@ -5,7 +5,7 @@
  * removed record, a conflicting repeat, a forged checkpoint or a missed quorum fails, naming
  * the seq.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -320,6 +320,11 @@ describe('stele verify --from FILE', () => {
         },
         stderr: (s) => {
           err += s;
+        },
+        // The copy is read a chunk at a time (readChunks), never whole.
+        readFile: async (p) => {
+          if (p.endsWith('.ndjson')) throw new Error(`${p} was read whole`);
+          return new Uint8Array(readFileSync(p));
         },
       }),
     );
