@@ -60,7 +60,8 @@ export const ACCESS_OCSF: Readonly<Record<string, AccessMapping>> = {
 
 /** True for the streams whose records map by ACCESS_OCSF: `_access` and its shards. */
 export function isAccessStream(stream: string): boolean {
-  return /^_access(-[1-9][0-9]?)?$/.test(stream);
+  // ACCESS_SHARDS is at most 64: `_access` and `_access-1` to `_access-63` (access-log.ts).
+  return /^_access(-([1-9]|[1-5][0-9]|6[0-3]))?$/.test(stream);
 }
 
 /** The largest OCSF integer_t (signed 32 bits): a larger seq is left out of `metadata.sequence`. */
