@@ -204,6 +204,24 @@ describe('a copy of delivered records', () => {
     expect(r.streams[0]?.erased).toEqual([4]);
   });
 
+  it('fails an entry delivered as tampered, and only it: its leaf hash still chains', () => {
+    const e = log.entries[6] as DeliveredEntry;
+    const tampered = {
+      type: 'stele.entry',
+      stream: 'prod',
+      seq: 6,
+      received_at: e.received_at,
+      leaf_hash: e.leaf_hash,
+      tampered: true,
+    };
+    const r = verify(log.records.map((x) => ('seq' in x && x.seq === 6 ? tampered : x)));
+    expect(kinds(r)).toEqual(['tampered@6']);
+    // With its leaf hash changed too, the next entry's prev says so.
+    const worse = { ...tampered, leaf_hash: (log.entries[5] as DeliveredEntry).leaf_hash };
+    const r2 = verify(log.records.map((x) => ('seq' in x && x.seq === 6 ? worse : x)));
+    expect(kinds(r2)).toEqual(['tampered@6', 'broken_chain@7']);
+  });
+
   it('requires the quorum of --policy on the newest checkpoint', () => {
     const w = generateNoteKey('witness.test/w1');
     const policy = `log ${vkey}\nwitness w1 ${w.vkey}\nquorum w1\n`;
