@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 
 const runs = Number(process.env.RUNS ?? 3);
 const only = process.argv[2];
-const benches = ['core', 'verify', 'witness', 'tail'].filter(
+const benches = ['core', 'verify', 'verify-from', 'witness', 'tail'].filter(
   (b) => only === undefined || b === only,
 );
 // Inside the project, so that the bundles resolve their packages from node_modules.

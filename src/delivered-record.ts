@@ -84,17 +84,14 @@ const RECEIVED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** What a record says about the entry it carries, checked for shape only. */
 export type ParsedRecord =
-  | { readonly kind: 'entry'; readonly record: DeliveredEntry; readonly ocsf?: OcsfCopy }
+  | {
+      readonly kind: 'entry';
+      readonly record: DeliveredEntry;
+      /** The OCSF event the record came in, when it came in one. */
+      readonly ocsf?: { readonly [key: string]: unknown };
+    }
   | { readonly kind: 'hollow'; readonly record: DeliveredHollow }
   | { readonly kind: 'checkpoint'; readonly record: DeliveredCheckpoint };
-
-/** The four members an OCSF record repeats from the Stele record it carries (docs/destinations.md). */
-export interface OcsfCopy {
-  readonly log_name: unknown;
-  readonly uid: unknown;
-  readonly logged_time: unknown;
-  readonly sequence: unknown;
-}
 
 /**
  * One delivered record, raw or OCSF-wrapped, parsed from its JSON value. Throws
@@ -108,11 +105,7 @@ export function parseDeliveredRecord(v: unknown): ParsedRecord {
       bad('unmapped.stele', 'must hold the Stele entry record of an OCSF record');
     const r = parseDeliveredRecord(inner);
     if (r.kind !== 'entry') bad('unmapped.stele', 'must be an entry record with its event');
-    const m = isJsonObject(v.metadata) ? v.metadata : {};
-    return {
-      ...r,
-      ocsf: { log_name: m.log_name, uid: m.uid, logged_time: m.logged_time, sequence: m.sequence },
-    };
+    return { ...r, ocsf: v };
   }
   if (v.type === CHECKPOINT_RECORD) {
     exactly(v, ['type', 'stream', 'size', 'note']);
@@ -134,8 +127,12 @@ export function parseDeliveredRecord(v: unknown): ParsedRecord {
   ]);
   streamOf(v.stream);
   if (!isCount(v.seq)) bad('seq', 'must be a non-negative integer');
-  if (typeof v.received_at !== 'string' || !RECEIVED_AT.test(v.received_at))
-    bad('received_at', 'must be RFC 3339 UTC with milliseconds');
+  if (
+    typeof v.received_at !== 'string' ||
+    !RECEIVED_AT.test(v.received_at) ||
+    Number.isNaN(Date.parse(v.received_at))
+  )
+    bad('received_at', 'must be an RFC 3339 UTC time with milliseconds');
   hash(v.leaf_hash, 'leaf_hash');
   if (hollow === 'tampered') {
     if (v.tampered !== true) bad('tampered', 'must be true');

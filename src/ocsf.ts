@@ -60,7 +60,8 @@ export const ACCESS_OCSF: Readonly<Record<string, AccessMapping>> = {
 
 /** True for the streams whose records map by ACCESS_OCSF: `_access` and its shards. */
 export function isAccessStream(stream: string): boolean {
-  return /^_access(-[1-9][0-9]?)?$/.test(stream);
+  // ACCESS_SHARDS is at most 64: `_access` and `_access-1` to `_access-63` (access-log.ts).
+  return /^_access(-([1-9]|[1-5][0-9]|6[0-3]))?$/.test(stream);
 }
 
 /** The largest OCSF integer_t (signed 32 bits): a larger seq is left out of `metadata.sequence`. */
@@ -82,7 +83,8 @@ const HTTP_METHODS = new Set([
 /**
  * The OCSF event of one delivered entry record. `rules` maps customers' actions; records of
  * `_access` streams always map by ACCESS_OCSF. Throws FormatError when the record's event is
- * not a valid event (a delivered record always holds one).
+ * not a valid event (a delivered record always holds one). The result holds `record` itself
+ * (in `unmapped.stele`), not a copy: serialize it, do not change it.
  *
  * @example
  *   toOcsf(entryRecord(entry, leafHash), parseOcsfConfig(configText)).class_uid // 3002
@@ -255,4 +257,34 @@ function managedOf(e: AuditEvent, access: boolean): Json {
 
 function isObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Where a delivered OCSF event differs from the event the mapping gives (`want`), as the
+ * path of the first attribute that differs (`metadata.uid`, `resources[0].uid`), or
+ * undefined when every attribute of `want` is in `got` with the same value. Attributes only
+ * in `got` (added by a SIEM) are not compared.
+ */
+export function ocsfDifference(want: JsonValue, got: unknown, path = ''): string | undefined {
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got) || got.length !== want.length) return path;
+    for (const [i, w] of want.entries()) {
+      const d = ocsfDifference(w, got[i], `${path}[${i}]`);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  if (typeof want === 'object' && want !== null) {
+    if (typeof got !== 'object' || got === null || Array.isArray(got)) return path;
+    for (const [k, w] of Object.entries(want)) {
+      const d = ocsfDifference(
+        w,
+        (got as Record<string, unknown>)[k],
+        path === '' ? k : `${path}.${k}`,
+      );
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  return want === got ? undefined : path;
 }

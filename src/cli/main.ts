@@ -12,7 +12,8 @@ import {
 } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
 import type { LogKeySet } from '../checkpoint-verify.js';
-import { type CopyReport, CopyVerifier } from '../copy-verifier.js';
+import type { CopyReport } from '../copy-report.js';
+import { CopyVerifier } from '../copy-verifier.js';
 import { MAX_RECORD_SIZE } from '../delivered-record.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { entryLeafHash, isAnyStreamName } from '../entry.js';
@@ -30,6 +31,7 @@ import {
   parseVerifierKey,
   SIG_TYPE_ED25519,
 } from '../note-key.js';
+import { type OcsfRule, parseOcsfConfig } from '../ocsf-config.js';
 import { type Policy, parsePolicy } from '../policy.js';
 import { consistencyProof, MemoryHashStore } from '../proof.js';
 import { tail } from '../sdk/tail.js';
@@ -88,7 +90,7 @@ const COMMANDS: Readonly<
   },
   verify: {
     usage:
-      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]\n       stele verify --from <file.ndjson> [--policy FILE] [--json]',
+      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]\n       stele verify --from <file.ndjson> [--policy FILE] [--ocsf-config FILE] [--json]',
     summary:
       "verify a stream (or an export, --offline; or a SIEM's copy of delivered records, --from) with the pinned log key, trusting nothing from the server",
   },
@@ -183,6 +185,7 @@ function parseArgs(argv: readonly string[]): Options {
     'seqs',
     'actor',
     'give-up',
+    'ocsf-config',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -483,7 +486,18 @@ async function verifyFromCommand(
       throw e;
     }
   };
-  const v = new CopyVerifier({ keysFor, ...(policy ? { policy } : {}) });
+  // The destination's mapping of customers' actions: OCSF records must say what it says.
+  const configPath = o.flags.get('ocsf-config');
+  let ocsfRules: readonly OcsfRule[] = [];
+  if (typeof configPath === 'string') {
+    try {
+      ocsfRules = parseOcsfConfig(await readText(io, configPath, 'OCSF configuration'));
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(`--ocsf-config: ${e.field} ${e.rule}`);
+      throw e;
+    }
+  }
+  const v = new CopyVerifier({ keysFor, ocsfRules, ...(policy ? { policy } : {}) });
   const chunks = io.readChunks?.(file) ?? [await readBytes(io, file, 'copy')];
   try {
     for await (const l of ndjsonLines(chunks, MAX_RECORD_SIZE)) {
@@ -508,7 +522,7 @@ function describeCopy(file: string, r: CopyReport): string {
   const dup = r.duplicates > 0 ? ` (${r.duplicates} exact duplicates dropped)` : '';
   const streams = r.streams.map(
     (x) =>
-      `  ${x.stream}: ${x.entries} entries, ${x.checkpoints_verified} signed checkpoints matched${x.root ? `; newest size ${x.size}, root ${x.root}` : ''}${x.beyond_checkpoint > 0 ? `; ${x.beyond_checkpoint} after the newest checkpoint (chained, not covered by a signed root yet)` : ''}${x.erased.length > 0 ? `; erased: ${x.erased.join(', ')}` : ''}`,
+      `  ${x.stream}: ${x.entries} entries, ${x.checkpoints_verified} signed checkpoint${x.checkpoints_verified === 1 ? '' : 's'} matched${x.root ? `; newest size ${x.size}, root ${x.root}` : ''}${x.beyond_checkpoint > 0 ? `; ${x.beyond_checkpoint} after the newest checkpoint (chained, not covered by a signed root yet)` : ''}${x.erased.length > 0 ? `; erased: ${x.erased.join(', ')}` : ''}`,
   );
   if (r.ok)
     return `OK ${file}: ${r.records} records${dup}, ${r.streams.length} stream${r.streams.length === 1 ? '' : 's'}\n${streams.join('\n')}\n`;
@@ -903,7 +917,7 @@ function completionCommand(io: CliIo, o: Options): number {
   const shell = o.positional[1];
   const commands = Object.keys(COMMANDS).join(' ');
   const options =
-    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --forever --give-up --name --role --streams --expires --reason --seqs --actor --help --version';
+    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --ocsf-config --forever --give-up --name --role --streams --expires --reason --seqs --actor --help --version';
   if (shell === 'bash') {
     io.stdout(`# stele bash completion: stele completion bash > ~/.local/share/bash-completion/completions/stele
 _stele() {

@@ -5,7 +5,7 @@
  * removed record, a conflicting repeat, a forged checkpoint or a missed quorum fails, naming
  * the seq.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +18,13 @@ import {
   ed25519Verifier,
   entryBytesOf,
   entryLeafHash,
+  FormatError,
   fromBase64,
   generateNoteKey,
   type JsonValue,
   ndjsonLines,
+  parseDeliveredRecord,
+  parseOcsfConfig,
   parsePolicy,
   toBase64,
   toOcsf,
@@ -106,6 +109,35 @@ describe('a copy of delivered records', () => {
     expect(kinds(r2)).toEqual(['changed@7']);
   });
 
+  it('checks the OCSF view against the record it carries; what a SIEM adds is not compared', () => {
+    const ocsf = log.entries.map((e) => structuredClone(toOcsf(e)) as Record<string, JsonValue>);
+    // A SIEM's own fields.
+    (ocsf[2] as Record<string, JsonValue>).siem_index = 'main';
+    (ocsf[2] as { metadata: Record<string, JsonValue> }).metadata.tags = [];
+    expect(kinds(verify([...ocsf, ...log.checkpoints]))).toEqual([]);
+    // The searched view changed, the carried record intact.
+    (ocsf[6] as { actor: { user: { uid: string } } }).actor.user.uid = 'u-0';
+    (ocsf[9] as { metadata: { uid: string } }).metadata.uid = (
+      log.entries[8] as DeliveredEntry
+    ).leaf_hash;
+    const r = verify([...ocsf, ...log.checkpoints]);
+    expect(kinds(r)).toEqual(['ocsf_mismatch@6', 'ocsf_mismatch@9']);
+    expect(r.problems[0]?.detail).toContain('actor.user.uid');
+    expect(r.problems[1]?.detail).toContain('metadata.uid');
+  });
+
+  it('checks OCSF records with the mapping configuration the destination used', () => {
+    const rules = parseOcsfConfig('[{"prefix":"user.login","class_uid":3002,"activity_id":1}]');
+    const copy = [...log.entries.map((e) => toOcsf(e, rules)), ...log.checkpoints];
+    const v = new CopyVerifier({ keysFor: () => ed25519Verifier(vkey), ocsfRules: rules });
+    copy.forEach((x, i) => {
+      v.addRecord(x, i + 1);
+    });
+    expect(kinds(v.finish())).toEqual([]);
+    // Without it, the logins (seq 0, 3, 6, ...) are not what the default maps them to.
+    expect(kinds(verify(copy)).slice(0, 2)).toEqual(['ocsf_mismatch@0', 'ocsf_mismatch@3']);
+  });
+
   it('names a change whose leaf hash was recomputed: by the chain, or by the root', () => {
     // The forger changes the outcome and hashes the changed record itself.
     const forged = (seq: number): DeliveredEntry => {
@@ -172,6 +204,24 @@ describe('a copy of delivered records', () => {
     expect(r.streams[0]?.erased).toEqual([4]);
   });
 
+  it('fails an entry delivered as tampered, and only it: its leaf hash still chains', () => {
+    const e = log.entries[6] as DeliveredEntry;
+    const tampered = {
+      type: 'stele.entry',
+      stream: 'prod',
+      seq: 6,
+      received_at: e.received_at,
+      leaf_hash: e.leaf_hash,
+      tampered: true,
+    };
+    const r = verify(log.records.map((x) => ('seq' in x && x.seq === 6 ? tampered : x)));
+    expect(kinds(r)).toEqual(['tampered@6']);
+    // With its leaf hash changed too, the next entry's prev says so.
+    const worse = { ...tampered, leaf_hash: (log.entries[5] as DeliveredEntry).leaf_hash };
+    const r2 = verify(log.records.map((x) => ('seq' in x && x.seq === 6 ? worse : x)));
+    expect(kinds(r2)).toEqual(['tampered@6', 'broken_chain@7']);
+  });
+
   it('requires the quorum of --policy on the newest checkpoint', () => {
     const w = generateNoteKey('witness.test/w1');
     const policy = `log ${vkey}\nwitness w1 ${w.vkey}\nquorum w1\n`;
@@ -202,9 +252,51 @@ describe('a copy of delivered records', () => {
   });
 });
 
+describe('delivered records are parsed strictly', () => {
+  const e = log.entries[1] as DeliveredEntry;
+  const refused = (v: unknown, field: string) => {
+    let err: unknown;
+    try {
+      parseDeliveredRecord(v);
+    } catch (x) {
+      err = x;
+    }
+    expect(err, JSON.stringify(v).slice(0, 80)).toBeInstanceOf(FormatError);
+    expect((err as FormatError).field, JSON.stringify(v).slice(0, 80)).toBe(field);
+  };
+  it('reads back what entryRecord and the checkpoint records are', () => {
+    expect(parseDeliveredRecord(e)).toEqual({ kind: 'entry', record: e });
+    expect(parseDeliveredRecord(log.checkpoints[0])).toMatchObject({ kind: 'checkpoint' });
+  });
+  it('refuses anything else, naming the member', () => {
+    const { prev: _, ...noPrev } = e;
+    refused(noPrev, 'the record');
+    refused({ ...e, extra: 1 }, 'the record');
+    refused({ ...e, type: 'entry' }, 'type');
+    refused({ ...e, stream: 'Prod' }, 'stream');
+    refused({ ...e, seq: -1 }, 'seq');
+    refused({ ...e, seq: 1.5 }, 'seq');
+    refused({ ...e, received_at: '2026-13-45T25:00:00.000Z' }, 'received_at');
+    refused({ ...e, received_at: '2026-11-26T00:00:00Z' }, 'received_at');
+    refused({ ...e, leaf_hash: e.leaf_hash.slice(1) }, 'leaf_hash');
+    refused({ ...e, prev: 'AAAA' }, 'prev');
+    refused({ ...log.checkpoints[0], size: 0 }, 'size');
+    refused({ ...log.checkpoints[0], note: 7 }, 'note');
+    refused({ class_uid: 6003, unmapped: {} }, 'unmapped.stele');
+    const { prev: __, event: ___, ...hollow } = e;
+    refused(
+      { class_uid: 6003, unmapped: { stele: { ...hollow, tampered: true } } },
+      'unmapped.stele',
+    );
+    refused({ ...hollow, tampered: false }, 'tampered');
+    refused({ ...hollow, erased: [] }, 'erased');
+    refused([e], 'the record');
+  });
+});
+
 describe('ndjsonLines', () => {
   it('splits across chunks, counts blank lines, drops \\r, skips lines over the bound', async () => {
-    const text = '{"a":1}\r\n\n{"b":"é"}\n' + 'x'.repeat(50) + '\n{"c":3}';
+    const text = `{"a":1}\r\n\n{"b":"é"}\n${'x'.repeat(50)}\n{"c":3}`;
     const bytes = utf8(text);
     for (const size of [1, 2, 3, 7, 1000]) {
       const chunks: Uint8Array[] = [];
@@ -247,11 +339,17 @@ describe('stele verify --from FILE', () => {
         stderr: (s) => {
           err += s;
         },
+        // The copy is read a chunk at a time (readChunks), never whole.
+        readFile: async (p) => {
+          if (p.endsWith('.ndjson')) throw new Error(`${p} was read whole`);
+          return new Uint8Array(readFileSync(p));
+        },
       }),
     );
     return { code, out, err };
   }
-  const bare = vkey.split('+')[2] as string;
+  // The vkey's base64 may itself hold '+': split on the first two only.
+  const bare = vkey.split('+').slice(2).join('+');
   const publicKey = Buffer.from(bare, 'base64').subarray(1).toString('base64');
 
   it('passes a good copy with the vkey or the bare key, and prints JSON with --json', async () => {

@@ -311,6 +311,81 @@ describe.skipIf(skipWithoutOcsf)(
   },
 );
 
+describe.skipIf(skipWithoutOcsf)('the schema checker itself', () => {
+  it('refuses what OCSF 1.8.0 does not allow, naming the attribute', () => {
+    const s = ocsfSchema();
+    const log = deliveredLog('prod', 'stele.test/log/prod', [
+      {
+        action: 'user.login',
+        actor: { id: 'u', type: 'user' },
+        targets: [{ id: 't' }],
+        context: { ip: '192.0.2.1', user_agent: 'x' },
+      },
+    ]);
+    const record = log.entries[0] as never;
+    const api = toOcsf(record);
+    const auth = toOcsf(
+      record,
+      parseOcsfConfig('[{"prefix":"user.","class_uid":3002,"activity_id":1}]'),
+    );
+    const check = (o: Record<string, JsonValue>) =>
+      s.check(o, s.eventClass(o.class_uid as number) as never, 'event').join('; ');
+    expect(check(api)).toBe('');
+    expect(check(auth)).toBe('');
+    /** A nested OCSF object, to change in place. */
+    interface Obj {
+      [k: string]: Obj;
+    }
+    const variant = (o: Record<string, JsonValue>, change: (x: Obj) => void) => {
+      const c = structuredClone(o) as unknown as Obj;
+      change(c);
+      return check(c as unknown as Record<string, JsonValue>);
+    };
+    const cases: [string, string][] = [
+      [
+        variant(api, (x) => Object.assign(x, { foo: 1 })),
+        'event.foo is not an attribute of api_activity',
+      ],
+      [
+        variant(auth, (x) => Object.assign(x, { api: { operation: 'x' } })),
+        'event.api is not an attribute of authentication',
+      ],
+      [
+        variant(api, (x) => Object.assign(x.metadata ?? {}, { sequence: 2 ** 31 })),
+        'event.metadata.sequence',
+      ],
+      [
+        variant(api, (x) => Object.assign(x.metadata ?? {}, { logged_time: 1.5 })),
+        'event.metadata.logged_time',
+      ],
+      [
+        variant(api, (x) => Object.assign(x.actor?.user ?? {}, { type_id: 7 })),
+        'event.actor.user.type_id',
+      ],
+      [
+        variant(api, (x) => Object.assign(x, { src_endpoint: {} })),
+        'event.src_endpoint needs at least one of',
+      ],
+      [
+        variant(api, (x) => Object.assign(x.src_endpoint ?? {}, { ip: 'not-an-ip' })),
+        'event.src_endpoint.ip',
+      ],
+      [variant(api, (x) => delete x.metadata?.product), 'event.metadata.product is required'],
+      [
+        variant(api, (x) => Object.assign(x, { resources: { uid: 't' } })),
+        'event.resources must be an array',
+      ],
+      [
+        variant(api, (x) => Object.assign(x, { http_request: { http_method: 'FOO' } })),
+        'event.http_request.http_method',
+      ],
+      [variant(api, (x) => Object.assign(x, { type_uid: 600305 })), 'event.type_uid'],
+      [variant(auth, (x) => delete x.user), 'event.user is required by authentication'],
+    ];
+    for (const [got, want] of cases) expect(got, want).toContain(want);
+  });
+});
+
 describe('the customer configuration is parsed strictly', () => {
   const refused = (text: string, field: RegExp) => {
     let err: unknown;
