@@ -7,6 +7,11 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-not-a-secret';
 /** Test-only master key (base64 of 32 bytes; docs/security.md). */
 export const TEST_MASTER_KEY = 'c3RlbGUgdGVzdCBtYXN0ZXIga2V5IC0tIG5vdCBzZWM=';
 
+// The workers project reads wrangler.toml through wrangler, which announces each time that it
+// found the .dev.vars `npm start` wrote (its secrets are overridden below): a passing run is
+// quiet, so wrangler says only warnings and errors here.
+process.env.WRANGLER_LOG ??= 'warn';
+
 // Two projects: src/ runs in plain Node (it is runtime-free), the Workers run inside
 // workerd against real Durable Objects, D1 and R2 (storage isolated per test file).
 export default defineConfig({

@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 
 const runs = Number(process.env.RUNS ?? 3);
 const only = process.argv[2];
-const benches = ['core', 'verify', 'witness', 'tail', 'console'].filter(
+const benches = ['core', 'verify', 'verify-from', 'witness', 'tail', 'console'].filter(
   (b) => only === undefined || b === only,
 );
 // Inside the project, so that the bundles resolve their packages from node_modules.

@@ -5,8 +5,12 @@
 // entry: the stream's Durable Object (its SQLite file), D1 (its SQLite file) and R2 (object
 // bytes and count), at several points of the fill, so that a flat object size shows. The
 // object's figure counts every object (the stream's and `_access`'s, which records the
-// bench's own reads); SQLite files never shrink, so freed pages show as a flat size.
-// Env: ENTRIES (default 200000), STEPS (points at which sizes are printed, default 4).
+// bench's own reads); SQLite files never shrink, so freed pages show as a flat size. At the
+// end it times inclusion proofs of the oldest entry (archived: its tile comes from R2) and
+// the newest (hot: from the object's rows), interleaved, so their ratio is of the same run.
+// The capacity run of issue #13 is ENTRIES=10000000 STEPS=10.
+// Env: ENTRIES (default 200000), STEPS (points at which sizes are printed, default 4),
+// PROOFS (inclusion proofs timed per entry, default 200).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -219,6 +223,34 @@ for (let step = 1; step <= STEPS; step++) {
     `${done.toLocaleString('en-US').padStart(11)} | ${kb(s.object)} ${per(s.object, done)} | ${kb(s.d1)} ${per(s.d1, done)} | ${kb(s.r2.bytes)} ${per(s.r2.bytes, done)} in ${s.r2.files} objects; checkpoints ${kb(s.notes.bytes)} in ${s.notes.files}  (filled at ${Math.round(rate).toLocaleString('en-US')}/s)`,
   );
 }
+/** Median and 90th percentile of the times of GET .../proof/inclusion?seq=<seq>. */
+async function proofTimes(seqs, n) {
+  const times = new Map(seqs.map((q) => [q, []]));
+  for (let i = 0; i < n; i++) {
+    for (const q of seqs) {
+      const t0 = performance.now();
+      const r = await api(`/v1/streams/${STREAM}/proof/inclusion?seq=${q}`);
+      if (r.status !== 200) throw new Error(`proof of ${q}: ${r.status} ${r.text}`);
+      times.get(q).push(performance.now() - t0);
+    }
+  }
+  return new Map(
+    [...times].map(([q, t]) => {
+      t.sort((a, b) => a - b);
+      return [q, { p50: t[Math.floor(t.length / 2)], p90: t[Math.floor(t.length * 0.9)] }];
+    }),
+  );
+}
+const PROOFS = Number(process.env.PROOFS ?? 200);
+const [oldest, newest] = [0, done - 1];
+await proofTimes([oldest, newest], 10); // warm both paths
+const pt = await proofTimes([oldest, newest], PROOFS);
+const ms = (x) => `${x.toFixed(2)} ms`;
+const o = pt.get(oldest);
+const h = pt.get(newest);
+console.log(
+  `inclusion proof, ${PROOFS} each, interleaved: oldest (seq ${oldest}, archived) p50 ${ms(o.p50)} p90 ${ms(o.p90)}; newest (seq ${newest}, hot) p50 ${ms(h.p50)} p90 ${ms(h.p90)}; oldest/newest ${(o.p50 / h.p50).toFixed(2)}x`,
+);
 const s = sizes();
 const total = s.object + s.d1 + s.r2.bytes + s.notes.bytes;
 console.log(

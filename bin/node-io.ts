@@ -1,5 +1,5 @@
 /** The CliIo of a Node process: real files, the terminal, fetch (used by bin/stele.ts, tests and benchmarks). */
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ export function nodeIo(overrides: Partial<CliIo> = {}): CliIo {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     readFile: async (p) => new Uint8Array(await readFile(p)),
+    readChunks: (p) => createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
     writeFile: (p, d) => writeFile(p, d),
     mkdir: async (p) => {
       await mkdir(p, { recursive: true });

@@ -8,11 +8,15 @@
 
 import { canonicalize } from './canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
-import { type CheckpointReport, verifyCheckpointNote } from './checkpoint-verify.js';
+import {
+  type CheckpointReport,
+  type LogKeySet,
+  logKeyList,
+  verifyCheckpointNote,
+} from './checkpoint-verify.js';
 import { bytesEqual, fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
 import { type Entry, eventJsonOf } from './entry.js';
 import { FormatError } from './format-error.js';
-import type { NoteVerifier } from './note.js';
 import type { Policy } from './policy.js';
 import { verifyConsistency } from './proof.js';
 import { StreamVerifier, type VerifierState } from './stream-verifier.js';
@@ -144,8 +148,8 @@ export interface AuditReport {
 
 export interface AuditOptions {
   readonly stream: string;
-  /** The stream's log key (key name = its origin), pinned by the auditor. */
-  readonly log: NoteVerifier;
+  /** The stream's log key (key name = its origin), or its current and retired keys, pinned by the auditor. */
+  readonly log: LogKeySet;
   /** Witness policy to enforce; none means only the log signature is required. */
   readonly policy?: Policy;
   /** What the previous run verified. */
@@ -188,7 +192,7 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
   if (!newest.log_signature?.valid) {
     problems.push({
       kind: 'bad_log_signature',
-      detail: `the newest checkpoint (size ${head.size}) is not validly signed by the pinned log key ${opts.log.name}`,
+      detail: `the newest checkpoint (size ${head.size}) is not validly signed by ${pinned(opts.log)}`,
     });
     return result({ newest });
   }
@@ -251,7 +255,7 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
         throw new FormatError(
           'checkpoint',
           `size ${r.checkpoint.size}`,
-          'is not signed by the pinned log key',
+          `is not signed by ${pinned(opts.log)}`,
         );
       if (r.checkpoint.size < head.size) {
         bySize.set(r.checkpoint.size, r.checkpoint);
@@ -398,10 +402,18 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
 const ERASED = 'erased';
 const TAMPERED = 'tampered';
 
+/** The pinned log key(s), as a problem names them. */
+function pinned(log: LogKeySet): string {
+  const keys = logKeyList(log);
+  return keys.length === 1
+    ? `the pinned log key ${keys[0].name}`
+    : `any of the ${keys.length} pinned log keys of ${keys[0].name}`;
+}
+
 /** Why a published checkpoint is not one of the signed chain, or undefined when it is. */
 async function publishedProblem(
   note: string,
-  log: NoteVerifier,
+  log: LogKeySet,
   head: Checkpoint,
   bySize: ReadonlyMap<number, Checkpoint>,
   source: AuditSource,
@@ -409,7 +421,7 @@ async function publishedProblem(
   let cp: Checkpoint;
   try {
     const r = verifyCheckpointNote(utf8(note), log, undefined);
-    if (!r.log_signature?.valid) return 'is not validly signed by the pinned log key';
+    if (!r.log_signature?.valid) return `is not validly signed by ${pinned(log)}`;
     cp = r.checkpoint;
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;

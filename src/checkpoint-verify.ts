@@ -39,18 +39,40 @@ export interface CheckpointReport {
 }
 
 /**
+ * The log's keys an auditor pins: one, or a set when the log key was rotated (the current
+ * key and the retired ones: a checkpoint signed by any of them carries the log's signature).
+ * Every key of a set is the same origin's.
+ */
+export type LogKeySet = NoteVerifier | readonly NoteVerifier[];
+
+/** The keys of a LogKeySet, checked: at least one, all of the same origin. */
+export function logKeyList(log: LogKeySet): readonly [NoteVerifier, ...NoteVerifier[]] {
+  const keys: readonly NoteVerifier[] = Array.isArray(log) ? log : [log as NoteVerifier];
+  const [first] = keys;
+  if (first === undefined) throw new RangeError('"log" expected at least one key');
+  for (const k of keys)
+    if (k.name !== first.name)
+      throw new RangeError(
+        `"log" keys must all be of one origin, got "${first.name}" and "${k.name}"`,
+      );
+  return keys as readonly [NoteVerifier, ...NoteVerifier[]];
+}
+
+/**
  * Checks every signature on a checkpoint note. Never throws for a bad signature: it reports
  * it. Throws FormatError when the note or its checkpoint does not parse.
  */
 export function verifyCheckpointNote(
   note: Uint8Array,
-  log: NoteVerifier,
+  log: LogKeySet,
   policy: Policy | undefined,
 ): CheckpointReport {
+  const keys = logKeyList(log);
+  const origin = keys[0].name;
   const parsed = parseNote(note);
   const checkpoint = parseCheckpoint(parsed.text);
-  if (checkpoint.origin !== log.name) {
-    throw new FormatError('checkpoint', 'origin line', `must be the log's origin "${log.name}"`);
+  if (checkpoint.origin !== origin) {
+    throw new FormatError('checkpoint', 'origin line', `must be the log's origin "${origin}"`);
   }
   const text = utf8(parsed.text);
   const witnesses = (policy?.witnesses ?? []).map((w) => ({
@@ -62,8 +84,9 @@ export function verifyCheckpointNote(
   const cosigned = new Set<string>();
   let unknown = 0;
   for (const sig of parsed.signatures) {
-    if (sig.name === log.name && sig.keyId === log.keyId) {
-      const valid = log.verify(text, sig.signature);
+    const key = keys.find((k) => sig.name === k.name && sig.keyId === k.keyId);
+    if (key !== undefined) {
+      const valid = key.verify(text, sig.signature);
       logSig = { key_id: hex8(sig.keyId), valid: valid && (logSig?.valid ?? true) };
       continue;
     }

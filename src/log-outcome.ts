@@ -28,7 +28,13 @@ export type LogFailure =
   /** An idempotency key was used before with another event. */
   | { readonly reason: 'idempotency_conflict'; readonly key: string }
   /** The stream refuses new entries for now (its outbox is too far behind). */
-  | { readonly reason: 'overloaded'; readonly detail: string; readonly retryAfter: number };
+  | { readonly reason: 'overloaded'; readonly detail: string; readonly retryAfter: number }
+  /**
+   * The stream has history elsewhere (`where`: its checkpoint in R2, its row in D1) but its
+   * sequencer holds none: its state was lost or not restored. Appending would start a second
+   * log under the same name, so nothing is appended until it is restored.
+   */
+  | { readonly reason: 'state_missing'; readonly stream: string; readonly where: string };
 
 export type LogFailureReason = LogFailure['reason'];
 

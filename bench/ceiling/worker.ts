@@ -1,6 +1,7 @@
 /**
  * The ceiling for the ledger's load benchmark: the same route shape and runtime, but the
- * stream's Durable Object only increments a counter in its SQLite storage.
+ * Worker only parses the body to count its events (one, or a batch's `events`), and the
+ * stream's Durable Object only adds that count to a counter in its SQLite storage.
  */
 import { DurableObject } from 'cloudflare:workers';
 
@@ -17,9 +18,9 @@ export class Counter extends DurableObject<Env> {
     ctx.storage.sql.exec('INSERT OR IGNORE INTO c (id, n) VALUES (1, 0)');
   }
 
-  increment(): number {
+  add(count: number): number {
     return this.ctx.storage.sql
-      .exec<{ n: number }>('UPDATE c SET n = n + 1 WHERE id = 1 RETURNING n')
+      .exec<{ n: number }>('UPDATE c SET n = n + ? WHERE id = 1 RETURNING n', count)
       .one().n;
   }
 }
@@ -28,8 +29,9 @@ export default {
   async fetch(req: Request, env: Env): Promise<Response> {
     const m = /^\/v1\/streams\/([a-z0-9-]+)\/events$/.exec(new URL(req.url).pathname);
     if (req.method !== 'POST' || m === null) return new Response('not found', { status: 404 });
-    await req.text();
-    const n = await env.COUNTER.get(env.COUNTER.idFromName(m[1] as string)).increment();
-    return Response.json({ seq: n - 1 }, { status: 201 });
+    const body = JSON.parse(await req.text()) as { events?: unknown };
+    const count = Array.isArray(body.events) ? body.events.length : 1;
+    const n = await env.COUNTER.get(env.COUNTER.idFromName(m[1] as string)).add(count);
+    return Response.json({ seq: n - count, count }, { status: 201 });
   },
 };

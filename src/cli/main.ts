@@ -11,6 +11,10 @@ import {
   type SourceEntry,
 } from '../audit.js';
 import { parseCheckpoint } from '../checkpoint.js';
+import type { LogKeySet } from '../checkpoint-verify.js';
+import type { CopyReport } from '../copy-report.js';
+import { CopyVerifier } from '../copy-verifier.js';
+import { MAX_RECORD_SIZE } from '../delivered-record.js';
 import { fromBase64, toBase64, utf8 } from '../encoding.js';
 import { entryLeafHash, isAnyStreamName } from '../entry.js';
 import { parseExportEntry, parseExportIndex, parseExportMeta } from '../export-format.js';
@@ -19,6 +23,7 @@ import { isJsonObject } from '../json-shape.js';
 import { LedgerClient, LedgerError, type TokenRecord } from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
 import { CompactRange } from '../merkle.js';
+import { ndjsonLines } from '../ndjson-lines.js';
 import type { NoteVerifier } from '../note.js';
 import {
   ed25519Verifier,
@@ -26,6 +31,7 @@ import {
   parseVerifierKey,
   SIG_TYPE_ED25519,
 } from '../note-key.js';
+import { type OcsfRule, parseOcsfConfig } from '../ocsf-config.js';
 import { type Policy, parsePolicy } from '../policy.js';
 import { consistencyProof, MemoryHashStore } from '../proof.js';
 import { tail } from '../sdk/tail.js';
@@ -45,6 +51,11 @@ export interface CliIo {
   /** The names in a folder; none when it does not exist. */
   list(path: string): Promise<string[]>;
   readStdin(): Promise<Uint8Array>;
+  /**
+   * A file's bytes a chunk at a time, so that a large file is never held whole (`stele
+   * verify --from`); without it, readFile.
+   */
+  readChunks?(path: string): AsyncIterable<Uint8Array>;
   readonly fetch: typeof fetch;
   /** Where per-user state lives (~/.config/stele). */
   readonly stateDir: string;
@@ -79,9 +90,9 @@ const COMMANDS: Readonly<
   },
   verify: {
     usage:
-      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]',
+      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]\n       stele verify --from <file.ndjson> [--policy FILE] [--ocsf-config FILE] [--json]',
     summary:
-      'verify a stream (or an export, --offline) with the pinned log key, trusting nothing from the server',
+      "verify a stream (or an export, --offline; or a SIEM's copy of delivered records, --from) with the pinned log key, trusting nothing from the server",
   },
   export: {
     usage: 'stele export <stream> --out <dir> [--json]',
@@ -122,8 +133,9 @@ const COMMANDS: Readonly<
 const OPTIONS_HELP = `options:
   --url URL            the ledger (or STELE_URL)
   --token TOKEN        a bearer token (or STELE_TOKEN)
-  --log-key KEY        the pinned log key: a stream's vkey (<name>+<hex8 key ID>+<base64 key>),
-                       or the bare base64 public key of GET /v1/log-keys (or STELE_LOG_KEY)
+  --log-key KEY[,KEY]  the pinned log key: a stream's vkey (<name>+<hex8 key ID>+<base64 key>),
+                       or the bare base64 public key of GET /v1/log-keys (or STELE_LOG_KEY);
+                       after a key rotation, the current key and the retired ones
   --origin-prefix P    the ledger's origin prefix, when --log-key is a bare public key
   --policy FILE        a tlog-policy file: the witness quorum to require
   --config FILE        JSON with url, token, log_key, origin_prefix, policy (or STELE_CONFIG)
@@ -173,6 +185,7 @@ function parseArgs(argv: readonly string[]): Options {
     'seqs',
     'actor',
     'give-up',
+    'ocsf-config',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -276,14 +289,19 @@ function logKeyRule(rule: string): string {
 }
 
 /** The pinned verifier for a stream's origin: a vkey as given, or a bare key with the origin. */
-function logVerifier(s: Settings, origin: string): NoteVerifier {
+function logVerifier(s: Settings, origin: string): NoteVerifier[] {
   if (!s.logKey)
     throw new UsageError(
       'no pinned log key: give --log-key (a vkey, or the base64 key of GET /v1/log-keys)',
     );
-  if (!isBareKey(s.logKey)) {
+  // After a key rotation: the current key and the retired ones, comma-separated.
+  return s.logKey.split(',').map((one) => oneLogVerifier(one.trim(), origin));
+}
+
+function oneLogVerifier(key: string, origin: string): NoteVerifier {
+  if (!isBareKey(key)) {
     try {
-      const k = parseVerifierKey(s.logKey);
+      const k = parseVerifierKey(key);
       if (k.name !== origin)
         throw new UsageError(`--log-key is for "${k.name}", the stream's origin is "${origin}"`);
       return ed25519Verifier(k);
@@ -292,9 +310,7 @@ function logVerifier(s: Settings, origin: string): NoteVerifier {
       throw e;
     }
   }
-  const pub = fromBase64(s.logKey);
-  if (pub?.length !== 32)
-    throw new UsageError('--log-key must be a vkey or the base64 of a 32-byte Ed25519 key');
+  const pub = fromBase64(key) as Uint8Array;
   return ed25519Verifier(
     formatVerifierKey({ name: origin, type: SIG_TYPE_ED25519, publicKey: pub }),
   );
@@ -390,6 +406,8 @@ async function readState(io: CliIo, path: string): Promise<Record<string, AuditS
 }
 
 async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const from = o.flags.get('from');
+  if (typeof from === 'string') return verifyFromCommand(io, o, s, from);
   const offline = o.flags.get('offline');
   let source: AuditSource;
   let name: string;
@@ -404,10 +422,11 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     const c = client(io, s);
     const prefix =
       s.originPrefix ??
-      (s.logKey !== undefined && !isBareKey(s.logKey)
+      (s.logKey !== undefined && !isBareKey(s.logKey.split(',')[0]?.trim() ?? '')
         ? undefined
         : (await c.logKeys()).origin_prefix);
-    origin = prefix === undefined ? vkeyName(s.logKey ?? '') : `${prefix}/${name}`;
+    origin =
+      prefix === undefined ? vkeyName(s.logKey?.split(',')[0]?.trim() ?? '') : `${prefix}/${name}`;
     source = ledgerSource(c, name);
   }
   const log = logVerifier(s, origin);
@@ -438,6 +457,82 @@ async function verifyCommand(io: CliIo, o: Options, s: Settings): Promise<number
     o.flags.has('json') ? jsonText(report) : describe(report, previous, policy !== undefined),
   );
   return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * `stele verify --from FILE`: a copy of delivered records (docs/destinations.md), read line by
+ * line, checked against its own checkpoint records with the pinned log key.
+ */
+async function verifyFromCommand(
+  io: CliIo,
+  o: Options,
+  s: Settings,
+  file: string,
+): Promise<number> {
+  if (!s.logKey)
+    throw new UsageError(
+      'no pinned log key: give --log-key (a vkey, or the base64 key of GET /v1/log-keys)',
+    );
+  for (const k of s.logKey.split(',')) if (!isBareKey(k.trim())) vkeyName(k.trim());
+  if (!(await io.exists(file))) throw new UsageError(`cannot read ${file}: no such file`);
+  const policy = policyOf(s);
+  const keysFor = (stream: string, origin: string): LogKeySet | string => {
+    if (s.originPrefix !== undefined && origin !== `${s.originPrefix}/${stream}`)
+      return `the checkpoint's origin "${origin}" is not "${s.originPrefix}/${stream}" (--origin-prefix)`;
+    try {
+      return logVerifier(s, origin);
+    } catch (e) {
+      if (e instanceof UsageError) return e.message;
+      throw e;
+    }
+  };
+  // The destination's mapping of customers' actions: OCSF records must say what it says.
+  const configPath = o.flags.get('ocsf-config');
+  let ocsfRules: readonly OcsfRule[] = [];
+  if (typeof configPath === 'string') {
+    try {
+      ocsfRules = parseOcsfConfig(await readText(io, configPath, 'OCSF configuration'));
+    } catch (e) {
+      if (e instanceof FormatError) throw new UsageError(`--ocsf-config: ${e.field} ${e.rule}`);
+      throw e;
+    }
+  }
+  const v = new CopyVerifier({ keysFor, ocsfRules, ...(policy ? { policy } : {}) });
+  const chunks = io.readChunks?.(file) ?? [await readBytes(io, file, 'copy')];
+  try {
+    for await (const l of ndjsonLines(chunks, MAX_RECORD_SIZE)) {
+      if ('text' in l) v.addLine(l.text, l.line);
+      else
+        v.addUnreadable(
+          l.line,
+          'tooLong' in l
+            ? `the record is over ${MAX_RECORD_SIZE} bytes`
+            : 'the record is not UTF-8',
+        );
+    }
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const report = v.finish();
+  io.stdout(o.flags.has('json') ? jsonText({ file, ...report }) : describeCopy(file, report));
+  return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+function describeCopy(file: string, r: CopyReport): string {
+  const dup = r.duplicates > 0 ? ` (${r.duplicates} exact duplicates dropped)` : '';
+  const streams = r.streams.map(
+    (x) =>
+      `  ${x.stream}: ${x.entries} entries, ${x.checkpoints_verified} signed checkpoint${x.checkpoints_verified === 1 ? '' : 's'} matched${x.root ? `; newest size ${x.size}, root ${x.root}` : ''}${x.beyond_checkpoint > 0 ? `; ${x.beyond_checkpoint} after the newest checkpoint (chained, not covered by a signed root yet)` : ''}${x.erased.length > 0 ? `; erased: ${x.erased.join(', ')}` : ''}`,
+  );
+  if (r.ok)
+    return `OK ${file}: ${r.records} records${dup}, ${r.streams.length} stream${r.streams.length === 1 ? '' : 's'}\n${streams.join('\n')}\n`;
+  const first = r.problems
+    .filter((p) => p.seq !== undefined)
+    .sort((a, b) => (a.seq as number) - (b.seq as number))[0];
+  const lines = r.problems.map((p) => `  ${p.kind}: ${p.detail}`);
+  const more =
+    r.problems_not_listed > 0 ? [`  ... and ${r.problems_not_listed} more problems`] : [];
+  return `FAILED ${file}${first ? ` (first bad seq ${first.seq} of ${first.stream})` : ''}: ${r.records} records${dup}\n${[...lines, ...more, ...streams].join('\n')}\n`;
 }
 
 function describe(r: AuditReport, previous: AuditState | undefined, policyGiven: boolean): string {
@@ -822,7 +917,7 @@ function completionCommand(io: CliIo, o: Options): number {
   const shell = o.positional[1];
   const commands = Object.keys(COMMANDS).join(' ');
   const options =
-    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --forever --give-up --name --role --streams --expires --reason --seqs --actor --help --version';
+    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --ocsf-config --forever --give-up --name --role --streams --expires --reason --seqs --actor --help --version';
   if (shell === 'bash') {
     io.stdout(`# stele bash completion: stele completion bash > ~/.local/share/bash-completion/completions/stele
 _stele() {

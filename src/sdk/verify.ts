@@ -4,10 +4,14 @@
  * checked against the keys and policy the caller pins.
  */
 import type { Checkpoint } from '../checkpoint.js';
-import { type CheckpointReport, verifyCheckpointNote } from '../checkpoint-verify.js';
+import {
+  type CheckpointReport,
+  type LogKeySet,
+  logKeyList,
+  verifyCheckpointNote,
+} from '../checkpoint-verify.js';
 import { type Entry, entryLeafHash, parseEntry } from '../entry.js';
 import { FormatError } from '../format-error.js';
-import type { NoteVerifier } from '../note.js';
 import type { Policy } from '../policy.js';
 import {
   verifyConsistency as verifyTreeConsistency,
@@ -17,8 +21,8 @@ import { fail, ok, type Result } from '../result.js';
 import { parseTlogProof } from '../tlog-proof.js';
 
 export interface PinnedKeys {
-  /** The log's verifier for the origin in question (key name = origin). */
-  readonly log: NoteVerifier;
+  /** The log's verifier for the origin in question (key name = origin), or its current and retired keys. */
+  readonly log: LogKeySet;
   /** The witness quorum to require, if any. */
   readonly policy?: Policy;
 }
@@ -45,7 +49,7 @@ export function verifyCheckpoint(
   if (!report.log_signature?.valid)
     return fail(
       'bad_signature',
-      `the checkpoint is not signed by the pinned key for ${keys.log.name}`,
+      `the checkpoint is not signed by the pinned key for ${logKeyList(keys.log)[0].name}`,
     );
   if (keys.policy !== undefined && !report.quorum.met)
     return fail(

@@ -12,6 +12,7 @@ import { nodeIo } from '../../bin/node-io.js';
 import { type CliIo, EXIT, main } from '../../src/cli/main.js';
 import { toBase64, utf8 } from '../../src/index.js';
 import { STELE_VERSION } from '../../src/version.js';
+import { runStele, type SteleRun } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'cli-admin';
@@ -20,28 +21,12 @@ let ledger: RunningWorker;
 let pub: string;
 const dir = mkdtempSync(join(tmpdir(), 'stele-cli-'));
 
-async function stele(
-  args: string[],
-  stdin = '',
-  url = ledger.url,
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = nodeIo({
+async function stele(args: string[], stdin = '', url = ledger.url): Promise<SteleRun> {
+  return runStele(args, {
     env: { STELE_URL: url, STELE_TOKEN: ADMIN, STELE_LOG_KEY: pub },
-    isTTY: false,
-    stdout: (s) => {
-      out += s;
-    },
-    stderr: (s) => {
-      err += s;
-    },
-    readStdin: async () => utf8(stdin),
+    stdin,
     stateDir: join(dir, 'state'),
   });
-
-  const code = await main(args, io);
-  return { code, out, err };
 }
 
 beforeAll(async () => {

@@ -89,7 +89,12 @@ export async function collect(
   const logSig = parsed.signatures.find(
     (s) => s.name === logVerifier.name && s.keyId === logVerifier.keyId,
   );
-  if (logSig === undefined) throw new Error('the stored checkpoint has no log signature');
+  // A checkpoint signed before a log key rotation carries the retired key's signature, which
+  // witnesses that pin the new key refuse: they are asked again from the next checkpoint.
+  if (logSig === undefined)
+    throw new Error(
+      'the newest checkpoint is not signed by the current log key (signed before a rotation?): witnesses are asked from the next one',
+    );
   const have = cosignedBy(ctx, signed.note);
   const due = ctx.setup.targets.filter(
     (t) => !have.has(t.name) && (ctx.db.witness(t.name)?.next_at ?? 0) <= now,

@@ -16,6 +16,8 @@ export interface LedgerEnv {
   WITNESS_TIMEOUT_MS?: string;
   /** base64 of the 32-byte Ed25519 seed of the log key (secret). */
   LOG_PRIVATE_KEY: string;
+  /** Log keys that signed before LOG_PRIVATE_KEY: JSON [{"public_key", "until"}] (docs/deploy.md). */
+  LOG_KEYS_RETIRED?: string;
   /** base64 of the 32-byte master key that wraps every data key (secret; docs/security.md). */
   MASTER_KEY: string;
   /** The master key being rotated out: it only unwraps (secret, set during a rotation). */

@@ -1,4 +1,8 @@
-/** The deployment's log key: one Ed25519 key that signs every stream's checkpoints. */
+/**
+ * The deployment's log key: one Ed25519 key that signs every stream's checkpoints; and the
+ * keys it replaced (LOG_KEYS_RETIRED, docs/deploy.md "Rotating the log key"), whose
+ * signatures on older checkpoints stay valid for auditors who pin them.
+ */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   computeKeyId,
@@ -6,6 +10,7 @@ import {
   ed25519Verifier,
   formatVerifierKey,
   fromBase64,
+  isRfc3339,
   type NoteSigner,
   type NoteVerifier,
   SIG_TYPE_ED25519,
@@ -62,4 +67,57 @@ export function originOf(prefix: string, stream: string): string {
 
 export function publicKeyBase64(k: LogKey): string {
   return toBase64(k.publicKey);
+}
+
+/** A log key that signed before the current one. */
+export interface RetiredLogKey {
+  readonly publicKey: Uint8Array;
+  /** When it stopped signing (RFC 3339, as configured). */
+  readonly until: string;
+}
+
+/**
+ * LOG_KEYS_RETIRED: a JSON array of {"public_key": base64 of 32 bytes, "until": RFC 3339}.
+ * Unset or empty: none. Anything else fails closed, naming what is wrong.
+ */
+export function retiredLogKeys(text: string | undefined): RetiredLogKey[] {
+  if (text === undefined || text.trim() === '') return [];
+  const bad = (rule: string): never => {
+    throw new Error(`LOG_KEYS_RETIRED ${rule}`);
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    bad('must be JSON: [{"public_key": "<base64>", "until": "<RFC 3339>"}]');
+  }
+  if (!Array.isArray(v)) bad('must be a JSON array');
+  return (v as unknown[]).map((k, i) => {
+    const o = k as { public_key?: unknown; until?: unknown };
+    const pub = typeof o?.public_key === 'string' ? fromBase64(o.public_key) : undefined;
+    if (pub?.length !== 32) bad(`[${i}].public_key must be the base64 of a 32-byte Ed25519 key`);
+    if (typeof o.until !== 'string' || !isRfc3339(o.until))
+      bad(`[${i}].until must be an RFC 3339 date-time`);
+    if (Object.keys(o).some((n) => n !== 'public_key' && n !== 'until'))
+      bad(`[${i}] must have public_key and until, and nothing else`);
+    return { publicKey: pub as Uint8Array, until: o.until as string };
+  });
+}
+
+/** Every key whose signature makes a checkpoint the log's, for one origin: current first. */
+export function logVerifiers(
+  env: { LOG_PRIVATE_KEY: string; LOG_KEYS_RETIRED?: string },
+  origin: string,
+): NoteVerifier[] {
+  return [
+    logKey(env.LOG_PRIVATE_KEY).verifier(origin),
+    ...retiredLogKeys(env.LOG_KEYS_RETIRED).map((k) =>
+      ed25519Verifier({
+        name: origin,
+        keyId: computeKeyId(origin, SIG_TYPE_ED25519, k.publicKey),
+        type: SIG_TYPE_ED25519,
+        publicKey: k.publicKey,
+      }),
+    ),
+  ];
 }

@@ -696,9 +696,19 @@ export const openapi = {
           },
         },
       ),
-      LogKeys: object(['origin_prefix', 'public_key'], {
+      LogKeys: object(['origin_prefix', 'public_key', 'keys'], {
         origin_prefix: { type: 'string' },
-        public_key: base64('The 32-byte Ed25519 public key, base64.'),
+        public_key: base64('The current 32-byte Ed25519 public key, base64.'),
+        keys: {
+          type: 'array',
+          description:
+            'The current key, then the retired ones (LOG_KEYS_RETIRED): older checkpoints carry their signatures.',
+          items: object(['public_key', 'status'], {
+            public_key: base64('A 32-byte Ed25519 public key, base64.'),
+            status: { type: 'string', enum: ['current', 'retired'] },
+            until: { ...dateTime, description: 'A retired key: when it stopped signing.' },
+          }),
+        },
       }),
       Health: object(['ok'], { ok: { type: 'boolean', const: true } }),
       Problem: {

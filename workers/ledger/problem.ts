@@ -150,6 +150,11 @@ export function logProblem(f: LogFailure): Problem {
         {},
         { 'retry-after': String(f.retryAfter) },
       );
+    case 'state_missing':
+      return new Problem(
+        'unavailable',
+        `stream "${f.stream}" has history (${f.where}) but its Durable Object holds none: its state was lost or not restored, and appending would fork the log, so nothing is appended (docs/backup.md)`,
+      );
   }
 }
 

@@ -380,6 +380,27 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /** The data key of a new stream: generated, wrapped, stored with its first entries. */
+  /**
+   * Before a stream's first entry: where, if anywhere, the stream already has history. An
+   * empty object for a stream that R2 or D1 know is one whose state was lost (or a restore
+   * that left it out, docs/backup.md): its first append would start a second log under the
+   * same origin, and a new data key would replace the one that opens its history. Asked once
+   * per object (until its first entry is stored).
+   */
+  async #historyElsewhere(stream: string): Promise<string | undefined> {
+    const [published, row] = await Promise.all([
+      this.env.CHECKPOINTS.head(`${stream}/checkpoint`),
+      this.env.DB.prepare(
+        'SELECT max(checkpoint_size, mirrored_size) AS size FROM streams WHERE stream = ?',
+      )
+        .bind(stream)
+        .first<{ size: number }>(),
+    ]);
+    if (published !== null) return `its checkpoint is published in R2 at ${stream}/checkpoint`;
+    if ((row?.size ?? 0) > 0) return `D1 holds ${row?.size} of its entries`;
+    return undefined;
+  }
+
   async #newKeys(stream: string): Promise<{ cipher: EntryCipher; wrapped: string }> {
     const masters = await masterKeys(this.env);
     const dataKey = generateDataKey();
@@ -501,6 +522,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    */
   async #append(stream: string, items: readonly AppendItem[]): Promise<AppendResult> {
     const head = this.#headFor(stream);
+    if (this.#keys === undefined && head.range.size === 0) {
+      const where = await this.#historyElsewhere(stream);
+      if (where !== undefined) return refused({ reason: 'state_missing', stream, where });
+    }
     const newKeys = this.#keys === undefined ? await this.#newKeys(stream) : undefined;
     const keys = (this.#keys ?? newKeys) as { cipher: EntryCipher; wrapped: string };
     // Idempotency: every key is looked up before anything is written. Storage holds keyed

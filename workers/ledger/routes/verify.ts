@@ -16,7 +16,7 @@ import {
   verifyCheckpointNote,
   verifyConsistency,
 } from '../../../src/index.js';
-import { logKey, originOf } from '../log-key.js';
+import { logKey, logVerifiers, originOf } from '../log-key.js';
 import { badRequest, unwrap } from '../problem.js';
 import type { Handlers } from '../router.js';
 import { witnessSetup } from '../witnessing.js';
@@ -42,11 +42,11 @@ export const verifyHandlers = {
     const stub = c.env.STREAM.get(c.env.STREAM.idFromName(stream));
     const newest = unwrap(await stub.checkpoint(stream));
     const origin = originOf(c.env.ORIGIN_PREFIX, stream);
-    const key = logKey(c.env.LOG_PRIVATE_KEY);
+    const keys = logVerifiers(c.env, origin);
     const note = checkpoint ?? newest;
     let report: ReturnType<typeof verifyCheckpointNote>;
     try {
-      report = verifyCheckpointNote(utf8(note), key.verifier(origin), pol);
+      report = verifyCheckpointNote(utf8(note), keys, pol);
     } catch (e) {
       if (e instanceof FormatError) throw badRequest(sub('checkpoint', e.field), e.rule);
       throw e;
@@ -91,7 +91,7 @@ export const verifyHandlers = {
     return c.json({
       stream,
       origin,
-      vkey: key.vkey(origin),
+      vkey: logKey(c.env.LOG_PRIVATE_KEY).vkey(origin),
       checkpoint: { size: cp.size, root: toBase64(cp.root), note },
       log_signature: report.log_signature ?? { valid: false, key_id: null },
       cosignatures: report.cosignatures,
