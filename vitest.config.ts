@@ -38,6 +38,21 @@ export default defineConfig({
         },
       },
       {
+        // The console in Debian's chromium (playwright-core), against a real ledger and
+        // witnesses on loopback; test/browser/global-setup.ts installs chromium if missing.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/browser/global-setup.ts'],
+          // One browser and one ledger at a time: on two cores, two at once would race the
+          // tail's 2 s limit against each other.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: './wrangler.toml' },

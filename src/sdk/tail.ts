@@ -156,7 +156,11 @@ function json(data: string): Record<string, unknown> {
 async function* sseEvents(
   body: ReadableStream<Uint8Array>,
 ): AsyncGenerator<{ event: string; data: string; id?: string }> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  // The DOM's lib types a TextDecoderStream's writable side as BufferSource, which a byte
+  // stream's pipe does not accept as written (Node's and Workers' types do); it is the same
+  // stream in every runtime.
+  const decoder = new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>;
+  const reader = body.pipeThrough(decoder).getReader();
   let buf = '';
   let event = 'message';
   let data: string[] = [];

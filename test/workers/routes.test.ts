@@ -110,12 +110,14 @@ function spellings(
   const segments = path.split('/');
   const last = segments.length - 1;
   const lastSeg = segments[last] as string;
-  out.push(
-    {
+  // The root path ('/', the console) has no last segment to double-encode.
+  if (lastSeg !== '')
+    out.push({
       label: 'double encoding',
       path: `${segments.slice(0, last).join('/')}/%25${hex(lastSeg[0] as string, true).slice(1)}${lastSeg.slice(1)}`,
       method,
-    },
+    });
+  out.push(
     { label: 'dot segment', path: path.replace('/v1/', '/v1/./'), method },
     { label: 'dot-dot segment', path: path.replace('/v1/', '/v1/x/../'), method },
     { label: 'encoded dot segment', path: path.replace('/v1/', '/v1/%2e/'), method },

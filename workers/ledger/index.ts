@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { useSha256 } from '../../src/sha256.js';
+import { consoleHandlers } from './console/handlers.js';
 import type { LedgerEnv } from './env.js';
 import { pruneSearchIndex, thinCheckpointIndex } from './retention.js';
 import { buildApp } from './router.js';
@@ -25,6 +26,7 @@ useSha256((d) => new Uint8Array(createHash('sha256').update(d).digest()));
 /** The app: every declared route (tests read its routes). */
 export const app = buildApp({
   ...metaHandlers,
+  ...consoleHandlers,
   ...eventHandlers,
   ...streamHandlers,
   ...tileHandlers,

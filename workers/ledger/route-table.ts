@@ -48,6 +48,16 @@ const text = (description: string) => ({
   content: { 'text/plain': { schema: { type: 'string' } } },
 });
 
+const html = (description: string) => ({
+  description,
+  content: { 'text/html': { schema: { type: 'string' } } },
+});
+
+/** Why the console's own files are public and not recorded. */
+const consoleUnrecorded =
+  "public: the console's code holds no data; every view reads /v1 with the user's " +
+  'credentials, and each of those reads is recorded';
+
 const binary = (description: string) => ({
   description,
   content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
@@ -177,6 +187,54 @@ export const ROUTES = {
       200: {
         description: 'The OpenAPI 3.1 document.',
         content: { 'application/json': { schema: { type: 'object' } } },
+      },
+    },
+  }),
+  consolePage: defineRoute({
+    method: 'GET',
+    path: '/',
+    tag: 'meta',
+    summary: 'The console: the browser app for ops and auditors',
+    description:
+      'The HTML shell of the console (docs/console.md): streams, live tail, search, entries ' +
+      'verified in the browser, export and administration. It holds no data: every view ' +
+      "reads /v1 with the user's own credentials (a token kept in sessionStorage, or the " +
+      'Cloudflare Access sign-in), so each read leaves its own _access record. Its ' +
+      'Content-Security-Policy lets it run only its own script and style (/console.js, ' +
+      '/console.css, pinned by Subresource Integrity) and connect only to this origin.',
+    auth: 'public',
+    access: { unrecorded: consoleUnrecorded },
+    responses: { 200: html('The page (text/html; charset=utf-8).') },
+  }),
+  consoleScript: defineRoute({
+    method: 'GET',
+    path: '/console.js',
+    tag: 'meta',
+    summary: "The console's script",
+    description:
+      'The browser code of the console, built from src/console/ (with the same src/ ' +
+      'verification code as the CLI) by scripts/build-console.mjs.',
+    auth: 'public',
+    access: { unrecorded: consoleUnrecorded },
+    responses: {
+      200: {
+        description: 'The script (text/javascript; charset=utf-8).',
+        content: { 'text/javascript': { schema: { type: 'string' } } },
+      },
+    },
+  }),
+  consoleStyle: defineRoute({
+    method: 'GET',
+    path: '/console.css',
+    tag: 'meta',
+    summary: "The console's style sheet",
+    description: 'The style sheet of the console (src/console/console.css).',
+    auth: 'public',
+    access: { unrecorded: consoleUnrecorded },
+    responses: {
+      200: {
+        description: 'The style sheet (text/css; charset=utf-8).',
+        content: { 'text/css': { schema: { type: 'string' } } },
       },
     },
   }),

@@ -174,9 +174,13 @@ export function buildApp(handlers: Handlers): Hono<AppEnv> {
     // A WebSocket upgrade's headers are the runtime's; everything else gets the set.
     if (c.res.status === 101) return;
     // A handler's own Cache-Control stands (an immutable tile); every other answer is no-store.
+    // So does its own Content-Security-Policy (the console page runs its own script): only
+    // on a 2xx, so an error answer always gets the strict default.
     const cache = c.res.headers.get('cache-control');
+    const csp = c.res.headers.get('content-security-policy');
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
     if (cache !== null && c.res.ok) c.header('cache-control', cache);
+    if (csp !== null && c.res.ok) c.header('content-security-policy', csp);
     // A public answer (public-tiles.ts) may be read by a monitor's page on any origin.
     if (c.get('public')) {
       c.header('access-control-allow-origin', '*');
