@@ -9,8 +9,12 @@ export const TEST_MASTER_KEY = 'c3RlbGUgdGVzdCBtYXN0ZXIga2V5IC0tIG5vdCBzZWM=';
 
 // The workers project reads wrangler.toml through wrangler, which announces each time that it
 // found the .dev.vars `npm start` wrote (its secrets are overridden below): a passing run is
-// quiet, so wrangler says only warnings and errors here.
+// quiet, so wrangler says only warnings and errors in this process. The tests that run
+// wrangler themselves (deploy, start, readme, packages) read what it prints at its usual
+// level: they get the level the user had, or wrangler's default.
+const userWranglerLog = process.env.WRANGLER_LOG;
 process.env.WRANGLER_LOG ??= 'warn';
+const wranglerAsUsual = { WRANGLER_LOG: userWranglerLog ?? 'log' };
 
 // Two projects: src/ runs in plain Node (it is runtime-free), the Workers run inside
 // workerd against real Durable Objects, D1 and R2 (storage isolated per test file).
@@ -33,6 +37,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          env: wranglerAsUsual,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -44,6 +49,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
+          env: wranglerAsUsual,
           globalSetup: ['test/browser/global-setup.ts'],
           // One browser and one ledger at a time: on two cores, two at once would race the
           // tail's 2 s limit against each other.

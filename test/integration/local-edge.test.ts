@@ -29,20 +29,28 @@ afterAll(async () => {
 const spoofed = (i: number) => `198.51.100.${i % 250}`;
 
 describe('the local edge', () => {
-  it('takes the address from the socket: 35 bad tokens from "35 addresses" meet the per-IP limit', async () => {
+  it('takes the address from the socket: bad tokens from "as many addresses" meet the per-IP limit', async () => {
+    // The limit is 30 failures per 10 s window, and Miniflare's limiter counts in fixed
+    // windows: 91 failures within 20 s (about 2 s here, 10x that on a loaded machine) put at
+    // least 31 in one window, wherever the boundaries fall. Counted by the spoofed header
+    // instead, each address would have one failure and no request would ever be refused.
     const statuses: number[] = [];
-    for (let i = 0; i < 35; i++) {
+    for (let i = 0; i < 91 && !statuses.includes(429); i++) {
       const r = await fetch(`${url}/v1/streams`, {
         headers: { authorization: 'Bearer wrong', 'cf-connecting-ip': spoofed(i) },
       });
       await r.body?.cancel();
       statuses.push(r.status);
     }
+    const refusedAt = statuses.indexOf(429);
     expect(
-      statuses.slice(0, 30).every((s) => s === 401),
+      refusedAt,
+      `past 30 failures in a window: 429 (${statuses.join(',')})`,
+    ).toBeGreaterThanOrEqual(30);
+    expect(
+      statuses.slice(0, refusedAt).every((s) => s === 401),
       statuses.join(','),
     ).toBe(true);
-    expect(statuses.slice(30), 'past 30 failures in 10 s: 429').toEqual([429, 429, 429, 429, 429]);
   });
 
   it('records the real address, whatever the client claims', async () => {

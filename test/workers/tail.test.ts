@@ -107,7 +107,9 @@ describe('tail', () => {
       Array.from({ length: 11_000 - resume }, (_, i) => resume + i),
     );
     second.ws.close(1000, 'done');
-  });
+    // 11 appends of 1,000 and a replay of 11,000 entries: 14-16 s alone, twice that on a
+    // loaded 2-core machine, so the file's 30 s default is not enough.
+  }, 90_000);
 
   it('needs a reader token and a tail request', async () => {
     const writer = await token('writer', ['*']);
