@@ -1,27 +1,32 @@
 /**
  * The sequencer: one Durable Object per stream (idFromName(stream)), SQLite-backed.
  *
- * It is the stream's source of truth. An append validates, sequences (src/sequencer.ts) and
- * commits the entries and the tree nodes they complete in ONE storage transaction, with no
- * await between reading the head and writing; the answer leaves only after the
- * commit is durable (the output gate). The alarm then, in this order: signs a checkpoint when
- * the tree has grown (after checking it extends the last one signed), publishes checkpoints
- * to R2 and D1, and drains the outbox (every entry at or past the `mirrored` watermark) into
- * D1 with INSERT OR IGNORE. A crash anywhere loses nothing (the entry is committed before the
- * answer) and duplicates nothing (D1 inserts are idempotent; the watermark moves after them).
+ * A shell around the stream's log (src/stream-log.ts, which decides appends, signing,
+ * waiters, the alarm's policy and the outbox watermark) over the object's storage
+ * (stream-store.ts, every SQL statement and migration, implementing the log's LogStore).
+ * Here: loading state at start, the stream's data key, the alarm's steps that write outside
+ * (witnesses, R2 and D1 through cosigning.ts and publishing.ts, the archive through
+ * stream-archive.ts), reads and proofs (hot rows here, archived ones from R2), erasure,
+ * and tails.
  *
- * Storage (docs/storage.md): meta(key, value), entries, checkpoints.
+ * An append commits its entries in ONE storage write with no await between reading the head
+ * and writing; the answer leaves only after the commit is durable (the output gate). The
+ * alarm then, in this order: signs a checkpoint when the tree has grown, collects
+ * cosignatures, publishes checkpoints to R2 and D1 and drains the outbox into D1 with
+ * INSERT OR IGNORE, and archives. A crash anywhere loses nothing (the entry is committed
+ * before the answer) and duplicates nothing (D1 inserts are idempotent; the watermark moves
+ * after them). test/unit/stream-log.test.ts crashes the log before and after every write.
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
+  type AppendedEntry,
+  type AppendResult,
   BUNDLE_WIDTH,
-  CompactRange,
+  type CommittedEntry,
   consistencyProof,
   done,
   EntryCipher,
-  emptyHead,
   eventJsonOf,
-  formatCheckpoint,
   formatHashTile,
   formatTilePath,
   formatTlogBundle,
@@ -31,20 +36,17 @@ import {
   type HashStore,
   inclusionProof,
   type LogFailure,
+  type LogItem,
   type LogOutcome,
+  type LogPolicy,
   MAX_BUNDLED_ENTRY,
   type MasterKey,
-  type NodeId,
-  nodeOwner,
   quorumMet,
-  rangeNodes,
   refused,
-  rootAt,
   type SearchFields,
   type StreamHead,
+  StreamLog,
   searchFieldsOf,
-  sequence,
-  signNote,
   TILE_HEIGHT,
   TILE_WIDTH,
   type Tile,
@@ -52,7 +54,6 @@ import {
   toBase64,
   unwrapKey,
   utf8,
-  verifyConsistency,
   wrapKey,
   wrappedKeyId,
 } from '../../src/index.js';
@@ -79,43 +80,16 @@ import {
 import { UnmirroredEntries } from './unmirrored.js';
 import { configuredWitnesses } from './witnessing.js';
 
-/** One event of an append, with its idempotency key (the Idempotency-Key header or the event id). */
-export interface AppendItem {
-  /** The event's RFC 8785 canonical JSON, validated by the Worker (validateEventCanonical). */
-  readonly canonical: string;
-  readonly key?: string;
+export type { Appended, AppendedEntry, AppendResult } from '../../src/index.js';
+
+/** One event of an append (src/stream-log.ts LogItem), with its search fields. */
+export interface AppendItem extends LogItem {
   /**
    * The event's search fields (searchFieldsOf), from a caller that has the event parsed
    * already; without them the object parses `canonical` for them.
    */
   readonly search?: SearchFields;
 }
-
-export interface AppendedEntry {
-  readonly seq: number;
-  readonly leaf_hash: string;
-  readonly received_at: string;
-  readonly duplicate: boolean;
-  /**
-   * The entry's tlog-proof, when the append waited for a checkpoint (none for a duplicate
-   * whose contents were erased, or fail authentication, since: the proof carries them).
-   */
-  readonly proof?: string;
-  /** A duplicate of an entry erased since: its contents are gone, its leaf hash stays. */
-  readonly erased?: true;
-  /** A duplicate of an entry whose stored bytes fail authentication (changed at rest). */
-  readonly tampered?: true;
-}
-
-export interface Appended {
-  readonly tree_size: number;
-  readonly entries: AppendedEntry[];
-  readonly checkpoint?: string;
-  /** wait=checkpoint gave up after WAIT_TIMEOUT_MS; the entries ARE appended. */
-  readonly pending_checkpoint?: true;
-}
-
-export type AppendResult = LogOutcome<Appended>;
 
 export interface StoredEntry {
   readonly seq: number;
@@ -187,26 +161,30 @@ const IDEMPOTENCY_KEYS = 1_000_000;
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 60_000;
 
-interface Waiter {
-  readonly size: number;
-  readonly resolve: (note: string, size: number) => void;
+/** The log's settings from the environment (each with its default and its floor). */
+function policyOf(env: LedgerEnv): LogPolicy {
+  const mirrorInterval = Number(env.MIRROR_INTERVAL_MS ?? DEFAULT_MIRROR_INTERVAL_MS);
+  const maxLag = Number(env.MAX_MIRROR_LAG ?? DEFAULT_MAX_MIRROR_LAG);
+  const interval = Number(env.CHECKPOINT_INTERVAL_MS ?? 1000);
+  return {
+    checkpointIntervalMs: Number.isFinite(interval) && interval >= 50 ? interval : 1000,
+    mirrorIntervalMs:
+      Number.isSafeInteger(mirrorInterval) && mirrorInterval >= 0
+        ? mirrorInterval
+        : DEFAULT_MIRROR_INTERVAL_MS,
+    mirrorBatch: MIRROR_BATCH,
+    maxMirrorLag: Number.isSafeInteger(maxLag) && maxLag > 0 ? maxLag : DEFAULT_MAX_MIRROR_LAG,
+    backoffMinMs: BACKOFF_MIN_MS,
+    backoffMaxMs: BACKOFF_MAX_MS,
+  };
 }
 
 export class StreamDurableObject extends DurableObject<LedgerEnv> {
-  #head: StreamHead | undefined;
-  #mirrored = 0;
   /** Entries past the mirror watermark, as the mirror needs them (a copy; storage is the outbox). */
   readonly #unmirrored = new UnmirroredEntries();
-  /** When the alarm last published and mirrored everything (0: not since the object started). */
-  #mirroredAt = 0;
-  #signed: { size: number; root: Uint8Array; note: string; at: number } | undefined;
-  #waiters: Waiter[] = [];
-  /** The newest checkpoint that meets the witness quorum (the signed one when none is set). */
-  #witnessed: { size: number; note: string } | undefined;
-  #witnessWaiters: Waiter[] = [];
   readonly #sse = new SseTails();
   readonly #tailSource: TailSource = {
-    size: () => this.#head?.range.size ?? 0,
+    size: () => this.#log.size,
     read: async (from, limit) =>
       (await this.#rows(from, limit)).map((r) => ({
         seq: r.seq,
@@ -216,7 +194,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
           ? { tampered: true }
           : r.bytes === undefined
             ? { erased: r.erased ?? 'true' }
-            : { event: eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, this.#head?.stream ?? '') }),
+            : { event: eventJsonOf(fromUtf8(r.bytes) ?? '', r.seq, this.#log.head?.stream ?? '') }),
       })),
   };
 
@@ -259,7 +237,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         if (r.erased !== null) return { ...row, bytes: undefined, tampered: false };
         const bytes = await cipher.tryOpen(r.seq, new Uint8Array(r.entry));
         if (bytes === undefined)
-          console.error(`stream ${this.#head?.stream}: entry ${r.seq} fails authentication`);
+          console.error(`stream ${this.#log.head?.stream}: entry ${r.seq} fails authentication`);
         return { ...row, bytes, tampered: bytes === undefined };
       }),
     );
@@ -269,7 +247,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   /** The stream's archive, once the stream has its data key. */
   #archiveOf(): StreamArchive | undefined {
-    const stream = this.#head?.stream;
+    const stream = this.#log.head?.stream;
     if (this.#keys === undefined || stream === undefined) return undefined;
     if (this.#archive?.stream !== stream || this.#archive.cipher !== this.#keys.cipher)
       this.#archive = new StreamArchive(this.#db, this.env.CHECKPOINTS, stream, this.#keys.cipher);
@@ -278,24 +256,16 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   #cipherOrThrow(): EntryCipher {
     if (this.#keys === undefined)
-      throw new Error(`stream ${this.#head?.stream}: entries are stored but no data key is`);
+      throw new Error(`stream ${this.#log.head?.stream}: entries are stored but no data key is`);
     return this.#keys.cipher;
   }
 
   /** The stream's data key: its cipher, and the key wrapped under the current master key. */
   #keys: { cipher: EntryCipher; wrapped: string } | undefined;
-  /** Appends (and erasures) one at a time: sealing entries awaits WebCrypto. */
-  #queue: Promise<unknown> = Promise.resolve();
-
-  #serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-  #failures = 0;
   #alarmAt: number | null = null;
   readonly #db: StreamStore;
   readonly #store: HashStore;
+  readonly #log: StreamLog;
 
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
@@ -309,13 +279,17 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
             const archive = id.level < TILE_HEIGHT ? this.#archiveOf() : undefined;
             if (archive !== undefined && (id.index + 1) * 2 ** id.level <= archive.archived)
               return archive.node(id);
-            return this.#node(id);
+            return this.#db.node(id);
           }),
         ),
     };
+    this.#log = new StreamLog(this.#db, policyOf(env), Date.now, {
+      // Memory follows storage: the mirror's copy restarts at the stored head.
+      loaded: (size) => this.#unmirrored.reset(size),
+    });
     ctx.blockConcurrencyWhile(async () => {
       this.#db.migrate();
-      this.#load();
+      this.#log.load();
       await this.#loadKeys();
       // Alarms are durable, but make sure pending work (unsigned entries, unpublished
       // checkpoints, unmirrored entries) always has one, whatever happened before.
@@ -324,44 +298,13 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     });
   }
 
-  /** Reads the persisted state; called at start and after any failed commit. */
-  #load(): void {
-    const meta = this.#db.allMeta();
-    // The head is rebuilt from the stored tree: the newest entry, and the perfect subtrees
-    // that make up [0, size), O(log n) rows.
-    const stream = meta.get('stream');
-    const last = this.#db.newestEntry();
-    this.#head =
-      stream === undefined || last === undefined
-        ? undefined
-        : {
-            stream,
-            range: new CompactRange(
-              last.seq + 1,
-              rangeNodes(0, last.seq + 1).map((id) => this.#node(id)),
-            ),
-            lastLeaf: new Uint8Array(last.leaf_hash),
-            lastReceivedAt: Date.parse(last.received_at),
-          };
-    this.#mirrored = Number(meta.get('mirrored') ?? 0);
-    this.#unmirrored.reset(this.#head?.range.size ?? 0);
-    const signed = this.#db.newestCheckpoint();
-    this.#signed = signed && {
-      size: signed.size,
-      root: new Uint8Array(signed.root),
-      note: signed.note,
-      at: signed.signed_at,
-    };
-    this.#witnessed = this.#db.newestWitnessed();
-  }
-
   /**
    * Unwraps the stream's data key (meta 'data_key'). A key wrapped under MASTER_KEY_PREVIOUS
    * is re-wrapped under MASTER_KEY at once: rotation re-wraps keys, never entries.
    */
   async #loadKeys(): Promise<void> {
-    const stream = this.#head?.stream ?? this.#metaValue('stream');
-    const wrapped = this.#metaValue('data_key');
+    const stream = this.#log.head?.stream ?? this.#db.streamName();
+    const wrapped = this.#db.meta('data_key');
     if (stream === undefined || wrapped === undefined) return;
     const masters = await masterKeys(this.env);
     const current = masters[0] as MasterKey;
@@ -373,10 +316,6 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       this.#db.setMeta('data_key', stored);
     }
     this.#keys = { cipher: await EntryCipher.create(stream, dataKey), wrapped: stored };
-  }
-
-  #metaValue(key: string): string | undefined {
-    return this.#db.meta(key);
   }
 
   /** The data key of a new stream: generated, wrapped, stored with its first entries. */
@@ -412,7 +351,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   #cosigning(): CosigningContext | undefined {
     const setup = configuredWitnesses(this.env);
-    const stream = this.#head?.stream;
+    const stream = this.#log.head?.stream;
     if (setup === undefined || stream === undefined) return undefined;
     const n = (v: string | undefined, d: number) =>
       Number.isSafeInteger(Number(v)) && Number(v) > 0 ? Number(v) : d;
@@ -427,56 +366,18 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     };
   }
 
-  /** Records a checkpoint that meets the quorum and wakes the appends waiting for it. */
-  #setWitnessed(size: number, note: string): void {
-    this.#db.markWitnessed(size);
-    this.#witnessed = { size, note };
-    const ready = this.#witnessWaiters.filter((w) => w.size <= size);
-    this.#witnessWaiters = this.#witnessWaiters.filter((w) => w.size > size);
-    for (const w of ready) w.resolve(note, size);
-  }
-
   /** Collects cosignatures for the newest checkpoint from the witnesses that are due. */
   async #collectCosignatures(now: number): Promise<void> {
     const ctx = this.#cosigning();
-    const signed = this.#signed;
+    const signed = this.#log.signed;
     if (ctx === undefined || signed === undefined || (nextWitnessAt(ctx, signed) ?? Infinity) > now)
       return;
     const { note, quorum, changed } = await collect(ctx, signed, now);
-    // Another checkpoint may have been signed while the witnesses answered; the collected
-    // note belongs to `signed.size` either way.
-    if (changed) {
-      this.#db.updateCheckpointNote(signed.size, note);
-      if (this.#signed?.size === signed.size) this.#signed = { ...this.#signed, note };
-    }
-    if (quorum && (this.#witnessed?.size ?? 0) <= signed.size)
-      this.#setWitnessed(signed.size, note);
+    this.#log.cosigned(signed.size, note, changed, quorum);
   }
 
   #headFor(stream: string): StreamHead {
-    if (this.#head === undefined) return emptyHead(stream);
-    if (this.#head.stream !== stream) {
-      throw new Error(`stream object holds "${this.#head.stream}", asked for "${stream}"`);
-    }
-    return this.#head;
-  }
-
-  /** A stored tree node: a leaf hash, or an interior node kept in the row of the leaf that completed it. */
-  #node({ level, index }: NodeId): Uint8Array {
-    if (level >= TILE_HEIGHT) {
-      const kept = this.#db.treeNode(level, index);
-      if (kept !== undefined) return new Uint8Array(kept);
-    }
-    if (level === 0) {
-      const h = this.#db.leafHash(index);
-      if (h === undefined) throw new Error(`tree node (0, ${index}) is not stored`);
-      return new Uint8Array(h);
-    }
-    const { seq, offset } = nodeOwner(level, index);
-    const h = this.#db.completedNode(seq, offset);
-    if (h === undefined || h.byteLength !== 32)
-      throw new Error(`tree node (${level}, ${index}) is not stored`);
-    return new Uint8Array(h);
+    return this.#log.headFor(stream);
   }
 
   /**
@@ -491,14 +392,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     items: readonly AppendItem[],
     wait?: 'checkpoint' | 'witnessed',
   ): Promise<AppendResult> {
-    const first = await this.#serialized(() => this.#append(stream, items));
+    const first = await this.#append(stream, items);
     if (!first.ok || wait === undefined) return first;
     const { entries, tree_size: treeSize } = first.value;
     const maxSeq = Math.max(...entries.map((e) => e.seq));
-    const covered =
-      wait === 'checkpoint'
-        ? await this.#waitFor(this.#waiters, this.#signed, maxSeq + 1)
-        : await this.#waitFor(this.#witnessWaiters, this.#witnessed, maxSeq + 1);
+    const covered = await this.#log.waitFor(wait, maxSeq + 1, WAIT_TIMEOUT_MS);
     if (covered === undefined)
       return done({ tree_size: treeSize, entries, pending_checkpoint: true });
     // A duplicate of an entry erased (or damaged at rest) since has no proof: the tlog-proof
@@ -517,114 +415,33 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /**
-   * One append, run alone (#serialized): between reading the head and committing, it awaits
-   * only WebCrypto (sealing), never another request's work.
+   * One append through the log (run alone: between reading the head and committing, it
+   * awaits only WebCrypto, never another request's work). A new stream's data key is made
+   * first and stored with its first entries.
    */
   async #append(stream: string, items: readonly AppendItem[]): Promise<AppendResult> {
-    const head = this.#headFor(stream);
-    if (this.#keys === undefined && head.range.size === 0) {
+    if (this.#keys === undefined && this.#log.size === 0) {
       const where = await this.#historyElsewhere(stream);
       if (where !== undefined) return refused({ reason: 'state_missing', stream, where });
     }
-    const newKeys = this.#keys === undefined ? await this.#newKeys(stream) : undefined;
-    const keys = (this.#keys ?? newKeys) as { cipher: EntryCipher; wrapped: string };
-    // Idempotency: every key is looked up before anything is written. Storage holds keyed
-    // MACs of the keys and events, not the values (they may be event contents).
-    const answers: (AppendedEntry | undefined)[] = new Array(items.length);
-    const fresh: number[] = [];
-    const firstInBatch = new Map<string, number>();
-    const idemMacs = new Map<number, string>();
-    const bodyMacs = new Map<number, string>();
-    for (const [i, it] of items.entries()) {
-      if (it.key === undefined) {
-        fresh.push(i);
-        continue;
-      }
-      const bodyMac = keys.cipher.mac('event', it.canonical);
-      bodyMacs.set(i, bodyMac);
-      const earlier = firstInBatch.get(it.key);
-      if (earlier !== undefined) {
-        if (bodyMacs.get(earlier) !== bodyMac)
-          return refused({ reason: 'idempotency_conflict', key: it.key });
-        continue; // answered below as a duplicate of the earlier item
-      }
-      const idemMac = keys.cipher.mac('idempotency-key', it.key);
-      idemMacs.set(i, idemMac);
-      const prior = this.#db.entryByKey(idemMac);
-      firstInBatch.set(it.key, i);
-      if (prior === undefined) {
-        fresh.push(i);
-      } else if (prior.body_hash !== bodyMac) {
-        return refused({ reason: 'idempotency_conflict', key: it.key });
-      } else {
-        answers[i] = {
-          seq: prior.seq,
-          leaf_hash: toBase64(new Uint8Array(prior.leaf_hash)),
-          received_at: prior.received_at,
-          duplicate: true,
-          ...(prior.erased ? { erased: true } : {}),
-        };
-      }
-    }
-
-    // Backpressure: when the D1 mirror has fallen this far behind, refuse new entries (429)
-    // rather than let the outbox grow without bound; retries of appended events still answer.
-    // System streams are exempt: refusing an access record would refuse the read it records,
-    // and their volume is bounded by the per-caller rate limit.
-    const lag = head.range.size - this.#mirrored;
-    if (fresh.length > 0 && !stream.startsWith('_') && lag > this.#maxMirrorLag()) {
-      return refused({
-        reason: 'overloaded',
-        detail: `stream "${stream}" is ${lag} entries ahead of its search mirror; retry shortly`,
-        retryAfter: 1,
-      });
-    }
-
-    const result = sequence(
-      head,
-      fresh.map((i) => (items[i] as AppendItem).canonical),
-      Date.now(),
-    );
-    if (result.entries.length > 0) {
-      const sealed = await Promise.all(
-        result.entries.map((se) => keys.cipher.seal(se.seq, se.bytes)),
-      );
-      try {
-        // One transaction: the entries, each carrying the tree nodes it completes (the head is
-        // derived from them). Nothing in here awaits.
-        this.#db.transaction(() => {
-          this.#db.insertEntries(
-            result.entries.map((se, k) => {
-              const i = fresh[k] as number;
-              return {
-                seq: se.seq,
-                receivedAt: se.receivedAt,
-                leafHash: se.leafHash,
-                sealed: sealed[k] as Uint8Array,
-                completed: se.completed,
-                idemMac: idemMacs.get(i) ?? null,
-                bodyMac: bodyMacs.get(i) ?? null,
-              };
-            }),
-          );
-          if (head.range.size === 0) this.#db.initMeta('stream', stream);
-          if (newKeys !== undefined) this.#db.setMeta('data_key', newKeys.wrapped);
-        });
-      } catch (e) {
-        // The transaction rolled back: reload so memory matches storage, and fail the batch.
-        this.#load();
-        throw e;
-      }
+    let newKeys: { cipher: EntryCipher; wrapped: string } | undefined;
+    const keys = async () => {
+      if (this.#keys !== undefined) return { ...this.#keys, isNew: false };
+      newKeys = await this.#newKeys(stream);
+      return { ...newKeys, isNew: true };
+    };
+    let appended = false;
+    const committed = (added: readonly CommittedEntry[]) => {
+      appended = true;
       if (newKeys !== undefined) this.#keys = newKeys;
-      this.#head = result.head;
       this.#unmirrored.push(
-        result.entries.map((se, k): MirrorEntry => {
-          const it = items[fresh[k] as number] as AppendItem;
+        added.map(({ item, entry, sealed }): MirrorEntry => {
+          const it = items[item] as AppendItem;
           return {
-            seq: se.seq,
-            received_at: se.receivedAt,
-            leafHash: se.leafHash,
-            sealed: sealed[k] as Uint8Array,
+            seq: entry.seq,
+            received_at: entry.receivedAt,
+            leafHash: entry.leafHash,
+            sealed,
             fields: it.search ?? searchFieldsOf(JSON.parse(it.canonical)),
             erased: null,
           };
@@ -632,49 +449,10 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       );
       notifyWebSockets(this.ctx, this.#tailSource);
       this.#sse.notify(this.#tailSource);
-      await this.#scheduleAlarm();
-    }
-    for (const [k, se] of result.entries.entries()) {
-      answers[fresh[k] as number] = {
-        seq: se.seq,
-        leaf_hash: toBase64(se.leafHash),
-        received_at: se.receivedAt,
-        duplicate: false,
-      };
-    }
-    const entries = items.map((it, i) => {
-      const a = answers[i];
-      if (a !== undefined) return a;
-      // A repeat of a key first seen earlier in this batch.
-      const first = answers[firstInBatch.get(it.key as string) as number] as AppendedEntry;
-      return { ...first, duplicate: true };
-    });
-    return done({ tree_size: this.#head?.range.size ?? 0, entries });
-  }
-
-  /** Resolves with the first checkpoint of at least `size` (signed, or witnessed), or undefined after WAIT_TIMEOUT_MS. */
-  async #waitFor(
-    list: Waiter[],
-    current: { size: number; note: string } | undefined,
-    size: number,
-  ): Promise<{ size: number; note: string } | undefined> {
-    if (current !== undefined && current.size >= size)
-      return { size: current.size, note: current.note };
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        size,
-        resolve: (note, at) => {
-          clearTimeout(timer);
-          resolve({ size: at, note });
-        },
-      };
-      const timer = setTimeout(() => {
-        const i = list.indexOf(waiter);
-        if (i >= 0) list.splice(i, 1);
-        resolve(undefined);
-      }, WAIT_TIMEOUT_MS);
-      list.push(waiter);
-    });
+    };
+    const result = await this.#log.append(stream, items, keys, committed);
+    if (appended) await this.#alarmBy(this.#log.alarmAfterAppend());
+    return result;
   }
 
   /**
@@ -687,42 +465,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     this.#alarmAt = at;
   }
 
-  /** After an append: sign at the next interval boundary (the mirror drains in the same alarm). */
-  async #scheduleAlarm(): Promise<void> {
-    // New entries are signed at the next interval boundary; mirroring rides the same alarm.
-    await this.#alarmBy(Math.max(Date.now(), (this.#signed?.at ?? 0) + this.#interval()));
-  }
-
-  /**
-   * Whether the alarm at `now` publishes and mirrors (DEFAULT_MIRROR_INTERVAL_MS). An erasure
-   * not yet in D1 is carried at once, whatever the interval.
-   */
-  #mirrorDue(now: number): boolean {
-    return (
-      now >= this.#mirroredAt + this.#mirrorInterval() ||
-      (this.#head?.range.size ?? 0) - this.#mirrored >= MIRROR_BATCH ||
-      this.#erasuresUnsynced()
-    );
-  }
-
   /** Whether an erasure has not reached D1 yet (a partial index keeps this a lookup). */
   #erasuresUnsynced(): boolean {
     return this.#db.hasUnsyncedErasure();
-  }
-
-  #mirrorInterval(): number {
-    const n = Number(this.env.MIRROR_INTERVAL_MS ?? DEFAULT_MIRROR_INTERVAL_MS);
-    return Number.isSafeInteger(n) && n >= 0 ? n : DEFAULT_MIRROR_INTERVAL_MS;
-  }
-
-  #maxMirrorLag(): number {
-    const n = Number(this.env.MAX_MIRROR_LAG ?? DEFAULT_MAX_MIRROR_LAG);
-    return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MAX_MIRROR_LAG;
-  }
-
-  #interval(): number {
-    const n = Number(this.env.CHECKPOINT_INTERVAL_MS ?? 1000);
-    return Number.isFinite(n) && n >= 50 ? n : 1000;
   }
 
   /**
@@ -735,7 +480,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const stream = url.searchParams.get('stream') ?? '';
     this.#headFor(stream);
     const fromParam = url.searchParams.get('from');
-    const from = fromParam !== null ? Number(fromParam) : (this.#head?.range.size ?? 0);
+    const from = fromParam !== null ? Number(fromParam) : this.#log.size;
     if (req.headers.get('upgrade')?.toLowerCase() === 'websocket')
       return acceptWebSocket(this.ctx, this.#tailSource, from);
     return this.#sse.open(this.#tailSource, from);
@@ -754,35 +499,32 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
 
   override async alarm(): Promise<void> {
     this.#alarmAt = null; // this alarm is being handled; setting a new one is up to us
-    const head = this.#head;
+    const head = this.#log.head;
     if (head === undefined) return;
     const now = Date.now();
-    const interval = this.#interval();
-    const signedSize = this.#signed?.size ?? 0;
     let archiveMore = false;
     // Independent steps: a failure in one (say, a witness is down) does not hold up the others.
     const steps: [string, () => Promise<void>][] = [
       [
         'sign',
         async () => {
-          if (head.range.size > signedSize && now >= (this.#signed?.at ?? 0) + interval) {
-            await this.#signCheckpoint(head, now);
-          }
+          if (this.#log.signDue(now)) await this.#signCheckpoint(head.stream);
         },
       ],
       ['witness', () => this.#collectCosignatures(now)],
       [
         'publish and mirror',
         async () => {
-          if (!this.#mirrorDue(now)) return;
+          if (!this.#log.mirrorDue(now, this.#erasuresUnsynced())) return;
           await this.#publishAndMirror(head.stream);
-          this.#mirroredAt = now;
+          this.#log.drained(now);
         },
       ],
       [
         'archive',
         async () => {
-          archiveMore = (await this.#archiveOf()?.step(this.#archiveLimit())) ?? false;
+          archiveMore =
+            (await this.#archiveOf()?.step(this.#log.archiveLimit(BUNDLE_WIDTH))) ?? false;
           this.#db.pruneKeys(now - IDEMPOTENCY_WINDOW_MS, IDEMPOTENCY_KEYS, 1000);
           this.#db.thinCheckpoints(now - CHECKPOINTS_KEPT_MS, 5000);
         },
@@ -795,92 +537,50 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       } catch (e) {
         ok = false;
         console.error(
-          `stream ${head.stream}: ${name} failed (attempt ${this.#failures + 1}): ${String(e)}`,
+          `stream ${head.stream}: ${name} failed (attempt ${this.#log.failures + 1}): ${String(e)}`,
         );
       }
     }
-    this.#failures = ok ? 0 : this.#failures + 1;
-    // Reschedule while anything is pending: unsigned entries, unpublished checkpoints, or
-    // entries not yet mirrored. Failures back off exponentially up to a minute.
-    if (!ok) {
-      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.#failures, 20));
-      await this.#alarmBy(Date.now() + backoff);
-    } else if (archiveMore) {
-      // Bundles wait to be archived: go on at once (appends run between the steps' awaits),
-      // so the hot tail keeps pace with any steady append rate.
-      await this.#alarmBy(Date.now() + 10);
-    } else if ((this.#head?.range.size ?? 0) > (this.#signed?.size ?? 0)) {
-      await this.#alarmBy(Math.max(Date.now() + 10, (this.#signed?.at ?? 0) + interval));
-    } else if (this.#pending()) {
-      await this.#alarmBy(Math.max(Date.now() + 10, this.#mirroredAt + this.#mirrorInterval()));
-    }
+    // Reschedule while anything is pending (the log's policy): unsigned entries, unpublished
+    // checkpoints, entries not yet mirrored or archived. Failures back off exponentially.
+    const next = this.#log.nextAlarm(ok, archiveMore, () => this.#pending());
+    if (next !== undefined) await this.#alarmBy(next);
     const ctx = this.#cosigning();
-    const witnessAt = ctx && this.#signed && nextWitnessAt(ctx, this.#signed);
+    const signed = this.#log.signed;
+    const witnessAt = ctx && signed && nextWitnessAt(ctx, signed);
     if (witnessAt !== undefined) await this.#alarmBy(Math.max(Date.now() + 10, witnessAt));
-  }
-
-  /**
-   * The seq below which entries may be archived: whole bundles the mirror has, never the
-   * newest entry (the head is rebuilt from its row).
-   */
-  #archiveLimit(): number {
-    const size = this.#head?.range.size ?? 0;
-    return Math.floor(Math.min(this.#mirrored, size - 1) / BUNDLE_WIDTH) * BUNDLE_WIDTH;
   }
 
   /** Whether anything waits for the alarm: unsigned or unmirrored entries, unpublished checkpoints. */
   #pending(): boolean {
-    const size = this.#head?.range.size ?? 0;
-    if (size > (this.#signed?.size ?? 0) || size > this.#mirrored) return true;
-    if (this.#db.archived() + BUNDLE_WIDTH <= this.#archiveLimit()) return true;
+    if (this.#log.pending()) return true;
+    if (this.#db.archived() + BUNDLE_WIDTH <= this.#log.archiveLimit(BUNDLE_WIDTH)) return true;
     if (this.#erasuresUnsynced()) return true;
     const ctx = this.#cosigning();
-    if (ctx && this.#signed && nextWitnessAt(ctx, this.#signed) !== undefined) return true;
+    const signed = this.#log.signed;
+    if (ctx && signed && nextWitnessAt(ctx, signed) !== undefined) return true;
     return this.#db.hasUnpublished();
   }
 
   /**
-   * Signs a checkpoint for the current tree, after checking that it extends the last signed
-   * checkpoint (a consistency proof from the stored nodes must verify against both roots), so
-   * the log never signs two inconsistent checkpoints even if its state were corrupted.
+   * Signs a checkpoint of the current tree (src/stream-log.ts checks it against the stored
+   * tree and the last checkpoint first) and tells the tails; with no witness policy, or a
+   * quorum that needs no cosignature, the signed checkpoint is witnessed at once.
    */
-  async #signCheckpoint(head: StreamHead, now: number): Promise<void> {
-    // The HashStore reads SQLite synchronously, so the awaits below settle as microtasks: no
-    // other request runs between reading the head and writing the checkpoint.
-    const size = head.range.size;
-    const root = head.range.root();
-    const stored = await rootAt(this.#store, size);
-    if (toBase64(stored) !== toBase64(root)) {
-      this.#load();
-      throw new Error(
-        `stream ${head.stream}: in-memory root differs from the stored tree at size ${size}; refusing to sign`,
-      );
-    }
-    const last = this.#signed;
-    if (last !== undefined) {
-      const proof = await consistencyProof(this.#store, last.size, size);
-      const check = verifyConsistency(last.size, size, proof, last.root, root);
-      if (!check.ok) {
-        throw new Error(
-          `stream ${head.stream}: new tree does not extend checkpoint ${last.size} (${check.error.detail}); refusing to sign`,
-        );
-      }
-    }
-    const origin = originOf(this.env.ORIGIN_PREFIX, head.stream);
-    const text = formatCheckpoint({ origin, size, root });
-    const note = new TextDecoder().decode(
-      signNote(text, [logKey(this.env.LOG_PRIVATE_KEY).signer(origin)]),
+  async #signCheckpoint(stream: string): Promise<void> {
+    // The HashStore reads SQLite synchronously for every node a root or a consistency proof
+    // from the last checkpoint needs but archived nodes below level 8, which come from R2.
+    const origin = originOf(this.env.ORIGIN_PREFIX, stream);
+    const { size, note } = await this.#log.sign(
+      this.#store,
+      origin,
+      logKey(this.env.LOG_PRIVATE_KEY).signer(origin),
     );
-    this.#db.insertCheckpoint(size, root, note, now);
-    this.#signed = { size, root, note, at: now };
     broadcastCheckpoint(this.ctx, size, note);
     this.#sse.checkpoint(size, note);
-    // With no policy, or a quorum that needs no cosignature, the signed checkpoint is witnessed.
     const setup = configuredWitnesses(this.env);
-    if (setup === undefined || quorumMet(setup.policy, new Set())) this.#setWitnessed(size, note);
-    const ready = this.#waiters.filter((w) => w.size <= size);
-    this.#waiters = this.#waiters.filter((w) => w.size > size);
-    for (const w of ready) w.resolve(note, size);
+    if (setup === undefined || quorumMet(setup.policy, new Set()))
+      this.#log.setWitnessed(size, note);
   }
 
   /**
@@ -895,38 +595,38 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     };
     let publishError: unknown;
     try {
-      published = await publishToR2(this.#db, this.env, stream, this.#signed?.size);
+      published = await publishToR2(this.#db, this.env, stream, this.#log.signed?.size);
     } catch (e) {
       publishError = e;
     }
     let extra = published.statements;
     const keys = this.#keys && { ...this.#keys, index: await searchIndex(this.env) };
-    for (;;) {
-      const next =
-        keys === undefined
-          ? undefined
-          : await mirrorBatch(
-              this.env.DB,
-              stream,
-              await this.#unmirroredFrom(this.#mirrored, stream, keys.cipher),
-              keys,
-              extra,
-            );
-      if (keys === undefined && extra.length > 0) await this.env.DB.batch(extra);
-      if (extra.length > 0) {
-        for (const size of published.sizes) this.#db.markPublished(size);
-        extra = [];
-      }
-      if (next === undefined) break;
-      // Only after D1 has the rows does the watermark move: a crash in between re-sends them,
-      // and INSERT OR IGNORE drops the repeats.
-      this.#db.setMeta('mirrored', String(next));
-      this.#mirrored = next;
-      this.#unmirrored.mirroredUpTo(next);
-    }
+    // The log moves the watermark only after D1 has the rows: a crash in between re-sends
+    // them, and INSERT OR IGNORE drops the repeats.
+    await this.#log.drainOutbox(
+      async (from) => {
+        const next =
+          keys === undefined
+            ? undefined
+            : await mirrorBatch(
+                this.env.DB,
+                stream,
+                await this.#unmirroredFrom(from, stream, keys.cipher),
+                keys,
+                extra,
+              );
+        if (keys === undefined && extra.length > 0) await this.env.DB.batch(extra);
+        if (extra.length > 0) {
+          for (const size of published.sizes) this.#db.markPublished(size);
+          extra = [];
+        }
+        return next;
+      },
+      (next) => this.#unmirrored.mirroredUpTo(next),
+    );
     // Erasures of entries D1 already holds (later ones are mirrored erased).
     for (;;) {
-      const done = await mirrorErasures(this.#db, this.env.DB, stream, this.#mirrored);
+      const done = await mirrorErasures(this.#db, this.env.DB, stream, this.#log.mirrored);
       if (done.length === 0) break;
       for (const seq of done) this.#db.markErasureSynced(seq);
     }
@@ -948,9 +648,9 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     return {
       stream,
       tree_size: head.range.size,
-      checkpoint_size: this.#signed?.size ?? 0,
-      witnessed_size: this.#witnessed?.size ?? 0,
-      mirrored_size: this.#mirrored,
+      checkpoint_size: this.#log.signed?.size ?? 0,
+      witnessed_size: this.#log.witnessed?.size ?? 0,
+      mirrored_size: this.#log.mirrored,
     };
   }
 
@@ -985,7 +685,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    * already erased or beyond the tree are left out). The only path that changes an entry.
    */
   erase(stream: string, seqs: readonly number[], erasure: Erasure): Promise<number[]> {
-    return this.#serialized(async () => {
+    return this.#log.exclusive(async () => {
       const size = this.#headFor(stream).range.size;
       const wanted = [...new Set(seqs)].filter(
         (q) => Number.isSafeInteger(q) && q >= 0 && q < size,
@@ -1023,7 +723,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     this.#headFor(stream);
     const found: number[] = [];
     if (this.#keys === undefined) return found; // nothing was ever stored
-    for (let at = this.#mirrored; ; ) {
+    for (let at = this.#log.mirrored; ; ) {
       const entries = await this.#unmirroredFrom(at, stream, this.#keys.cipher);
       if (entries.length === 0) return found;
       // Erased entries have no fields, so they are never found again.
@@ -1037,7 +737,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    * D1; returns the id of the master key that wraps it now, or undefined for an empty stream.
    */
   rewrapKey(stream: string): Promise<string | undefined> {
-    return this.#serialized(async () => {
+    return this.#log.exclusive(async () => {
       this.#headFor(stream);
       await this.#loadKeys();
       if (this.#keys === undefined) return undefined;
@@ -1053,14 +753,14 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   /** The newest signed checkpoint note. */
   checkpoint(stream: string): LogOutcome<string> {
     if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
-    const signed = this.#signed;
+    const signed = this.#log.signed;
     return signed === undefined ? refused({ reason: 'no_checkpoint' }) : done(signed.note);
   }
 
   /** The newest checkpoint note that meets the witness quorum. */
   witnessedCheckpoint(stream: string): LogOutcome<string> {
     if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
-    const w = this.#witnessed;
+    const w = this.#log.witnessed;
     return w === undefined ? refused({ reason: 'not_witnessed' }) : done(w.note);
   }
 
@@ -1085,7 +785,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const head = this.#existing(stream);
     if (head === undefined) return refused({ reason: 'no_stream', stream });
     if (seq >= head.range.size) return refused({ reason: 'no_entry', seq });
-    const treeSize = size ?? this.#signed?.size;
+    const treeSize = size ?? this.#log.signed?.size;
     if (treeSize === undefined) return refused({ reason: 'no_checkpoint', field: 'size' });
     if (treeSize > head.range.size)
       return outOfRange('size', `must not exceed the tree size ${head.range.size}`);
@@ -1124,7 +824,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    */
   async tile(stream: string, t: Tile): Promise<LogOutcome<Uint8Array>> {
     if (this.#existing(stream) === undefined) return refused({ reason: 'no_stream', stream });
-    const size = this.#signed?.size ?? 0;
+    const size = this.#log.signed?.size ?? 0;
     const level = Math.max(t.level, 0);
     if (Math.floor(size / TILE_WIDTH ** level) < t.index * TILE_WIDTH + t.width)
       return refused({ reason: 'no_tile', path: formatTilePath(t), size });
@@ -1151,7 +851,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const head = this.#existing(stream);
     if (head === undefined) return refused({ reason: 'no_stream', stream });
     if (seq >= head.range.size) return refused({ reason: 'no_entry', seq });
-    const signed = this.#signed;
+    const signed = this.#log.signed;
     if (signed === undefined || seq >= signed.size) return refused({ reason: 'not_covered', seq });
     return this.#tlogProof(seq, signed.size, signed.note);
   }

@@ -1,14 +1,26 @@
 /**
  * A stream's storage in its Durable Object: every table, every SQL statement and the
  * numbered migrations, in this one file (docs/storage.md lists the tables). The object and
- * its helpers (cosigning.ts, publishing.ts) read and write only through this class.
+ * its helpers (cosigning.ts, publishing.ts, stream-archive.ts) read and write only through
+ * this class, and the stream's log (src/stream-log.ts) through the LogStore it implements.
  *
- * Guarantees, from the SQLite-backed Durable Object storage underneath:
+ * Guarantees, from the SQLite-backed Durable Object storage underneath (they are the ones
+ * LogStore asks for, src/log-store.ts):
  *   - every call is synchronous and sees every write made before it;
- *   - `transaction(fn)` commits all of fn's writes or none (a throw rolls back);
+ *   - `transaction(fn)` commits all of fn's writes or none (a throw rolls back), and every
+ *     LogStore write runs in one;
  *   - a write is durable before the object's next output leaves (the output gate), so an
  *     answer never acknowledges what a crash could lose.
  */
+import {
+  type KeyedEntry,
+  type LogCheckpoint,
+  type LogRow,
+  type LogStore,
+  type NodeId,
+  nodeOwner,
+  TILE_HEIGHT,
+} from '../../src/index.js';
 import { multiRowInserts } from './sql.js';
 
 /** One stored entry row, as kept (sealed, or emptied when erased). */
@@ -20,19 +32,6 @@ export type StoredRow = {
   /** The erasure (JSON), or null. */
   readonly erased: string | null;
 };
-
-/** A new entry row. */
-export interface NewRow {
-  readonly seq: number;
-  readonly receivedAt: string;
-  readonly leafHash: Uint8Array;
-  readonly sealed: Uint8Array;
-  /** The interior tree nodes this leaf completes (src/sequencer.ts). */
-  readonly completed: Uint8Array;
-  /** Keyed MACs of the idempotency key and the event, when the event has a key. */
-  readonly idemMac: string | null;
-  readonly bodyMac: string | null;
-}
 
 export type CheckpointRow = {
   readonly size: number;
@@ -116,7 +115,7 @@ export type ArchiveRow = StoredRow & {
   readonly erased_synced: number;
 };
 
-export class StreamStore {
+export class StreamStore implements LogStore {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
 
@@ -164,24 +163,17 @@ export class StreamStore {
     this.#sql.exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
   }
 
-  /** Sets `key` unless it is set. */
-  initMeta(key: string, value: string): void {
-    this.#sql.exec('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', key, value);
+  // --- the log (LogStore, src/log-store.ts) ----------------------------------------------
+
+  streamName(): string | undefined {
+    return this.meta('stream');
   }
 
-  allMeta(): Map<string, string> {
-    return new Map(
-      this.#sql
-        .exec<{ key: string; value: string }>('SELECT key, value FROM meta')
-        .toArray()
-        .map((r) => [r.key, r.value]),
-    );
-  }
-
-  // --- entries ---------------------------------------------------------------------------
-
-  /** Inserts new entry rows (callers run this inside a transaction). */
-  insertEntries(rows: readonly NewRow[]): void {
+  /**
+   * Inserts new entry rows, with the stream's name (unless set) and its new data key, in one
+   * transaction.
+   */
+  appendEntries(rows: readonly LogRow[], meta?: { stream?: string; dataKey?: string }): void {
     const values = rows.map((r) => [
       r.seq,
       r.receivedAt,
@@ -192,8 +184,101 @@ export class StreamStore {
       r.bodyMac,
     ]);
     const target = 'entries (seq, received_at, leaf_hash, entry, nodes, idem_key, body_hash)';
-    for (const q of multiRowInserts('INSERT', target, values)) this.#sql.exec(q.sql, ...q.params);
+    this.transaction(() => {
+      for (const q of multiRowInserts('INSERT', target, values)) this.#sql.exec(q.sql, ...q.params);
+      if (meta?.stream !== undefined)
+        this.#sql.exec(
+          'INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)',
+          'stream',
+          meta.stream,
+        );
+      if (meta?.dataKey !== undefined) this.setMeta('data_key', meta.dataKey);
+    });
   }
+
+  /** The newest entry's seq, time and leaf hash, or undefined for an empty stream. */
+  newestEntry(): { seq: number; receivedAt: string; leafHash: Uint8Array } | undefined {
+    const r = this.#sql
+      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer }>(
+        'SELECT seq, received_at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1',
+      )
+      .toArray()[0];
+    return r && { seq: r.seq, receivedAt: r.received_at, leafHash: new Uint8Array(r.leaf_hash) };
+  }
+
+  /** The entry an idempotency key (its MAC) names, if any: a hot row's, or a recent archived one's. */
+  entryByKey(idemMac: string): KeyedEntry | undefined {
+    type Found = {
+      seq: number;
+      received_at: string;
+      leaf_hash: ArrayBuffer;
+      body_hash: string;
+      erased: number;
+    };
+    const found =
+      this.#sql
+        .exec<Found>(
+          'SELECT seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key = ?',
+          idemMac,
+        )
+        .toArray()[0] ??
+      this.#sql
+        .exec<Found>(
+          'SELECT i.seq, i.received_at, i.leaf_hash, i.body_hash, e.seq IS NOT NULL AS erased FROM idempotency i LEFT JOIN archived_erasures e ON e.seq = i.seq WHERE i.idem_key = ?',
+          idemMac,
+        )
+        .toArray()[0];
+    return (
+      found && {
+        seq: found.seq,
+        receivedAt: found.received_at,
+        leafHash: new Uint8Array(found.leaf_hash),
+        bodyMac: found.body_hash,
+        erased: Boolean(found.erased),
+      }
+    );
+  }
+
+  /**
+   * A stored tree node: a kept node of level 8 or more (tree_nodes), a leaf hash, or an
+   * interior node kept in the row of the leaf that completed it (src/sequencer.ts nodeOwner).
+   * Nodes below level 8 of archived entries are in R2, not here.
+   */
+  node({ level, index }: NodeId): Uint8Array {
+    if (level >= TILE_HEIGHT) {
+      const kept = this.treeNode(level, index);
+      if (kept !== undefined) return new Uint8Array(kept);
+    }
+    if (level === 0) {
+      const h = this.#sql
+        .exec<{ h: ArrayBuffer }>('SELECT leaf_hash AS h FROM entries WHERE seq = ?', index)
+        .toArray()[0]?.h;
+      if (h === undefined) throw new Error(`tree node (0, ${index}) is not stored`);
+      return new Uint8Array(h);
+    }
+    const { seq, offset } = nodeOwner(level, index);
+    const h = this.#sql
+      .exec<{ h: ArrayBuffer }>(
+        'SELECT substr(nodes, ?, 32) AS h FROM entries WHERE seq = ?',
+        offset + 1,
+        seq,
+      )
+      .toArray()[0]?.h;
+    if (h === undefined || h.byteLength !== 32)
+      throw new Error(`tree node (${level}, ${index}) is not stored`);
+    return new Uint8Array(h);
+  }
+
+  /** The outbox's watermark: every entry below it is in D1. */
+  mirrored(): number {
+    return Number(this.meta('mirrored') ?? 0);
+  }
+
+  setMirrored(next: number): void {
+    this.setMeta('mirrored', String(next));
+  }
+
+  // --- entries ---------------------------------------------------------------------------
 
   /** Rows [from, from + limit) that exist, in seq order. */
   rows(from: number, limit: number): StoredRow[] {
@@ -210,64 +295,6 @@ export class StreamStore {
         limit,
       )
       .toArray();
-  }
-
-  /** The newest entry's seq, time and leaf hash, or undefined for an empty stream. */
-  newestEntry(): { seq: number; received_at: string; leaf_hash: ArrayBuffer } | undefined {
-    return this.#sql
-      .exec<{ seq: number; received_at: string; leaf_hash: ArrayBuffer }>(
-        'SELECT seq, received_at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1',
-      )
-      .toArray()[0];
-  }
-
-  /** The entry an idempotency key (its MAC) names, if any: a hot row's, or a recent archived one's. */
-  entryByKey(idemMac: string):
-    | {
-        seq: number;
-        received_at: string;
-        leaf_hash: ArrayBuffer;
-        body_hash: string;
-        erased: number;
-      }
-    | undefined {
-    type Found = {
-      seq: number;
-      received_at: string;
-      leaf_hash: ArrayBuffer;
-      body_hash: string;
-      erased: number;
-    };
-    const hot = this.#sql
-      .exec<Found>(
-        'SELECT seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key = ?',
-        idemMac,
-      )
-      .toArray()[0];
-    if (hot !== undefined) return hot;
-    return this.#sql
-      .exec<Found>(
-        'SELECT i.seq, i.received_at, i.leaf_hash, i.body_hash, e.seq IS NOT NULL AS erased FROM idempotency i LEFT JOIN archived_erasures e ON e.seq = i.seq WHERE i.idem_key = ?',
-        idemMac,
-      )
-      .toArray()[0];
-  }
-
-  /** A leaf hash, or the 32 bytes of an interior node at `offset` in its owner's `nodes`. */
-  leafHash(seq: number): ArrayBuffer | undefined {
-    return this.#sql
-      .exec<{ h: ArrayBuffer }>('SELECT leaf_hash AS h FROM entries WHERE seq = ?', seq)
-      .toArray()[0]?.h;
-  }
-
-  completedNode(seq: number, offset: number): ArrayBuffer | undefined {
-    return this.#sql
-      .exec<{ h: ArrayBuffer }>(
-        'SELECT substr(nodes, ?, 32) AS h FROM entries WHERE seq = ?',
-        offset + 1,
-        seq,
-      )
-      .toArray()[0]?.h;
   }
 
   /** Empties an entry's sealed bytes and marks it erased; false when it was erased already. */
@@ -461,22 +488,23 @@ export class StreamStore {
 
   // --- checkpoints -----------------------------------------------------------------------
 
-  insertCheckpoint(size: number, root: Uint8Array, note: string, signedAt: number): void {
+  addCheckpoint(c: LogCheckpoint): void {
     this.#sql.exec(
       'INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)',
-      size,
-      root,
-      note,
-      signedAt,
+      c.size,
+      c.root,
+      c.note,
+      c.signedAt,
     );
   }
 
-  newestCheckpoint(): CheckpointRow | undefined {
-    return this.#sql
+  newestCheckpoint(): LogCheckpoint | undefined {
+    const r = this.#sql
       .exec<CheckpointRow>(
         'SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1',
       )
       .toArray()[0];
+    return r && { size: r.size, root: new Uint8Array(r.root), note: r.note, signedAt: r.signed_at };
   }
 
   newestWitnessed(): { size: number; note: string } | undefined {
@@ -492,7 +520,7 @@ export class StreamStore {
   }
 
   /** Replaces a checkpoint's note (more cosignatures), to be published again. */
-  updateCheckpointNote(size: number, note: string): void {
+  setCheckpointNote(size: number, note: string): void {
     this.#sql.exec('UPDATE checkpoints SET note = ?, published = 0 WHERE size = ?', note, size);
   }
 
