@@ -163,10 +163,16 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
         if (!sent.ok) {
           const failures = state.failures + 1;
           const last_error = { at: new Date().toISOString(), message: sent.error };
+          // The cursor stays; the stream's size is kept, so the lag shows the backlog.
+          const failed = {
+            ...state,
+            streams: { ...state.streams, [stream]: cursor },
+            failures,
+            last_error,
+          };
           const next = afterFailure(failures, sent.error, settings);
-          if (next.kind === 'pause')
-            return save(paused({ ...state, failures, last_error }, next.reason), undefined);
-          return save({ ...state, failures, last_error }, next.delayMs);
+          if (next.kind === 'pause') return save(paused(failed, next.reason), undefined);
+          return save(failed, next.delayMs);
         }
         const moved = {
           ...advanced(cursor, batch.lastSeq, batch.checkpoint),
