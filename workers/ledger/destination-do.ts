@@ -88,7 +88,7 @@ export interface DestinationState {
 }
 
 export class DestinationDurableObject extends DurableObject<LedgerEnv> {
-  /** Bumped by start and stop: an alarm that began before stores nothing after. */
+  /** Bumped by start, stop and resume: an alarm that began before stores nothing after. */
   #generation = 0;
 
   /** (Re)starts delivery with `config`, from seq 0 of every followed stream. */
@@ -115,6 +115,8 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
 
   /** Unpauses: the failures are forgotten and delivery goes on from the cursors. */
   async resume(): Promise<DestinationState | undefined> {
+    // An alarm under way stores nothing after this (it might store a pause over the resume).
+    this.#generation++;
     const s = await this.ctx.storage.get<DeliveryState>('state');
     if (s === undefined) return undefined;
     const next: DeliveryState = { ...s, paused: null, failures: 0 };

@@ -93,7 +93,13 @@ export const destinationHandlers = {
       .run();
     if (inserted.meta.changes === 0)
       throw new Problem('conflict', `a destination named "${config.name}" exists`);
-    await stub(c.env, config.name).start(config);
+    try {
+      await stub(c.env, config.name).start(config);
+    } catch (e) {
+      // No row without a started object: the create can simply be sent again.
+      await c.env.DB.prepare('DELETE FROM destinations WHERE name = ?').bind(config.name).run();
+      throw e;
+    }
     c.set('accessNote', { destination: { name: config.name, streams: [...config.streams] } });
     return c.json(
       await present(c.env, { name: config.name, config: JSON.stringify(config), created_at }),
