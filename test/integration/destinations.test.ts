@@ -12,6 +12,8 @@
  *    appends unaffected; resumed through the API, it delivers the backlog.
  * 3. A deleted destination delivers nothing more.
  * 4. `stele destinations add|list|show|resume|remove`, with --json and --help.
+ * 5. A ledger with a broken delivery setting: the destination says so in its state (an alarm
+ *    that throws is retried by the platform a few times only, then delivery would stop silently).
  *
  * Delivery settings are small (poll 100 ms, retries from 100 ms to 1 s, pause after 10
  * failures: about 7 s of failing) and every wait is on a condition with a generous deadline.
@@ -483,6 +485,40 @@ describe('stele destinations', () => {
     expect((await stele(['destinations', 'frob'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'remove', 'cli'])).out).toBe('removed cli\n');
     expect((await stele(['destinations', 'show', 'cli'])).code).toBe(EXIT.server);
+  });
+});
+
+describe('a broken delivery setting', () => {
+  it('is shown as the last error, not swallowed', async () => {
+    const broken = await startLedger({
+      logKey: randomBytes(32).toString('base64'),
+      adminToken: ADMIN,
+      vars: {
+        DESTINATIONS_LOCAL_HTTP: 'true',
+        DEST_HOOK_KEY: SECRET,
+        DESTINATION_POLL_MS: '0',
+      },
+    });
+    try {
+      const res = await fetch(`${broken.url}/v1/destinations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(destination('broken', ['*'], '/broken')),
+      });
+      expect(res.status, await res.text()).toBe(201);
+      await until('the state names the setting', async () => {
+        const r = await fetch(`${broken.url}/v1/destinations/broken`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
+        const d = (await r.json()) as { state: { last_error: { message: string } | null } };
+        return (
+          d.state.last_error?.message ===
+          "the ledger's setting DESTINATION_POLL_MS must be an integer from 1 to 86400000"
+        );
+      });
+    } finally {
+      await broken.dispose();
+    }
   });
 });
 

@@ -38,6 +38,8 @@ import type { StoredEntry } from './stream-do.js';
 export const MAX_FOLLOWED_STREAMS = 1000;
 /** Requests per alarm: then the alarm yields and is set again at once. */
 const REQUESTS_PER_ALARM = 20;
+/** The wait after a failure inside the ledger (not the receiver's), which never pauses. */
+const INTERNAL_RETRY_MS = 10_000;
 /** Longest error text kept (a receiver's answer is not echoed, only its status). */
 const MAX_ERROR = 256;
 
@@ -127,6 +129,30 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
 
   override async alarm(): Promise<void> {
     const generation = this.#generation;
+    try {
+      await this.#deliver(generation);
+    } catch (e) {
+      // Not the receiver: a setting, D1 or a stream's object failed. The platform retries a
+      // throwing alarm only a few times and then never again, which would stop delivery
+      // silently; so the failure is shown in the state and the alarm set again here.
+      if (generation !== this.#generation) return;
+      const state = await this.ctx.storage.get<DeliveryState>('state');
+      if (state === undefined || state.paused !== null) return;
+      console.error(`destination: delivery failed inside the ledger: ${String(e)}`);
+      const message =
+        e instanceof FormatError
+          ? `the ledger's setting ${e.field} ${e.rule}`
+          : 'reading the streams failed inside the ledger (see its logs); retrying';
+      await this.ctx.storage.put('state', {
+        ...state,
+        last_error: { at: new Date().toISOString(), message },
+      });
+      await this.ctx.storage.setAlarm(Date.now() + INTERNAL_RETRY_MS);
+    }
+  }
+
+  /** One round of delivery: every followed stream, until nothing is due or the budget is spent. */
+  async #deliver(generation: number): Promise<void> {
     const config = await this.ctx.storage.get<DestinationConfig>('config');
     let state = await this.ctx.storage.get<DeliveryState>('state');
     if (config === undefined || state === undefined || state.paused !== null) return;
