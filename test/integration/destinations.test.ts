@@ -47,6 +47,8 @@ class Receiver {
   unverified = 0;
   /** Requests answered with `failWith` instead of being accepted. */
   failed = 0;
+  /** Their webhook-ids. */
+  readonly failedIds: string[] = [];
   failWith: number | undefined;
   port = 0;
   #server: Server | undefined;
@@ -83,6 +85,7 @@ class Receiver {
       const body = Buffer.concat(chunks);
       if (this.failWith !== undefined) {
         this.failed++;
+        this.failedIds.push(String(req.headers['webhook-id']));
         res.writeHead(this.failWith).end();
         return;
       }
@@ -356,6 +359,9 @@ describe('destinations', () => {
       expect(paused.streams).toEqual([
         { stream: 'pause-me', delivered_seq: null, checkpoint_size: 0, tree_size: 5, lag: 5 },
       ]);
+      // Every retry was the same request, under the same webhook-id.
+      expect(new Set(failing.failedIds)).toEqual(new Set(['failing.pause-me.0-4.c5']));
+      expect(failing.failedIds).toHaveLength(10);
       // Paused: nothing more is tried, and appends go on.
       const tried = failing.failed;
       await append('pause-me', 5, 5);
