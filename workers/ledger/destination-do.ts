@@ -38,6 +38,11 @@ import type { StoredEntry } from './stream-do.js';
 export const MAX_FOLLOWED_STREAMS = 1000;
 /** Requests per alarm: then the alarm yields and is set again at once. */
 const REQUESTS_PER_ALARM = 20;
+/**
+ * Requests per stream per alarm, so one stream's backlog cannot hold up the others; each
+ * alarm also starts one stream further along the list.
+ */
+const REQUESTS_PER_STREAM = 5;
 /** The wait after a failure inside the ledger (not the receiver's), which never pauses. */
 const INTERNAL_RETRY_MS = 10_000;
 /** Longest error text kept (a receiver's answer is not echoed, only its status). */
@@ -92,6 +97,8 @@ export interface DestinationState {
 export class DestinationDurableObject extends DurableObject<LedgerEnv> {
   /** Bumped by start, stop and resume: an alarm that began before stores nothing after. */
   #generation = 0;
+  /** Where in the list of streams the next alarm starts (round robin). */
+  #turn = 0;
 
   /** (Re)starts delivery with `config`, from seq 0 of every followed stream. */
   async start(config: DestinationConfig): Promise<void> {
@@ -172,9 +179,16 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
     }
 
     let requests = 0;
-    for (const stream of await followedStreams(this.env, config.streams)) {
+    let more = false;
+    const streams = await followedStreams(this.env, config.streams);
+    const first = streams.length === 0 ? 0 : this.#turn++ % streams.length;
+    for (const stream of [...streams.slice(first), ...streams.slice(0, first)]) {
       const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
-      while (requests < REQUESTS_PER_ALARM) {
+      for (let mine = 0; ; mine++) {
+        if (requests >= REQUESTS_PER_ALARM || mine >= REQUESTS_PER_STREAM) {
+          more = true;
+          break;
+        }
         const status = await stub.status(stream);
         const known = state.streams[stream] ?? { next: 0, checkpoint: 0, tree_size: 0 };
         const cursor = { ...known, tree_size: status.tree_size };
@@ -218,11 +232,8 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
         if (!current()) return;
       }
     }
-    // More may be due (the alarm stopped at its budget): look again at once.
-    if (current())
-      await this.ctx.storage.setAlarm(
-        Date.now() + (requests >= REQUESTS_PER_ALARM ? 0 : settings.pollMs),
-      );
+    // More may be due (the alarm stopped at a budget): look again at once.
+    if (current()) await this.ctx.storage.setAlarm(Date.now() + (more ? 0 : settings.pollMs));
   }
 
   /** The signing key, or why there is none (the destination then pauses). */
