@@ -12,7 +12,10 @@
  *    appends unaffected; resumed through the API, it delivers the backlog.
  * 3. A deleted destination delivers nothing more.
  * 4. `stele destinations add|list|show|resume|remove`, with --json and --help.
- * 5. A ledger with a broken delivery setting: the destination says so in its state (an alarm
+ * 5. Erased entries arrive as their leaf hash and erasure (raw even in an OCSF destination);
+ *    `_access` records arrive mapped by their action (the destination's own creation as
+ *    OCSF Entity Management: Create).
+ * 6. A ledger with a broken delivery setting: the destination says so in its state (an alarm
  *    that throws is retried by the platform a few times only, then delivery would stop silently).
  *
  * Delivery settings are small (poll 100 ms, retries from 100 ms to 1 s, pause after 10
@@ -24,9 +27,13 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
+import { parseCheckpoint } from '../../src/checkpoint.js';
 import { EXIT, main } from '../../src/cli/main.js';
-import { parseDeliveredRecord } from '../../src/delivered-record.js';
-import { utf8 } from '../../src/encoding.js';
+import { type DeliveredEntry, parseDeliveredRecord } from '../../src/delivered-record.js';
+import { fromBase64, toBase64, utf8 } from '../../src/encoding.js';
+import { entryBytes, entryLeafHash, GENESIS_PREV } from '../../src/entry.js';
+import type { AuditEvent } from '../../src/event.js';
+import { hashChildren, splitPoint } from '../../src/merkle.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'destinations-admin';
@@ -220,6 +227,48 @@ function checkpointsAfterTheirEntries(path: string): void {
   }
 }
 
+/** RFC 9162 §2.1.1 MTH of the leaf hashes. */
+function treeHash(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return leaves[0] as Uint8Array;
+  const k = splitPoint(leaves.length);
+  return hashChildren(treeHash(leaves.slice(0, k)), treeHash(leaves.slice(k)));
+}
+
+/**
+ * The raw copy of `stream` at `path` proves itself: each record's leaf hash is that of the
+ * entry bytes rebuilt from the record, each `prev` is the leaf hash before it, and the
+ * newest delivered checkpoint's root is the tree of those leaves.
+ */
+function copyVerifies(path: string, stream: string): void {
+  const bySeq = new Map<number, DeliveredEntry>();
+  let newest: { size: number; note: string } | undefined;
+  for (const r of receiver.records(path)) {
+    const p = parseDeliveredRecord(r);
+    if (p.record.stream !== stream) continue;
+    if (p.kind === 'entry') bySeq.set(p.record.seq, p.record);
+    if (p.kind === 'checkpoint' && p.record.size > (newest?.size ?? 0)) newest = p.record;
+  }
+  const leaves: Uint8Array[] = [];
+  for (let seq = 0; seq < bySeq.size; seq++) {
+    const e = bySeq.get(seq) as DeliveredEntry;
+    const bytes = entryBytes({
+      stream,
+      seq,
+      receivedAt: e.received_at,
+      prev: fromBase64(e.prev) as Uint8Array,
+      event: e.event as unknown as AuditEvent,
+    });
+    const leaf = entryLeafHash(bytes);
+    expect(toBase64(leaf), `${stream} ${seq}: leaf hash`).toBe(e.leaf_hash);
+    expect(e.prev, `${stream} ${seq}: prev`).toBe(toBase64(leaves.at(-1) ?? GENESIS_PREV));
+    leaves.push(leaf);
+  }
+  const cp = newest as { size: number; note: string };
+  const body = parseCheckpoint(cp.note.slice(0, cp.note.indexOf('\n\n') + 1));
+  expect(body.size).toBe(leaves.length);
+  expect(toBase64(body.root), `${stream}: the checkpoint's root`).toBe(toBase64(treeHash(leaves)));
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 describe('destinations', () => {
@@ -291,6 +340,8 @@ describe('destinations', () => {
         ...Array(size[stream]).keys(),
       ]);
     checkpointsAfterTheirEntries('/raw');
+    copyVerifies('/raw', 'dest-a');
+    copyVerifies('/raw', 'dest-b');
     checkpointsAfterTheirEntries('/ocsf');
     // The records are the events appended (raw), or their OCSF form carrying them.
     for (const r of receiver.records('/raw')) {
@@ -491,6 +542,48 @@ describe('stele destinations', () => {
     expect((await stele(['destinations', 'frob'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'remove', 'cli'])).out).toBe('removed cli\n');
     expect((await stele(['destinations', 'show', 'cli'])).code).toBe(EXIT.server);
+  });
+});
+
+describe('what is delivered', () => {
+  it('erased entries as their leaf hash and erasure, access records by their action', async () => {
+    await append('erased-x', 0, 3);
+    const erased = await call('POST', '/v1/streams/erased-x/erasures', {
+      seqs: [1],
+      reason: 'destinations test',
+    });
+    expect(erased.status, JSON.stringify(erased.body)).toBe(200);
+    const created = await call(
+      'POST',
+      '/v1/destinations',
+      destination('access', ['erased-x', '_access'], '/access', { format: 'ocsf' }),
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await until('the erased stream arrives', () => holds('/access', 'erased-x', 3));
+    const hollow = receiver
+      .records('/access')
+      .find((r) => r.type === 'stele.entry' && r.stream === 'erased-x' && r.seq === 1);
+    expect(hollow, 'seq 1 arrives raw, as erased').toMatchObject({
+      leaf_hash: expect.any(String),
+      erased: { record: { stream: '_access' } },
+    });
+    expect(hollow).not.toHaveProperty('event');
+    const ocsfOf = (action: string) =>
+      receiver.records('/access').find((r) => {
+        const stele = (r.unmapped as { stele?: { event?: { action?: string } } } | undefined)
+          ?.stele;
+        return stele?.event?.action === action;
+      });
+    await until(
+      'the access record of the creation arrives',
+      () => ocsfOf('stele.destinations.create') !== undefined,
+    );
+    expect(ocsfOf('stele.destinations.create')).toMatchObject({
+      class_uid: 3004,
+      activity_id: 1,
+      type_uid: 300401,
+    });
+    expect((await call('DELETE', '/v1/destinations/access')).status).toBe(204);
   });
 });
 
