@@ -45,7 +45,7 @@ export interface LedgerEnv {
   ADMIN_TOKEN: string;
   /**
    * "true" lets destinations send to http://127.0.0.1, localhost or [::1] (a ledger run
-   * locally: `npm start` sets it in .dev.vars); unset, a webhook URL must be https.
+   * locally: `npm start` passes it with --var); unset, a webhook URL must be https.
    */
   DESTINATIONS_LOCAL_HTTP?: string;
   /** Delivery settings (src/delivery.ts DELIVERY_VARS; docs/destinations.md §Settings). */
