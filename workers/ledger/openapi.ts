@@ -722,7 +722,13 @@ export const openapi = {
       Destination: {
         allOf: [
           s('DestinationRequest'),
-          object(['created_at', 'state'], { created_at: dateTime, state: s('DestinationState') }),
+          object(['created_at', 'state'], {
+            created_at: dateTime,
+            state: {
+              oneOf: [s('DestinationState'), { type: 'null' }],
+              description: 'Null only when the destination object never started.',
+            },
+          }),
         ],
       },
       DestinationList: object(['destinations'], { destinations: arrayOf('Destination') }),
