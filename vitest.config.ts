@@ -71,6 +71,8 @@ export default defineConfig({
                 // Every alarm mirrors, as the tests expect; test/integration/mirror-interval.test.ts times the interval.
                 MIRROR_INTERVAL_MS: '0',
                 MAX_MIRROR_LAG: '1500',
+                // The signing key of the tests' destinations (test/workers/routes.test.ts).
+                DEST_TEST_KEY: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
                 TEST_MIGRATIONS: await readD1Migrations('./migrations'),
               },
             },

@@ -197,6 +197,10 @@ await run(
     '--port',
     String(innerPort),
     ...(policy ? ['--var', `WITNESS_POLICY:${policy}`] : []),
+    // Destinations may deliver to a receiver on this machine over plain http
+    // (docs/destinations.md); production leaves it unset, so webhooks must be https there.
+    '--var',
+    'DESTINATIONS_LOCAL_HTTP:true',
   ],
   `http://127.0.0.1:${innerPort}`,
 );

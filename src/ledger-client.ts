@@ -46,6 +46,33 @@ export interface TokenRecord {
   readonly revoked_at: string | null;
 }
 
+/** A destination as the API serves it (docs/api.md §GET /v1/destinations/{name}). */
+export interface DestinationRecord {
+  readonly name: string;
+  readonly streams: readonly string[];
+  readonly type: string;
+  readonly format: string;
+  readonly url: string;
+  /** The NAME of the Worker secret that holds the signing key (never the key). */
+  readonly secret: string;
+  readonly created_at: string;
+  readonly state: {
+    readonly paused: boolean;
+    readonly paused_reason: string | null;
+    readonly failures: number;
+    readonly last_error: { readonly at: string; readonly message: string } | null;
+    readonly delivered_at: string | null;
+    readonly lag: number;
+    readonly streams: readonly {
+      readonly stream: string;
+      readonly delivered_seq: number | null;
+      readonly checkpoint_size: number;
+      readonly tree_size: number;
+      readonly lag: number;
+    }[];
+  } | null;
+}
+
 export class LedgerClient {
   readonly #url: string;
   readonly #token: string | undefined;
@@ -292,6 +319,38 @@ export class LedgerClient {
   /** Revokes a token (also one already revoked). */
   async revokeToken(id: string): Promise<void> {
     await (await this.#request(`/v1/tokens/${id}`, { method: 'DELETE' })).arrayBuffer();
+  }
+
+  /** Creates a destination (admin with scope `*`; docs/destinations.md). */
+  createDestination(config: Readonly<Record<string, unknown>>): Promise<DestinationRecord> {
+    return this.#json('/v1/destinations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(config),
+    });
+  }
+
+  async listDestinations(): Promise<DestinationRecord[]> {
+    const r = await this.#json<unknown>('/v1/destinations');
+    if (!isJsonObject(r) || !Array.isArray(r.destinations))
+      throw malformed('/v1/destinations', 'no destinations array');
+    return r.destinations as DestinationRecord[];
+  }
+
+  /** One destination with its delivery state. */
+  destination(name: string): Promise<DestinationRecord> {
+    return this.#json(`/v1/destinations/${encodeURIComponent(name)}`);
+  }
+
+  /** Deletes a destination: its delivery stops. */
+  async deleteDestination(name: string): Promise<void> {
+    const path = `/v1/destinations/${encodeURIComponent(name)}`;
+    await (await this.#request(path, { method: 'DELETE' })).arrayBuffer();
+  }
+
+  /** Resumes a paused destination from its cursors. */
+  resumeDestination(name: string): Promise<DestinationRecord> {
+    return this.#json(`/v1/destinations/${encodeURIComponent(name)}/resume`, { method: 'POST' });
   }
 
   /** Erases entries of a stream by seqs or by actor, with the reason (docs/api.md). */

@@ -52,6 +52,11 @@ export const ACCESS_OCSF: Readonly<Record<string, AccessMapping>> = {
   'stele.tokens.list': READ,
   'stele.tokens.create': { cls: ACCOUNT_CHANGE, activity: 1 }, // Create
   'stele.tokens.revoke': { cls: ACCOUNT_CHANGE, activity: 5 }, // Disable: it stays listed
+  'stele.destinations.list': READ,
+  'stele.destinations.read': READ,
+  'stele.destinations.create': { cls: ENTITY_MANAGEMENT, activity: 1 }, // Create
+  'stele.destinations.delete': { cls: ENTITY_MANAGEMENT, activity: 4 }, // Delete
+  'stele.destinations.resume': { cls: ENTITY_MANAGEMENT, activity: 3 }, // Update (unpaused)
   'stele.config.erase': { cls: ENTITY_MANAGEMENT, activity: 4 }, // Delete (entries' contents)
   'stele.config.rotate-keys': { cls: ENTITY_MANAGEMENT, activity: 3 }, // Update (key wrapping)
   'stele.request.forbidden': BY_METHOD,

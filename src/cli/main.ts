@@ -20,7 +20,12 @@ import { entryLeafHash, isAnyStreamName } from '../entry.js';
 import { parseExportEntry, parseExportIndex, parseExportMeta } from '../export-format.js';
 import { FormatError } from '../format-error.js';
 import { isJsonObject } from '../json-shape.js';
-import { LedgerClient, LedgerError, type TokenRecord } from '../ledger-client.js';
+import {
+  type DestinationRecord,
+  LedgerClient,
+  LedgerError,
+  type TokenRecord,
+} from '../ledger-client.js';
 import { ledgerSource } from '../ledger-source.js';
 import { CompactRange } from '../merkle.js';
 import { ndjsonLines } from '../ndjson-lines.js';
@@ -90,7 +95,7 @@ const COMMANDS: Readonly<
   },
   verify: {
     usage:
-      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]\n       stele verify --from <file.ndjson> [--policy FILE] [--ocsf-config FILE] [--json]',
+      'stele verify <stream> [--policy FILE] [--since-last] [--state FILE] [--json]\n       stele verify --offline <dir> [--policy FILE] [--json]\n       stele verify --from <file.ndjson> [--policy FILE] [--ocsf-rules FILE] [--json]',
     summary:
       "verify a stream (or an export, --offline; or a SIEM's copy of delivered records, --from) with the pinned log key, trusting nothing from the server",
   },
@@ -112,6 +117,14 @@ const COMMANDS: Readonly<
     summary: 'create, list and revoke API tokens (admin with scope *)',
     details:
       'ROLE is writer, verifier, reader or admin; TIME is an RFC 3339 date-time.\nThe secret of a created token is printed once.',
+  },
+  destinations: {
+    usage:
+      'stele destinations add --name NAME --streams GLOB[,GLOB...] --webhook-url URL --secret SECRET_NAME [--format raw|ocsf] [--ocsf-rules FILE] [--json]\n       stele destinations list [--json]\n       stele destinations show <name> [--json]\n       stele destinations remove <name>\n       stele destinations resume <name> [--json]',
+    summary:
+      'deliver streams to a webhook; list, show, remove and resume them (admin with scope *)',
+    details:
+      'SECRET_NAME is the NAME of a Worker secret (DEST_...) holding the whsec_ signing key\n(wrangler secret put DEST_SIEM_KEY); the key itself is never sent. --ocsf-rules FILE is a\nJSON array of {"prefix","class_uid","activity_id"} (with --format ocsf). show prints the\ndelivered seq and lag per stream, the last error, and why a destination is paused.',
   },
   erase: {
     usage: 'stele erase <stream> (--seqs N[,N...] | --actor ID) --reason TEXT [--json]',
@@ -185,7 +198,11 @@ function parseArgs(argv: readonly string[]): Options {
     'seqs',
     'actor',
     'give-up',
-    'ocsf-config',
+    'ocsf-rules',
+    'webhook-url',
+    'secret',
+    'format',
+    'type',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -370,6 +387,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await tailCommand(io, o, s);
       case 'tokens':
         return await tokensCommand(io, o, s);
+      case 'destinations':
+        return await destinationsCommand(io, o, s);
       case 'erase':
         return await eraseCommand(io, o, s);
       default:
@@ -487,13 +506,13 @@ async function verifyFromCommand(
     }
   };
   // The destination's mapping of customers' actions: OCSF records must say what it says.
-  const configPath = o.flags.get('ocsf-config');
+  const configPath = o.flags.get('ocsf-rules');
   let ocsfRules: readonly OcsfRule[] = [];
   if (typeof configPath === 'string') {
     try {
       ocsfRules = parseOcsfConfig(await readText(io, configPath, 'OCSF configuration'));
     } catch (e) {
-      if (e instanceof FormatError) throw new UsageError(`--ocsf-config: ${e.field} ${e.rule}`);
+      if (e instanceof FormatError) throw new UsageError(`--ocsf-rules: ${e.field} ${e.rule}`);
       throw e;
     }
   }
@@ -865,6 +884,99 @@ async function tokensCommand(io: CliIo, o: Options, s: Settings): Promise<number
   }
 }
 
+/** One line per destination: name, what it follows, where, and how delivery stands. */
+function destinationRow(d: DestinationRecord): string {
+  const st = d.state;
+  const how =
+    st === null
+      ? 'not started'
+      : st.paused
+        ? `PAUSED: ${st.paused_reason ?? ''}`
+        : `ok, lag ${st.lag}${st.failures > 0 ? `, ${st.failures} failures in a row` : ''}`;
+  return `${d.name}  ${d.type} ${d.format}  ${d.streams.join(',')}  ${d.url}  ${how}`;
+}
+
+/** A destination in full: its row, then each stream's delivery and the last error. */
+function destinationText(d: DestinationRecord): string {
+  const lines = [destinationRow(d), `  secret: ${d.secret} (a Worker secret's name)`];
+  for (const x of d.state?.streams ?? [])
+    lines.push(
+      `  ${x.stream}: delivered ${x.delivered_seq === null ? 'nothing yet' : `to seq ${x.delivered_seq}`}, checkpoint ${x.checkpoint_size}, ${x.tree_size} entries, lag ${x.lag}`,
+    );
+  if (d.state?.last_error)
+    lines.push(`  last error (${d.state.last_error.at}): ${d.state.last_error.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function destinationsCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
+  const sub = o.positional[1];
+  const json = o.flags.has('json');
+  const c = client(io, s);
+  const name = () => {
+    const n = o.positional[2];
+    if (n === undefined || !/^[a-z0-9-]{1,64}$/.test(n))
+      throw new UsageError(`give the destination's name ([a-z0-9-]{1,64})`);
+    return n;
+  };
+  switch (sub) {
+    case 'add': {
+      const format = (o.flags.get('format') as string | undefined) ?? 'raw';
+      const rulesFile = o.flags.get('ocsf-rules');
+      let rules: unknown;
+      if (typeof rulesFile === 'string') {
+        try {
+          rules = JSON.parse(await readText(io, rulesFile));
+        } catch (e) {
+          if (e instanceof SyntaxError) throw new UsageError(`${rulesFile} is not JSON`);
+          throw e;
+        }
+      }
+      const d = await c.createDestination({
+        name: need(o, 'name', 'NAME ([a-z0-9-]{1,64})'),
+        streams: need(o, 'streams', 'GLOB[,GLOB...] (the streams to deliver, e.g. prod-*)').split(
+          ',',
+        ),
+        type: (o.flags.get('type') as string | undefined) ?? 'webhook',
+        format,
+        ...(rules === undefined ? {} : { ocsf_rules: rules }),
+        url: need(o, 'webhook-url', 'URL (where to deliver: https://...)'),
+        secret: need(o, 'secret', 'SECRET_NAME (the Worker secret holding whsec_...)'),
+      });
+      io.stdout(json ? jsonText(d) : destinationText(d));
+      return EXIT.ok;
+    }
+    case 'list': {
+      const list = await c.listDestinations();
+      io.stdout(
+        json
+          ? jsonText({ destinations: list })
+          : list.map((d) => `${destinationRow(d)}\n`).join(''),
+      );
+      return EXIT.ok;
+    }
+    case 'show': {
+      const d = await c.destination(name());
+      io.stdout(json ? jsonText(d) : destinationText(d));
+      return EXIT.ok;
+    }
+    case 'remove': {
+      const n = name();
+      await c.deleteDestination(n);
+      io.stdout(json ? jsonText({ removed: n }) : `removed ${n}\n`);
+      return EXIT.ok;
+    }
+    case 'resume': {
+      const d = await c.resumeDestination(name());
+      io.stdout(json ? jsonText(d) : destinationText(d));
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(
+        'destinations: give add, list, show, remove or resume; see stele destinations --help',
+      );
+  }
+}
+
 async function eraseCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
   const name = stream(o, 1);
   const reason = need(o, 'reason', 'TEXT (why: the request reference)');
@@ -917,7 +1029,7 @@ function completionCommand(io: CliIo, o: Options): number {
   const shell = o.positional[1];
   const commands = Object.keys(COMMANDS).join(' ');
   const options =
-    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --ocsf-config --forever --give-up --name --role --streams --expires --reason --seqs --actor --help --version';
+    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --forever --give-up --name --role --streams --expires --webhook-url --secret --format --ocsf-rules --type --reason --seqs --actor --help --version';
   if (shell === 'bash') {
     io.stdout(`# stele bash completion: stele completion bash > ~/.local/share/bash-completion/completions/stele
 _stele() {
@@ -926,6 +1038,8 @@ _stele() {
     COMPREPLY=( $(compgen -W "${commands}" -- "$cur") )
   elif [ "\${COMP_WORDS[1]}" = tokens ] && [ "$COMP_CWORD" -eq 2 ]; then
     COMPREPLY=( $(compgen -W "create list revoke" -- "$cur") )
+  elif [ "\${COMP_WORDS[1]}" = destinations ] && [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=( $(compgen -W "add list show remove resume" -- "$cur") )
   elif [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "${options}" -- "$cur") )
   else
@@ -944,6 +1058,8 @@ _stele() {
     compadd -- ${commands}
   elif [[ \${words[2]} == tokens && CURRENT -eq 3 ]]; then
     compadd -- create list revoke
+  elif [[ \${words[2]} == destinations && CURRENT -eq 3 ]]; then
+    compadd -- add list show remove resume
   elif [[ \${words[CURRENT]} == -* ]]; then
     compadd -- ${options}
   else

@@ -123,7 +123,10 @@ export async function startLedger(opts: {
     scriptPath: join(dir, 'index.js'),
     compatibilityDate: '2026-08-01',
     compatibilityFlags: ['nodejs_compat'], // as wrangler.toml: native SHA-256 through node:crypto
-    durableObjects: { STREAM: { className: 'StreamDurableObject', useSQLite: true } },
+    durableObjects: {
+      STREAM: { className: 'StreamDurableObject', useSQLite: true },
+      DESTINATION: { className: 'DestinationDurableObject', useSQLite: true },
+    },
     durableObjectsPersist: join(persist, 'do'),
     d1Databases: ['DB'],
     d1Persist: join(persist, 'd1'),

@@ -306,6 +306,7 @@ const ENDPOINTS: readonly Endpoint[] = [
       };
     },
   },
+  ...destinationEndpoints(),
   {
     name: 'POST /erasures',
     route: 'POST /v1/streams/:stream/erasures',
@@ -334,6 +335,90 @@ const ENDPOINTS: readonly Endpoint[] = [
     request: () => ({ path: '/v1/admin/rotate-keys', method: 'POST' }),
   },
 ];
+
+/** The destination routes: admins scoped to "*" only. */
+function destinationEndpoints(): Endpoint[] {
+  const config = (name: string) => ({
+    name,
+    streams: ['no-such-stream-*'],
+    type: 'webhook',
+    format: 'raw',
+    url: 'https://receiver.invalid/hook',
+    secret: 'DEST_TEST_KEY',
+  });
+  let n = 0;
+  /** A fresh destination, made by the admin token, for one case. */
+  const fixture = async () => {
+    const name = `roles-${n++}`;
+    const res = await api('/v1/destinations', { body: config(name) });
+    expect(res.status, `fixture ${name}: ${await res.text()}`).toBe(201);
+    return name;
+  };
+  const exists = async (name: string) => {
+    const r = await api(`/v1/destinations/${name}`);
+    await r.body?.cancel();
+    return r.status === 200;
+  };
+  const base = { needs: 'admin' as const, target: 'every' as const };
+  return [
+    {
+      ...base,
+      name: 'GET /v1/destinations',
+      route: 'GET /v1/destinations',
+      action: 'stele.destinations.list',
+      ok: 200,
+      request: () => ({ path: '/v1/destinations' }),
+    },
+    {
+      ...base,
+      name: 'POST /v1/destinations',
+      route: 'POST /v1/destinations',
+      action: 'stele.destinations.create',
+      ok: 201,
+      request: () => {
+        const name = `roles-new-${n++}`;
+        return {
+          path: '/v1/destinations',
+          body: config(name),
+          after: async (allowed) =>
+            expect(await exists(name), `${name} exists only when allowed`).toBe(allowed),
+        };
+      },
+    },
+    {
+      ...base,
+      name: 'GET /v1/destinations/:name',
+      route: 'GET /v1/destinations/:name',
+      action: 'stele.destinations.read',
+      ok: 200,
+      request: async () => ({ path: `/v1/destinations/${await fixture()}` }),
+    },
+    {
+      ...base,
+      name: 'DELETE /v1/destinations/:name',
+      route: 'DELETE /v1/destinations/:name',
+      action: 'stele.destinations.delete',
+      ok: 204,
+      request: async () => {
+        const name = await fixture();
+        return {
+          path: `/v1/destinations/${name}`,
+          method: 'DELETE',
+          after: async (allowed) =>
+            expect(await exists(name), `${name} is gone only when allowed`).toBe(!allowed),
+        };
+      },
+    },
+    {
+      ...base,
+      name: 'POST /v1/destinations/:name/resume',
+      route: 'POST /v1/destinations/:name/resume',
+      action: 'stele.destinations.resume',
+      ok: 200,
+      request: async () => ({ path: `/v1/destinations/${await fixture()}/resume`, method: 'POST' }),
+    },
+  ];
+}
 
 type Where = 'in scope' | 'out of scope' | 'on _access';
 

@@ -39,6 +39,7 @@ const values: Record<string, string> = {
   seq: '0',
   size: '1',
   id: '',
+  name: 'spelling',
   // The stream holds 3 entries: the partial tiles of its checkpoint.
   tile: '0/000.p/3',
   bundle: '000.p/3',
@@ -64,6 +65,9 @@ function requestOf(route: RouteSpec): {
       if (route.method === 'POST')
         body = JSON.stringify({ name: 'spelled', role: 'reader', streams: ['x'] });
       break;
+    case '/v1/destinations':
+      if (route.method === 'POST') body = JSON.stringify(destination('spelled'));
+      break;
     case '/v1/streams/:stream/erasures':
       body = JSON.stringify({ seqs: [0], reason: 'spelling test' });
       break;
@@ -79,6 +83,27 @@ function requestOf(route: RouteSpec): {
   }
   if (body !== undefined) headers['content-type'] = 'application/json';
   return { query, headers, ...(body === undefined ? {} : { body }) };
+}
+
+/** A destination that follows no stream (its object looks, finds nothing, sends nothing). */
+const destination = (name: string) => ({
+  name,
+  streams: ['no-such-stream-*'],
+  type: 'webhook',
+  format: 'raw',
+  url: 'https://receiver.invalid/hook',
+  secret: 'DEST_TEST_KEY',
+});
+
+/**
+ * The destination `values.name` names, made again when a spelling of another method at its
+ * path (DELETE) removed it: every case finds it, so a 404 is only ever "no route".
+ */
+async function destinationFixture(route: RouteSpec): Promise<void> {
+  if (!route.path.startsWith('/v1/destinations/:name')) return;
+  const res = await api('/v1/destinations', { body: destination(values.name as string) });
+  await res.body?.cancel();
+  expect([201, 409], 'the destination fixture exists').toContain(res.status);
 }
 
 /** The route's path with its parameters filled in. */
@@ -169,6 +194,7 @@ describe('the route table', () => {
       for (const c of cases) {
         const url = `http://ledger.test${c.path}${req.query}`;
         const withBody = c.method !== 'GET' && c.method !== 'HEAD' && req.body !== undefined;
+        await destinationFixture(route);
         const before = await accessSize();
         const res = await exports.default.fetch(
           new Request(url, {

@@ -1,4 +1,5 @@
 /** The ledger Worker's bindings (wrangler.toml) and secrets (docs/deploy.md). */
+import type { DestinationDurableObject } from './destination-do.js';
 import type { StreamDurableObject } from './stream-do.js';
 
 export interface LedgerEnv {
@@ -42,7 +43,20 @@ export interface LedgerEnv {
   CALLER_LIMIT?: RateLimit;
   /** The first admin token (secret). */
   ADMIN_TOKEN: string;
+  /**
+   * "true" lets destinations send to http://127.0.0.1, localhost or [::1] (a ledger run
+   * locally: `npm start` passes it with --var); unset, a webhook URL must be https.
+   */
+  DESTINATIONS_LOCAL_HTTP?: string;
+  /** Delivery settings (src/delivery.ts DELIVERY_VARS; docs/destinations.md §Settings). */
+  DESTINATION_POLL_MS?: string;
+  DESTINATION_TIMEOUT_MS?: string;
+  DESTINATION_RETRY_MIN_MS?: string;
+  DESTINATION_RETRY_MAX_MS?: string;
+  DESTINATION_PAUSE_AFTER?: string;
   STREAM: DurableObjectNamespace<StreamDurableObject>;
+  /** One object per destination (destination-do.ts). */
+  DESTINATION: DurableObjectNamespace<DestinationDurableObject>;
   DB: D1Database;
   CHECKPOINTS: R2Bucket;
 }

@@ -10,6 +10,7 @@ import type { LedgerEnv } from './env.js';
 import { pruneSearchIndex, thinCheckpointIndex } from './retention.js';
 import { buildApp } from './router.js';
 import { adminHandlers } from './routes/admin.js';
+import { destinationHandlers } from './routes/destinations.js';
 import { eventHandlers } from './routes/events.js';
 import { metaHandlers } from './routes/meta.js';
 import { searchHandlers } from './routes/search.js';
@@ -18,6 +19,7 @@ import { tileHandlers } from './routes/tiles.js';
 import { tokenHandlers } from './routes/tokens.js';
 import { verifyHandlers } from './routes/verify.js';
 
+export { DestinationDurableObject } from './destination-do.js';
 export { StreamDurableObject } from './stream-do.js';
 
 // The runtime's native SHA-256 (nodejs_compat), checked against @noble/hashes first.
@@ -33,6 +35,7 @@ export const app = buildApp({
   ...verifyHandlers,
   ...searchHandlers,
   ...tokenHandlers,
+  ...destinationHandlers,
   ...adminHandlers,
 });
 

@@ -169,6 +169,10 @@ export const openapi = {
     },
     { name: 'search', description: 'Search over the D1 mirror.' },
     { name: 'tokens', description: 'API tokens.' },
+    {
+      name: 'destinations',
+      description: 'Where streams are delivered (webhooks), and how delivery stands (admin).',
+    },
     { name: 'admin', description: 'Erasure and master key rotation (admin).' },
   ],
   security: [{ bearer: [] }, { access: [] }],
@@ -646,6 +650,88 @@ export const openapi = {
         ],
       },
       TokenList: object(['tokens'], { tokens: arrayOf('Token') }),
+      DestinationRequest: {
+        ...object(['name', 'streams', 'type', 'format', 'url', 'secret'], {
+          name: { type: 'string', pattern: '^[a-z0-9-]{1,64}$' },
+          streams: { ...arrayOf('StreamGlob'), minItems: 1, maxItems: 32, uniqueItems: true },
+          type: { type: 'string', enum: ['webhook'], description: 'Only webhook so far.' },
+          format: { type: 'string', enum: ['raw', 'ocsf'] },
+          ocsf_rules: {
+            type: 'array',
+            maxItems: 256,
+            description:
+              'With format ocsf: action prefix -> class and activity (docs/destinations.md).',
+            items: object(['prefix', 'class_uid', 'activity_id'], {
+              prefix: { type: 'string', minLength: 1 },
+              class_uid: { type: 'integer' },
+              activity_id: { type: 'integer' },
+            }),
+          },
+          url: { type: 'string', format: 'uri', maxLength: 2048 },
+          secret: {
+            type: 'string',
+            pattern: '^DEST_[A-Z0-9_]{1,59}$',
+            description: 'The NAME of the Worker secret holding the whsec_ key.',
+          },
+        }),
+        examples: [
+          {
+            name: 'siem',
+            streams: ['prod-*', '_access'],
+            type: 'webhook',
+            format: 'ocsf',
+            url: 'https://siem.example/stele',
+            secret: 'DEST_SIEM_KEY',
+          },
+        ],
+      },
+      DestinationState: object(
+        [
+          'paused',
+          'paused_reason',
+          'paused_at',
+          'failures',
+          'last_error',
+          'delivered_at',
+          'lag',
+          'streams',
+        ],
+        {
+          paused: { type: 'boolean' },
+          paused_reason: { type: ['string', 'null'] },
+          paused_at: nullableDateTime,
+          failures: { ...count, description: 'Failed deliveries in a row.' },
+          last_error: {
+            type: ['object', 'null'],
+            properties: { at: dateTime, message: { type: 'string' } },
+          },
+          delivered_at: nullableDateTime,
+          lag: { ...count, description: 'Entries appended and not delivered, over all streams.' },
+          streams: {
+            type: 'array',
+            items: object(['stream', 'delivered_seq', 'checkpoint_size', 'tree_size', 'lag'], {
+              stream: { type: 'string' },
+              delivered_seq: nullableCount,
+              checkpoint_size: count,
+              tree_size: count,
+              lag: count,
+            }),
+          },
+        },
+      ),
+      Destination: {
+        allOf: [
+          s('DestinationRequest'),
+          object(['created_at', 'state'], {
+            created_at: dateTime,
+            state: {
+              oneOf: [s('DestinationState'), { type: 'null' }],
+              description: 'Null only when the destination object never started.',
+            },
+          }),
+        ],
+      },
+      DestinationList: object(['destinations'], { destinations: arrayOf('Destination') }),
       ErasureResponse: object(['stream', 'erased', 'already_erased', 'record'], {
         stream: { type: 'string' },
         erased: { type: 'array', items: count, description: 'Seqs erased now, ascending.' },

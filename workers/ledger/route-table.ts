@@ -150,6 +150,18 @@ const verifyRequest = {
   },
 } as const satisfies ObjectSchema;
 
+const destinationName = {
+  kind: 'text',
+  max: 64,
+  pattern: /^[a-z0-9-]{1,64}$/,
+  rule: 'must match ^[a-z0-9-]{1,64}$',
+  description: 'The destination name.',
+} as const;
+
+/** Admins scoped to "*" only: a destination copies streams out, whichever its globs name. */
+const everyStreamForDestinations =
+  'managing destinations needs an admin token scoped to all streams ("*")';
+
 // --- The routes --------------------------------------------------------------------------
 
 export const ROUTES = {
@@ -757,6 +769,82 @@ export const ROUTES = {
       },
     },
     responses: { 204: { description: 'Revoked, or already revoked.' } },
+  }),
+  listDestinations: defineRoute({
+    method: 'GET',
+    path: '/v1/destinations',
+    tag: 'destinations',
+    summary: 'All destinations, with their delivery state',
+    description:
+      'Every destination by name: its configuration (the secret by name only, never its ' +
+      'value) and its state: delivered seq and lag per stream, failures in a row, the last ' +
+      `error, paused and why (docs/destinations.md). ${allStreams}`,
+    auth: { permission: 'admin', everyStream: everyStreamForDestinations },
+    access: { action: 'destinations.list' },
+    responses: { 200: json('DestinationList', 'The destinations.') },
+  }),
+  createDestination: defineRoute({
+    method: 'POST',
+    path: '/v1/destinations',
+    tag: 'destinations',
+    summary: 'Create a destination: its streams are delivered from seq 0',
+    description:
+      'The body is a destination (docs/destinations.md §Configuration), parsed strictly: a ' +
+      '400 names the member and its rule, and a type not built yet (splunk-hec, datadog, ' +
+      'syslog, r2) is a 400 saying so. `secret` is the NAME of a Worker secret (DEST_...) ' +
+      'holding the whsec_ key; a 400 when it is not set or not such a key. A webhook URL is ' +
+      'https (http on 127.0.0.1, localhost or [::1] only with DESTINATIONS_LOCAL_HTTP=true). ' +
+      `409 when the name exists. At most 64 KiB + 16 KiB. ${allStreams}`,
+    auth: { permission: 'admin', everyStream: everyStreamForDestinations },
+    access: { action: 'destinations.create' },
+    body: {
+      kind: 'raw',
+      maxBytes: 80 * 1024,
+      content: {
+        'application/json': { schema: { $ref: '#/components/schemas/DestinationRequest' } },
+      },
+    },
+    responses: {
+      201: json('Destination', 'Created; delivery starts at once.'),
+      409: { $ref: '#/components/responses/Conflict' },
+    },
+  }),
+  getDestination: defineRoute({
+    method: 'GET',
+    path: '/v1/destinations/:name',
+    tag: 'destinations',
+    summary: 'One destination, with its delivery state',
+    description: `404 for an unknown name. ${allStreams}`,
+    auth: { permission: 'admin', everyStream: everyStreamForDestinations },
+    access: { action: 'destinations.read' },
+    params: { name: destinationName },
+    responses: { 200: json('Destination', 'The destination and its state.') },
+  }),
+  deleteDestination: defineRoute({
+    method: 'DELETE',
+    path: '/v1/destinations/:name',
+    tag: 'destinations',
+    summary: 'Delete a destination: its delivery stops',
+    description:
+      'Its object stops and forgets its cursors; a request under way may still arrive. ' +
+      `404 for an unknown name. ${allStreams}`,
+    auth: { permission: 'admin', everyStream: everyStreamForDestinations },
+    access: { action: 'destinations.delete' },
+    params: { name: destinationName },
+    responses: { 204: { description: 'Deleted.' } },
+  }),
+  resumeDestination: defineRoute({
+    method: 'POST',
+    path: '/v1/destinations/:name/resume',
+    tag: 'destinations',
+    summary: 'Resume a paused destination from where it stopped',
+    description:
+      'Forgets the failures and delivers on from the cursors (the backlog was kept). ' +
+      `Idempotent; no body. 404 for an unknown name. ${allStreams}`,
+    auth: { permission: 'admin', everyStream: everyStreamForDestinations },
+    access: { action: 'destinations.resume' },
+    params: { name: destinationName },
+    responses: { 200: json('Destination', 'The destination and its state, unpaused.') },
   }),
   eraseEntries: defineRoute({
     method: 'POST',

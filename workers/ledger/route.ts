@@ -22,6 +22,11 @@ export type AccessAction =
   | 'tokens.list'
   | 'tokens.create'
   | 'tokens.revoke'
+  | 'destinations.list'
+  | 'destinations.read'
+  | 'destinations.create'
+  | 'destinations.delete'
+  | 'destinations.resume'
   | 'config.erase'
   | 'config.rotate-keys';
 
@@ -67,6 +72,7 @@ export type Tag =
   | 'verify'
   | 'search'
   | 'tokens'
+  | 'destinations'
   | 'admin';
 
 /** An OpenAPI response, by status. */

@@ -1,0 +1,198 @@
+/**
+ * What a destination delivers next, and what it does when a delivery fails
+ * (docs/destinations.md §Delivery): the pure decisions of the destination's Durable Object
+ * (workers/ledger/destination-do.ts), which only reads, sends and stores.
+ *
+ * Per followed stream the destination keeps a cursor: the first seq not yet delivered and
+ * the size of the last checkpoint delivered. Entries are due up to the stream's newest
+ * signed checkpoint, so every delivered entry is covered by a checkpoint the receiver gets
+ * right after it (in the same request when it fits): a copy proves itself on arrival. The
+ * cursor moves only after a 2xx, so delivery is at least once, in seq order per stream.
+ */
+import { FormatError } from './format-error.js';
+
+/** Where one stream's delivery stands. */
+export interface StreamCursor {
+  /** The first seq not delivered yet (0: nothing delivered). */
+  readonly next: number;
+  /** The size of the last checkpoint delivered (0: none). */
+  readonly checkpoint: number;
+}
+
+/** What is due for one stream: entries [from, to), then the checkpoint of size `to`. */
+export interface Due {
+  readonly from: number;
+  readonly to: number;
+  /** Whether the checkpoint of size `to` is due after the entries. */
+  readonly checkpoint: boolean;
+}
+
+/**
+ * What is due for a stream whose newest signed checkpoint has `checkpointSize` entries, or
+ * undefined when nothing is. Entries beyond the checkpoint wait for the next one.
+ * Requires: cursor.next <= checkpointSize or a cursor from an older, larger tree (then
+ * nothing is due: a stream never shrinks).
+ *
+ * @example
+ *   due({ next: 3, checkpoint: 3 }, 10) // { from: 3, to: 10, checkpoint: true }
+ */
+export function due(cursor: StreamCursor, checkpointSize: number): Due | undefined {
+  if (checkpointSize <= cursor.checkpoint || checkpointSize < cursor.next) return undefined;
+  return { from: cursor.next, to: checkpointSize, checkpoint: true };
+}
+
+/** Bounds of one request: records and body bytes (a JSON array). */
+export interface BatchLimits {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+}
+
+/**
+ * How many of the records, whose UTF-8 lengths are `lengths` in order, go in the next
+ * request: as many as fit `limits` as a JSON array (`[` records joined by `,` `]`), and
+ * always at least one when there is one (a record larger than maxBytes goes alone).
+ *
+ * @example
+ *   batchLength([10, 10, 10], { maxRecords: 100, maxBytes: 24 }) // 2: "[" 10 "," 10 "]"
+ */
+export function batchLength(lengths: readonly number[], limits: BatchLimits): number {
+  let bytes = 1; // "["
+  let n = 0;
+  for (const len of lengths) {
+    if (n === limits.maxRecords) break;
+    const more = len + 1; // the record and "," or "]"
+    if (n > 0 && bytes + more > limits.maxBytes) break;
+    bytes += more;
+    n++;
+  }
+  return n;
+}
+
+/** A request body: the records (each a JSON text) as one JSON array. */
+export function jsonArrayBody(records: readonly string[]): string {
+  return `[${records.join(',')}]`;
+}
+
+/**
+ * The `webhook-id` of a request: the same for the same records, so a retry carries the id
+ * of the request it repeats and a receiver can drop it (Standard Webhooks §Idempotency).
+ * `.` separates the parts: no destination or stream name contains one.
+ *
+ * @example
+ *   deliveryId('siem', 'prod', { first: 0, last: 99, checkpoint: 100 }) // "siem.prod.0-99.c100"
+ */
+export function deliveryId(
+  destination: string,
+  stream: string,
+  batch: { readonly first?: number; readonly last?: number; readonly checkpoint?: number },
+): string {
+  const parts = [destination, stream];
+  if (batch.first !== undefined) parts.push(`${batch.first}-${batch.last ?? batch.first}`);
+  if (batch.checkpoint !== undefined) parts.push(`c${batch.checkpoint}`);
+  return parts.join('.');
+}
+
+/** The cursor after a 2xx for the entries up to `lastSeq` and the checkpoint, if sent. */
+export function advanced(
+  cursor: StreamCursor,
+  lastSeq: number | undefined,
+  checkpoint: number | undefined,
+): StreamCursor {
+  return {
+    next: lastSeq === undefined ? cursor.next : Math.max(cursor.next, lastSeq + 1),
+    checkpoint:
+      checkpoint === undefined ? cursor.checkpoint : Math.max(cursor.checkpoint, checkpoint),
+  };
+}
+
+/** How the destination retries and when it gives up (docs/destinations.md §Pausing). */
+export interface RetryPolicy {
+  /** The delay after the first failure; each further one doubles it ... */
+  readonly retryMinMs: number;
+  /** ... up to this. */
+  readonly retryMaxMs: number;
+  /** After this many failures in a row the destination pauses, its cursors kept. */
+  readonly pauseAfter: number;
+}
+
+/**
+ * The delay before the next attempt after `failures` failures in a row (failures >= 1):
+ * retryMinMs doubled per failure, capped at retryMaxMs. No jitter: one object per
+ * destination sends one request at a time, so there is no herd to spread.
+ *
+ * @example
+ *   retryDelay(3, { retryMinMs: 1000, retryMaxMs: 300_000, pauseAfter: 20 }) // 4000
+ */
+export function retryDelay(failures: number, policy: RetryPolicy): number {
+  if (!Number.isSafeInteger(failures) || failures < 1)
+    throw new RangeError(`"failures" expected an integer >= 1, got ${failures}`);
+  // 2^31 ms is 24 days: past any sane cap, and no overflow.
+  return Math.min(policy.retryMaxMs, policy.retryMinMs * 2 ** Math.min(failures - 1, 31));
+}
+
+/** What follows a failure: retry after `delayMs`, or pause. */
+export type AfterFailure =
+  | { readonly kind: 'retry'; readonly delayMs: number }
+  | { readonly kind: 'pause'; readonly reason: string };
+
+/** The decision after the `failures`-th failure in a row, the last one being `error`. */
+export function afterFailure(failures: number, error: string, policy: RetryPolicy): AfterFailure {
+  if (failures >= policy.pauseAfter)
+    return { kind: 'pause', reason: `${failures} deliveries failed in a row; the last: ${error}` };
+  return { kind: 'retry', delayMs: retryDelay(failures, policy) };
+}
+
+/** Every setting of delivery, with its default (docs/destinations.md §Settings). */
+export interface DeliverySettings extends RetryPolicy, BatchLimits {
+  /** How often a destination with nothing due looks again. */
+  readonly pollMs: number;
+  /** Timeout of one request. */
+  readonly timeoutMs: number;
+}
+
+export const DEFAULT_DELIVERY: DeliverySettings = {
+  pollMs: 1000,
+  timeoutMs: 10_000,
+  retryMinMs: 1000,
+  // Five minutes: an outage of an hour costs 12 attempts, not 3,600.
+  retryMaxMs: 300_000,
+  // With the defaults above: about 75 minutes of failing before the destination pauses.
+  pauseAfter: 20,
+  maxRecords: 500,
+  // 1 MiB: under the body limits of common receivers (Splunk HEC and Datadog: 5 MB).
+  maxBytes: 1 << 20,
+};
+
+/** The variables that override DEFAULT_DELIVERY, and the setting each sets. */
+export const DELIVERY_VARS = {
+  DESTINATION_POLL_MS: 'pollMs',
+  DESTINATION_TIMEOUT_MS: 'timeoutMs',
+  DESTINATION_RETRY_MIN_MS: 'retryMinMs',
+  DESTINATION_RETRY_MAX_MS: 'retryMaxMs',
+  DESTINATION_PAUSE_AFTER: 'pauseAfter',
+} as const satisfies Record<string, keyof DeliverySettings>;
+
+/**
+ * The delivery settings from the Worker's variables (each a decimal integer from 1 to
+ * 86,400,000; unset: the default). Throws FormatError('delivery-settings', VAR, rule).
+ */
+export function deliverySettings(
+  vars: Readonly<Record<string, string | undefined>>,
+): DeliverySettings {
+  const out: Record<string, number> = { ...DEFAULT_DELIVERY };
+  for (const [name, key] of Object.entries(DELIVERY_VARS)) {
+    const text = vars[name];
+    if (text === undefined || text === '') continue;
+    const n = Number(text);
+    if (!/^[1-9][0-9]{0,7}$/.test(text) || n > 86_400_000)
+      throw new FormatError('delivery-settings', name, 'must be an integer from 1 to 86400000');
+    out[key] = n;
+  }
+  if ((out.retryMinMs as number) > (out.retryMaxMs as number))
+    throw new FormatError(
+      'delivery-settings',
+      'DESTINATION_RETRY_MIN_MS',
+      'must not exceed DESTINATION_RETRY_MAX_MS',
+    );
+  return out as unknown as DeliverySettings;
+}

@@ -1,0 +1,137 @@
+/**
+ * The destination's decisions (src/delivery.ts): what is due, how records are batched, the
+ * webhook id of a batch, backoff and pausing, and the settings' variables.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  advanced,
+  afterFailure,
+  batchLength,
+  DEFAULT_DELIVERY,
+  deliveryId,
+  deliverySettings,
+  due,
+  jsonArrayBody,
+  retryDelay,
+} from '../../src/delivery.js';
+import { expectRejected } from '../helpers/format-error.js';
+
+describe('due', () => {
+  it('is the entries up to the newest checkpoint, then that checkpoint', () => {
+    expect(due({ next: 0, checkpoint: 0 }, 0)).toBeUndefined();
+    expect(due({ next: 0, checkpoint: 0 }, 5)).toEqual({ from: 0, to: 5, checkpoint: true });
+    expect(due({ next: 5, checkpoint: 5 }, 5)).toBeUndefined();
+    expect(due({ next: 5, checkpoint: 5 }, 9)).toEqual({ from: 5, to: 9, checkpoint: true });
+    // Entries delivered, their checkpoint not yet (it did not fit the last request).
+    expect(due({ next: 9, checkpoint: 5 }, 9)).toEqual({ from: 9, to: 9, checkpoint: true });
+    // A cursor ahead of the checkpoint read (a stale read): nothing.
+    expect(due({ next: 12, checkpoint: 12 }, 9)).toBeUndefined();
+  });
+
+  it('walks any backlog to the end in order, exactly once', () => {
+    for (const size of [1, 7, 100, 1001])
+      for (const per of [1, 3, 500]) {
+        let cursor = { next: 0, checkpoint: 0 };
+        const seen: number[] = [];
+        let checkpoints = 0;
+        for (let d = due(cursor, size); d !== undefined; d = due(cursor, size)) {
+          const last = Math.min(d.to, d.from + per) - 1;
+          for (let s = d.from; s <= last; s++) seen.push(s);
+          const withCp = last + 1 === d.to;
+          if (withCp) checkpoints++;
+          cursor = advanced(cursor, last >= d.from ? last : undefined, withCp ? d.to : undefined);
+        }
+        expect(seen, `size ${size}, ${per} per request`).toEqual([...Array(size).keys()]);
+        expect(checkpoints, `size ${size}, ${per} per request`).toBe(1);
+      }
+  });
+});
+
+describe('batchLength', () => {
+  const limits = { maxRecords: 3, maxBytes: 24 };
+  it('fits records into a JSON array of at most maxBytes and maxRecords', () => {
+    expect(batchLength([], limits)).toBe(0);
+    expect(batchLength([10, 10, 10], limits)).toBe(2); // "[" 10 "," 10 "]" = 23
+    expect(batchLength([10, 11, 10], limits)).toBe(2); // 24 exactly
+    expect(batchLength([10, 12], limits)).toBe(1); // 25 would not fit
+    expect(batchLength([1, 1, 1, 1, 1], limits)).toBe(3);
+    expect(batchLength([100, 1], limits)).toBe(1); // a large record goes alone
+  });
+
+  it('agrees with the body it bounds', () => {
+    for (let n = 0; n < 200; n++) {
+      const records = Array.from({ length: 1 + (n % 7) }, (_, i) =>
+        'x'.repeat(1 + ((n * 7 + i * 13) % 11)),
+      );
+      const maxBytes = 5 + (n % 40);
+      const k = batchLength(
+        records.map((r) => r.length),
+        { maxRecords: 100, maxBytes },
+      );
+      const body = jsonArrayBody(records.slice(0, k));
+      if (k > 1) expect(body.length, `case ${n}`).toBeLessThanOrEqual(maxBytes);
+      if (k < records.length)
+        expect(
+          jsonArrayBody(records.slice(0, k + 1)).length,
+          `case ${n}: one more does not fit`,
+        ).toBeGreaterThan(maxBytes);
+    }
+  });
+});
+
+describe('deliveryId', () => {
+  it('names the destination, stream, seqs and checkpoint of a batch', () => {
+    expect(deliveryId('siem', 'prod', { first: 0, last: 99, checkpoint: 100 })).toBe(
+      'siem.prod.0-99.c100',
+    );
+    expect(deliveryId('siem', 'prod', { first: 4, last: 4 })).toBe('siem.prod.4-4');
+    expect(deliveryId('siem', '_access', { checkpoint: 7 })).toBe('siem._access.c7');
+  });
+});
+
+describe('retries and pausing', () => {
+  const policy = { retryMinMs: 100, retryMaxMs: 1000, pauseAfter: 5 };
+  it('doubles the delay per failure, capped', () => {
+    expect([1, 2, 3, 4, 5, 6, 60, 10_000].map((f) => retryDelay(f, policy))).toEqual([
+      100, 200, 400, 800, 1000, 1000, 1000, 1000,
+    ]);
+    expect(() => retryDelay(0, policy)).toThrow(RangeError);
+  });
+
+  it('pauses at the pauseAfter-th failure in a row, saying why', () => {
+    expect(afterFailure(4, 'HTTP 503', policy)).toEqual({ kind: 'retry', delayMs: 800 });
+    expect(afterFailure(5, 'HTTP 503', policy)).toEqual({
+      kind: 'pause',
+      reason: '5 deliveries failed in a row; the last: HTTP 503',
+    });
+  });
+});
+
+describe('deliverySettings', () => {
+  it('takes the defaults, and each variable over its default', () => {
+    expect(deliverySettings({})).toEqual(DEFAULT_DELIVERY);
+    expect(deliverySettings({ DESTINATION_POLL_MS: '50', DESTINATION_PAUSE_AFTER: '3' })).toEqual({
+      ...DEFAULT_DELIVERY,
+      pollMs: 50,
+      pauseAfter: 3,
+    });
+  });
+
+  it('refuses what is not a plain integer in range', () => {
+    for (const v of ['0', '-1', '1.5', '01', '1e3', ' 5', '86400001'])
+      expectRejected(v, () => deliverySettings({ DESTINATION_TIMEOUT_MS: v }), {
+        format: 'delivery-settings',
+        field: 'DESTINATION_TIMEOUT_MS',
+        rule: 'must be an integer from 1 to 86400000',
+      });
+    expectRejected(
+      'min over max',
+      () => deliverySettings({ DESTINATION_RETRY_MIN_MS: '5000', DESTINATION_RETRY_MAX_MS: '100' }),
+      {
+        format: 'delivery-settings',
+        field: 'DESTINATION_RETRY_MIN_MS',
+        rule: 'must not exceed DESTINATION_RETRY_MAX_MS',
+      },
+    );
+  });
+});

@@ -1,0 +1,385 @@
+/**
+ * One Durable Object per destination (docs/destinations.md §Design): its alarm reads the
+ * followed streams from their own objects (the public RPC methods status, entries and
+ * checkpoints; nothing is added to the append path) and sends them, in seq order per
+ * stream, to the destination; a cursor per stream in this object's storage moves only after
+ * a 2xx. Ingest never waits for it: a stream does not know its destinations exist.
+ *
+ * Storage (docs/storage.md): `config` (the DestinationConfig) and `state` (DeliveryState).
+ * The decisions (what is due, batching, retry and pause) are src/delivery.ts.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import {
+  advanced,
+  afterFailure,
+  batchLength,
+  type DeliverySettings,
+  type DestinationConfig,
+  deliveryId,
+  deliverySettings,
+  due,
+  entryRecord,
+  FormatError,
+  fromBase64,
+  globMatches,
+  jsonArrayBody,
+  parseEntry,
+  parseWebhookSecret,
+  type StreamCursor,
+  toOcsf,
+  utf8,
+  webhookHeaders,
+} from '../../src/index.js';
+import type { LedgerEnv } from './env.js';
+import { likePatterns } from './routes/streams.js';
+import type { StoredEntry } from './stream-do.js';
+
+/** Streams one destination follows at most (the first by name; docs/destinations.md). */
+export const MAX_FOLLOWED_STREAMS = 1000;
+/** Requests per alarm: then the alarm yields and is set again at once. */
+const REQUESTS_PER_ALARM = 20;
+/**
+ * Requests per stream per alarm, so one stream's backlog cannot hold up the others; each
+ * alarm also starts one stream further along the list.
+ */
+const REQUESTS_PER_STREAM = 5;
+/** The wait after a failure inside the ledger (not the receiver's), which never pauses. */
+const INTERNAL_RETRY_MS = 10_000;
+/** Longest error text kept (a receiver's answer is not echoed, only its status). */
+const MAX_ERROR = 256;
+
+/** One stream's delivery as stored: the cursor and the stream's size when last looked at. */
+export interface StreamDelivery extends StreamCursor {
+  readonly tree_size: number;
+}
+
+/** What the object stores besides its configuration, and GET /v1/destinations/{name} shows. */
+export interface DeliveryState {
+  readonly streams: Readonly<Record<string, StreamDelivery>>;
+  /** Failures in a row (0 after any 2xx). */
+  readonly failures: number;
+  readonly last_error: { readonly at: string; readonly message: string } | null;
+  readonly paused: { readonly at: string; readonly reason: string } | null;
+  /** When the last 2xx came. */
+  readonly delivered_at: string | null;
+}
+
+const FRESH: DeliveryState = {
+  streams: {},
+  failures: 0,
+  last_error: null,
+  paused: null,
+  delivered_at: null,
+};
+
+/** What is shown of one stream's delivery. */
+export interface StreamState {
+  readonly stream: string;
+  /** The last seq delivered (null: none yet). */
+  readonly delivered_seq: number | null;
+  readonly checkpoint_size: number;
+  readonly tree_size: number;
+  /** Entries appended and not delivered yet (as of the last look). */
+  readonly lag: number;
+}
+
+export interface DestinationState {
+  readonly paused: boolean;
+  readonly paused_reason: string | null;
+  readonly paused_at: string | null;
+  readonly failures: number;
+  readonly last_error: DeliveryState['last_error'];
+  readonly delivered_at: string | null;
+  readonly lag: number;
+  readonly streams: StreamState[];
+}
+
+export class DestinationDurableObject extends DurableObject<LedgerEnv> {
+  /** Bumped by start, stop and resume: an alarm that began before stores nothing after. */
+  #generation = 0;
+  /** Where in the list of streams the next alarm starts (round robin). */
+  #turn = 0;
+
+  /** (Re)starts delivery with `config`, from seq 0 of every followed stream. */
+  async start(config: DestinationConfig): Promise<void> {
+    this.#generation++;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    await this.ctx.storage.put({ config, state: FRESH });
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** Stops delivery for good and forgets everything (DELETE). */
+  async stop(): Promise<void> {
+    this.#generation++;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  /** The delivery state, or undefined when the object was never started (or was stopped). */
+  async state(): Promise<DestinationState | undefined> {
+    const s = await this.ctx.storage.get<DeliveryState>('state');
+    return s === undefined ? undefined : present(s);
+  }
+
+  /** Unpauses: the failures are forgotten and delivery goes on from the cursors. */
+  async resume(): Promise<DestinationState | undefined> {
+    // An alarm under way stores nothing after this (it might store a pause over the resume).
+    this.#generation++;
+    const s = await this.ctx.storage.get<DeliveryState>('state');
+    if (s === undefined) return undefined;
+    const next: DeliveryState = { ...s, paused: null, failures: 0 };
+    await this.ctx.storage.put('state', next);
+    await this.ctx.storage.setAlarm(Date.now());
+    return present(next);
+  }
+
+  override async alarm(): Promise<void> {
+    const generation = this.#generation;
+    try {
+      await this.#deliver(generation);
+    } catch (e) {
+      // Not the receiver: a setting, D1 or a stream's object failed. The platform retries a
+      // throwing alarm only a few times and then never again, which would stop delivery
+      // silently; so the failure is shown in the state and the alarm set again here.
+      if (generation !== this.#generation) return;
+      const state = await this.ctx.storage.get<DeliveryState>('state');
+      if (state === undefined || state.paused !== null) return;
+      console.error(`destination: delivery failed inside the ledger: ${String(e)}`);
+      const message =
+        e instanceof FormatError
+          ? `the ledger's setting ${e.field} ${e.rule}`
+          : 'reading the streams failed inside the ledger (see its logs); retrying';
+      await this.ctx.storage.put('state', {
+        ...state,
+        last_error: { at: new Date().toISOString(), message },
+      });
+      await this.ctx.storage.setAlarm(Date.now() + INTERNAL_RETRY_MS);
+    }
+  }
+
+  /** One round of delivery: every followed stream, until nothing is due or the budget is spent. */
+  async #deliver(generation: number): Promise<void> {
+    const config = await this.ctx.storage.get<DestinationConfig>('config');
+    let state = await this.ctx.storage.get<DeliveryState>('state');
+    if (config === undefined || state === undefined || state.paused !== null) return;
+    const settings = deliverySettings(this.env as unknown as Record<string, string | undefined>);
+    const current = () => generation === this.#generation;
+    const save = async (s: DeliveryState, nextInMs: number | undefined) => {
+      if (!current()) return;
+      state = s;
+      await this.ctx.storage.put('state', s);
+      if (nextInMs !== undefined) await this.ctx.storage.setAlarm(Date.now() + nextInMs);
+    };
+
+    const key = this.#key(config);
+    if (typeof key === 'string') {
+      const last_error = { at: new Date().toISOString(), message: key };
+      return save(paused({ ...state, last_error }, key), undefined);
+    }
+
+    let requests = 0;
+    let more = false;
+    const streams = await followedStreams(this.env, config.streams);
+    const first = streams.length === 0 ? 0 : this.#turn++ % streams.length;
+    for (const stream of [...streams.slice(first), ...streams.slice(0, first)]) {
+      const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
+      for (let mine = 0; ; mine++) {
+        if (requests >= REQUESTS_PER_ALARM || mine >= REQUESTS_PER_STREAM) {
+          more = true;
+          break;
+        }
+        const status = await stub.status(stream);
+        const known = state.streams[stream] ?? { next: 0, checkpoint: 0, tree_size: 0 };
+        const cursor = { ...known, tree_size: status.tree_size };
+        const d = due(cursor, status.checkpoint_size);
+        if (d === undefined) {
+          if (known.tree_size !== cursor.tree_size)
+            await save({ ...state, streams: { ...state.streams, [stream]: cursor } }, undefined);
+          break;
+        }
+        const batch = await this.#batch(config, stream, d, settings);
+        if (batch === undefined) break;
+        requests++;
+        const sent = await send(config, key, batch, settings);
+        if (!sent.ok) {
+          const failures = state.failures + 1;
+          const last_error = { at: new Date().toISOString(), message: sent.error };
+          // The cursor stays; the stream's size is kept, so the lag shows the backlog.
+          const failed = {
+            ...state,
+            streams: { ...state.streams, [stream]: cursor },
+            failures,
+            last_error,
+          };
+          const next = afterFailure(failures, sent.error, settings);
+          if (next.kind === 'pause') return save(paused(failed, next.reason), undefined);
+          return save(failed, next.delayMs);
+        }
+        const moved = {
+          ...advanced(cursor, batch.lastSeq, batch.checkpoint),
+          tree_size: cursor.tree_size,
+        };
+        await save(
+          {
+            ...state,
+            streams: { ...state.streams, [stream]: moved },
+            failures: 0,
+            delivered_at: new Date().toISOString(),
+          },
+          undefined,
+        );
+        if (!current()) return;
+      }
+    }
+    // More may be due (the alarm stopped at a budget): look again at once.
+    if (current()) await this.ctx.storage.setAlarm(Date.now() + (more ? 0 : settings.pollMs));
+  }
+
+  /** The signing key, or why there is none (the destination then pauses). */
+  #key(config: DestinationConfig): Uint8Array | string {
+    const value = (this.env as unknown as Record<string, unknown>)[config.secret];
+    if (typeof value !== 'string') return `the Worker secret ${config.secret} is not set`;
+    try {
+      return parseWebhookSecret(value);
+    } catch (e) {
+      if (e instanceof FormatError) return `the Worker secret ${config.secret} ${e.rule}`;
+      throw e;
+    }
+  }
+
+  /** The next request's records for `stream`: entries of `d` and, when all fit, its checkpoint. */
+  async #batch(
+    config: DestinationConfig,
+    stream: string,
+    d: { from: number; to: number; checkpoint: boolean },
+    limits: DeliverySettings,
+  ): Promise<Batch | undefined> {
+    const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
+    const records: string[] = [];
+    const seqs: number[] = [];
+    if (d.to > d.from) {
+      const page = await stub.entries(stream, d.from, Math.min(d.to - d.from, limits.maxRecords));
+      if (!page.ok) return undefined;
+      for (const e of page.value.entries) {
+        if (e.seq >= d.to) break;
+        records.push(JSON.stringify(recordOf(config, stream, e)));
+        seqs.push(e.seq);
+      }
+    }
+    let checkpoint: { size: number; note: string } | undefined;
+    if (d.checkpoint && (seqs.length === 0 ? d.from : (seqs.at(-1) as number) + 1) === d.to) {
+      const page = await stub.checkpoints(stream, d.to - 1, 1);
+      const cp = page.ok ? page.value.checkpoints[0] : undefined;
+      if (cp?.size === d.to) checkpoint = cp;
+    }
+    const all =
+      checkpoint === undefined ? records : [...records, checkpointJson(stream, checkpoint)];
+    const n = batchLength(
+      all.map((r) => utf8(r).length),
+      limits,
+    );
+    if (n === 0) return undefined;
+    const withCheckpoint = checkpoint !== undefined && n === all.length;
+    const taken = seqs.slice(0, withCheckpoint ? seqs.length : n);
+    const first = taken[0];
+    const last = taken.at(-1);
+    const cpSize = withCheckpoint ? checkpoint?.size : undefined;
+    return {
+      id: deliveryId(config.name, stream, {
+        ...(first === undefined ? {} : { first, last }),
+        ...(cpSize === undefined ? {} : { checkpoint: cpSize }),
+      }),
+      body: jsonArrayBody(all.slice(0, n)),
+      lastSeq: last,
+      checkpoint: cpSize,
+    };
+  }
+}
+
+interface Batch {
+  readonly id: string;
+  readonly body: string;
+  readonly lastSeq: number | undefined;
+  readonly checkpoint: number | undefined;
+}
+
+/** One stored entry as the destination's format delivers it (src/delivered-record.ts). */
+function recordOf(config: DestinationConfig, stream: string, e: StoredEntry): object {
+  const head = { type: 'stele.entry', stream, seq: e.seq, received_at: e.received_at };
+  if (e.tampered) return { ...head, leaf_hash: e.leaf_hash, tampered: true };
+  if (e.entry === undefined) return { ...head, leaf_hash: e.leaf_hash, erased: e.erased ?? {} };
+  const record = entryRecord(
+    parseEntry(fromBase64(e.entry) as Uint8Array),
+    fromBase64(e.leaf_hash) as Uint8Array,
+  );
+  return config.format === 'ocsf' ? toOcsf(record, config.ocsf_rules ?? []) : record;
+}
+
+function checkpointJson(stream: string, cp: { size: number; note: string }): string {
+  return JSON.stringify({ type: 'stele.checkpoint', stream, size: cp.size, note: cp.note });
+}
+
+/** One signed request to the webhook: ok on a 2xx, else why not (no body echoed). */
+async function send(
+  config: DestinationConfig,
+  key: Uint8Array,
+  batch: Batch,
+  settings: DeliverySettings,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  const body = utf8(batch.body);
+  const headers = webhookHeaders(key, batch.id, Math.floor(Date.now() / 1000), body);
+  try {
+    const res = await fetch(config.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'stele-ledger', ...headers },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+    await res.body?.cancel();
+    if (res.status >= 200 && res.status < 300) return { ok: true };
+    return { ok: false, error: `the receiver answered HTTP ${res.status}` };
+  } catch (e) {
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { ok: false, error: `the request failed: ${why}`.slice(0, MAX_ERROR) };
+  }
+}
+
+/** The streams the globs match, from the D1 registry (at most MAX_FOLLOWED_STREAMS). */
+async function followedStreams(env: LedgerEnv, globs: readonly string[]): Promise<string[]> {
+  const patterns = likePatterns(globs);
+  const rows = await env.DB.prepare(
+    `SELECT stream FROM streams WHERE ${patterns.map(() => "stream LIKE ? ESCAPE '\\'").join(' OR ')} ORDER BY stream LIMIT ?`,
+  )
+    .bind(...patterns, MAX_FOLLOWED_STREAMS)
+    .all<{ stream: string }>();
+  // LIKE ignores ASCII case; the globs decide.
+  return rows.results.map((r) => r.stream).filter((s) => globs.some((g) => globMatches(g, s)));
+}
+
+function paused(s: DeliveryState, reason: string): DeliveryState {
+  return { ...s, paused: { at: new Date().toISOString(), reason } };
+}
+
+function present(s: DeliveryState): DestinationState {
+  const streams = Object.entries(s.streams)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([stream, c]) => ({
+      stream,
+      delivered_seq: c.next === 0 ? null : c.next - 1,
+      checkpoint_size: c.checkpoint,
+      tree_size: c.tree_size,
+      lag: Math.max(0, c.tree_size - c.next),
+    }));
+  return {
+    paused: s.paused !== null,
+    paused_reason: s.paused?.reason ?? null,
+    paused_at: s.paused?.at ?? null,
+    failures: s.failures,
+    last_error: s.last_error,
+    delivered_at: s.delivered_at,
+    lag: streams.reduce((n, x) => n + x.lag, 0),
+    streams,
+  };
+}
