@@ -5,9 +5,22 @@
  */
 import type { SourceRecord } from './audit.js';
 import { fromBase64 } from './encoding.js';
+import { isAnyStreamName } from './entry.js';
 import { isCount, isJsonObject } from './json-shape.js';
 import { formatTilePath, type Tile } from './tile.js';
 import { TileReader } from './tile-reader.js';
+
+/**
+ * The path of a stream's routes. A name is checked before it goes into a path: a name such
+ * as "../tokens" would otherwise make a request to another route, with the caller's token.
+ */
+export function streamPath(stream: string): string {
+  if (!isAnyStreamName(stream))
+    throw new RangeError(
+      `"stream" expected a stream name (^_?[a-z0-9][a-z0-9_-]{0,62}$), got ${JSON.stringify(stream)}`,
+    );
+  return `/v1/streams/${stream}`;
+}
 
 /** What went wrong talking to the ledger. */
 export class LedgerError extends Error {
@@ -137,7 +150,7 @@ export class LedgerClient {
     start: number,
     limit = 1000,
   ): Promise<{ entries: EntryRecord[]; next: number | null }> {
-    const path = `/v1/streams/${stream}/entries?start=${start}&limit=${limit}`;
+    const path = `${streamPath(stream)}/entries?start=${start}&limit=${limit}`;
     const page = await this.#json<unknown>(path);
     // Verifiers read these: a malformed answer is refused here, not tripped over later.
     const bad = (what: string) => malformed(path, what);
@@ -185,13 +198,13 @@ export class LedgerClient {
   }
 
   checkpoint(stream: string): Promise<string> {
-    return this.#text(`/v1/streams/${stream}/checkpoint`);
+    return this.#text(`${streamPath(stream)}/checkpoint`);
   }
 
   /** The archived (R2) copy of a checkpoint, or undefined if it is not published yet. */
   async archivedCheckpoint(stream: string, size: number): Promise<string | undefined> {
     try {
-      return await this.#text(`/v1/streams/${stream}/checkpoints/${size}`);
+      return await this.#text(`${streamPath(stream)}/checkpoints/${size}`);
     } catch (e) {
       if (e instanceof LedgerError && e.status === 404) return undefined;
       throw e;
@@ -201,7 +214,7 @@ export class LedgerClient {
   /** The newest checkpoint as published in R2 for monitors, or undefined before the first. */
   async publishedCheckpoint(stream: string): Promise<string | undefined> {
     try {
-      return await this.#text(`/v1/streams/${stream}/published`);
+      return await this.#text(`${streamPath(stream)}/published`);
     } catch (e) {
       if (e instanceof LedgerError && e.status === 404) return undefined;
       throw e;
@@ -209,14 +222,14 @@ export class LedgerClient {
   }
 
   witnessed(stream: string): Promise<string> {
-    return this.#text(`/v1/streams/${stream}/witnessed`);
+    return this.#text(`${streamPath(stream)}/witnessed`);
   }
 
   async checkpoints(stream: string): Promise<{ size: number; note: string }[]> {
     const out: { size: number; note: string }[] = [];
     let after = 0;
     for (;;) {
-      const path = `/v1/streams/${stream}/checkpoints?after=${after}&limit=1000`;
+      const path = `${streamPath(stream)}/checkpoints?after=${after}&limit=1000`;
       const page = await this.#json<unknown>(path);
       const ok =
         isJsonObject(page) &&
@@ -238,7 +251,7 @@ export class LedgerClient {
    * a hash tile, or for level -1 an entry bundle (docs/api.md §Tiles). Unchecked bytes.
    */
   async tile(stream: string, t: Tile): Promise<Uint8Array> {
-    const res = await this.#request(`/v1/streams/${stream}/${formatTilePath(t)}`);
+    const res = await this.#request(`${streamPath(stream)}/${formatTilePath(t)}`);
     return new Uint8Array(await res.arrayBuffer());
   }
 
@@ -251,7 +264,7 @@ export class LedgerClient {
   }
 
   async consistency(stream: string, from: number, to: number): Promise<Uint8Array[]> {
-    const path = `/v1/streams/${stream}/proof/consistency?from=${from}&to=${to}`;
+    const path = `${streamPath(stream)}/proof/consistency?from=${from}&to=${to}`;
     const r = await this.#json<unknown>(path);
     if (!isJsonObject(r) || !Array.isArray(r.hashes)) throw malformed(path, 'no hashes array');
     return r.hashes.map((h) => {
@@ -272,7 +285,7 @@ export class LedgerClient {
   }> {
     let cursor: string | null = null;
     do {
-      const q: string = `/v1/search?stream=${stream}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const q: string = `/v1/search?stream=${encodeURIComponent(stream)}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const page = await this.#json<unknown>(q);
       const bad = (what: string) => malformed(q, what);
       if (!isJsonObject(page) || !Array.isArray(page.results)) throw bad('no results array');
@@ -292,7 +305,7 @@ export class LedgerClient {
   }
 
   entryProof(stream: string, seq: number): Promise<string> {
-    return this.#text(`/v1/streams/${stream}/entries/${seq}/proof`);
+    return this.#text(`${streamPath(stream)}/entries/${seq}/proof`);
   }
 
   /** Creates a token (admin with scope `*`); the answer holds its secret, shown only here. */
@@ -318,7 +331,9 @@ export class LedgerClient {
 
   /** Revokes a token (also one already revoked). */
   async revokeToken(id: string): Promise<void> {
-    await (await this.#request(`/v1/tokens/${id}`, { method: 'DELETE' })).arrayBuffer();
+    await (
+      await this.#request(`/v1/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' })
+    ).arrayBuffer();
   }
 
   /** Creates a destination (admin with scope `*`; docs/destinations.md). */
@@ -364,7 +379,7 @@ export class LedgerClient {
     already_erased: number[];
     record: { stream: string; seq: number };
   }> {
-    return this.#json(`/v1/streams/${stream}/erasures`, {
+    return this.#json(`${streamPath(stream)}/erasures`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ...what, reason }),
@@ -388,7 +403,7 @@ export class LedgerClient {
     return this.#json<{
       tree_size: number;
       entries: { seq: number; leaf_hash: string; received_at: string; duplicate: boolean }[];
-    }>(`/v1/streams/${stream}/events${wait ? `?wait=${wait}` : ''}`, {
+    }>(`${streamPath(stream)}/events${wait ? `?wait=${wait}` : ''}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ events }),

@@ -9,7 +9,7 @@
  *   }
  */
 import { isCount, isJsonObject } from '../json-shape.js';
-import { LedgerError } from '../ledger-client.js';
+import { LedgerError, streamPath } from '../ledger-client.js';
 
 export type TailMessage =
   | {
@@ -46,6 +46,7 @@ export interface TailOptions {
 
 export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
   const doFetch = o.fetch ?? fetch;
+  const path = `${streamPath(o.stream)}/tail`;
   let next = o.from;
   let delay = o.retryMs ?? 250;
   // When the last connection was lost (or the tail began): giveUpAfterMs counts from here.
@@ -60,13 +61,10 @@ export async function* tail(o: TailOptions): AsyncGenerator<TailMessage> {
     let reason = 'the stream ended';
     let connected = false;
     try {
-      const res = await doFetch(
-        `${o.url.replace(/\/+$/, '')}/v1/streams/${o.stream}/tail${query}`,
-        {
-          headers,
-          ...(o.signal ? { signal: o.signal } : {}),
-        },
-      );
+      const res = await doFetch(`${o.url.replace(/\/+$/, '')}${path}${query}`, {
+        headers,
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
       if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 404) {
         const detail = `tail refused: HTTP ${res.status}: ${problemDetail(await res.text())}`;
         const kind = res.status === 400 || res.status === 404 ? 'http' : 'auth';
