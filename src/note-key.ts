@@ -111,6 +111,16 @@ export function ed25519Verifier(vkey: string | VerifierKey): NoteVerifier {
   };
 }
 
+/** The note verifier of an Ed25519 public key under `name`, its key ID computed from both. */
+export function ed25519VerifierFor(name: string, publicKey: Uint8Array): NoteVerifier {
+  return ed25519Verifier({
+    name,
+    keyId: computeKeyId(name, SIG_TYPE_ED25519, publicKey),
+    type: SIG_TYPE_ED25519,
+    publicKey,
+  });
+}
+
 /** A note signer for an Ed25519 (type 0x01) skey. */
 export function ed25519Signer(skey: string | SignerKey): NoteSigner {
   const k = typeof skey === 'string' ? parseSignerKey(skey) : skey;

@@ -32,6 +32,7 @@ import { ndjsonLines } from '../ndjson-lines.js';
 import type { NoteVerifier } from '../note.js';
 import {
   ed25519Verifier,
+  ed25519VerifierFor,
   formatVerifierKey,
   parseVerifierKey,
   SIG_TYPE_ED25519,
@@ -327,10 +328,7 @@ function oneLogVerifier(key: string, origin: string): NoteVerifier {
       throw e;
     }
   }
-  const pub = fromBase64(key) as Uint8Array;
-  return ed25519Verifier(
-    formatVerifierKey({ name: origin, type: SIG_TYPE_ED25519, publicKey: pub }),
-  );
+  return ed25519VerifierFor(origin, fromBase64(key) as Uint8Array);
 }
 
 function stream(o: Options, at: number): string {

@@ -7,7 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   computeKeyId,
   ed25519Signer,
-  ed25519Verifier,
+  ed25519VerifierFor,
   formatVerifierKey,
   fromBase64,
   isRfc3339,
@@ -49,13 +49,7 @@ export function logKey(secret: string | undefined): LogKey {
         privateKey: seed,
       }),
     vkey: (origin) => formatVerifierKey({ name: origin, type: SIG_TYPE_ED25519, publicKey }),
-    verifier: (origin) =>
-      ed25519Verifier({
-        name: origin,
-        keyId: computeKeyId(origin, SIG_TYPE_ED25519, publicKey),
-        type: SIG_TYPE_ED25519,
-        publicKey,
-      }),
+    verifier: (origin) => ed25519VerifierFor(origin, publicKey),
   };
   cache.set(secret, key);
   return key;
@@ -111,13 +105,6 @@ export function logVerifiers(
 ): NoteVerifier[] {
   return [
     logKey(env.LOG_PRIVATE_KEY).verifier(origin),
-    ...retiredLogKeys(env.LOG_KEYS_RETIRED).map((k) =>
-      ed25519Verifier({
-        name: origin,
-        keyId: computeKeyId(origin, SIG_TYPE_ED25519, k.publicKey),
-        type: SIG_TYPE_ED25519,
-        publicKey: k.publicKey,
-      }),
-    ),
+    ...retiredLogKeys(env.LOG_KEYS_RETIRED).map((k) => ed25519VerifierFor(origin, k.publicKey)),
   ];
 }

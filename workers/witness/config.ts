@@ -7,6 +7,7 @@ import {
   computeKeyId,
   cosignatureSigner,
   ed25519Verifier,
+  ed25519VerifierFor,
   formatVerifierKey,
   fromBase64,
   isAnyStreamName,
@@ -15,7 +16,6 @@ import {
   type NoteVerifier,
   parseVerifierKey,
   SIG_TYPE_COSIGNATURE_V1,
-  SIG_TYPE_ED25519,
 } from '../../src/index.js';
 import type { WitnessEnv } from './env.js';
 
@@ -101,14 +101,7 @@ function parseConfig(env: WitnessEnv): WitnessConfig {
       for (const p of prefixes) {
         const stream = origin.startsWith(`${p.prefix}/`) ? origin.slice(p.prefix.length + 1) : '';
         if (isAnyStreamName(stream)) {
-          out.push(
-            ed25519Verifier({
-              name: origin,
-              keyId: computeKeyId(origin, SIG_TYPE_ED25519, p.publicKey),
-              type: SIG_TYPE_ED25519,
-              publicKey: p.publicKey,
-            }),
-          );
+          out.push(ed25519VerifierFor(origin, p.publicKey));
         }
       }
       return out;
