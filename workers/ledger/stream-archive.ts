@@ -17,7 +17,6 @@ import {
   formatBundleKeys,
   formatHashTile,
   HASH_SIZE,
-  hashChildren,
   type KeyNode,
   leafKey,
   type NodeId,
@@ -27,6 +26,7 @@ import {
   parseBundleKeys,
   parseEntry,
   parseHashTile,
+  perfectRoot,
   puncture,
   sealBundle,
   TILE_HEIGHT,
@@ -263,14 +263,7 @@ export class StreamArchive {
     const hashes = await this.#leafHashes(bundle);
     if (hashes === undefined)
       throw new Error(`tile 0/${bundle} of ${this.stream} is not in the archive`);
-    let nodes = hashes.slice(first % BUNDLE_WIDTH, (first % BUNDLE_WIDTH) + per);
-    while (nodes.length > 1) {
-      const up: Uint8Array[] = [];
-      for (let i = 0; i < nodes.length; i += 2)
-        up.push(hashChildren(nodes[i] as Uint8Array, nodes[i + 1] as Uint8Array));
-      nodes = up;
-    }
-    return nodes[0] as Uint8Array;
+    return perfectRoot(hashes.slice(first % BUNDLE_WIDTH, (first % BUNDLE_WIDTH) + per));
   }
 
   /**

@@ -68,7 +68,7 @@ import {
   publishToR2,
   storedMirrorEntries,
 } from './publishing.js';
-import { StreamArchive } from './stream-archive.js';
+import { type ArchivedRow, StreamArchive } from './stream-archive.js';
 import { StreamStore } from './stream-store.js';
 import {
   acceptWebSocket,
@@ -110,17 +110,8 @@ export interface Erasure {
   readonly at: string;
 }
 
-/** A stored row, decrypted. */
-interface OpenRow {
-  readonly seq: number;
-  readonly received_at: string;
-  readonly leaf_hash: Uint8Array;
-  /** The plaintext entry bytes, or undefined when erased or tampered with. */
-  readonly bytes: Uint8Array | undefined;
-  readonly erased: string | null;
-  /** The sealed bytes fail authentication (AES-GCM): changed at rest. */
-  readonly tampered: boolean;
-}
+/** A stored row, decrypted: hot rows take the shape archived ones are read back in. */
+type OpenRow = ArchivedRow;
 
 export interface StreamStatus {
   readonly stream: string;
