@@ -32,6 +32,16 @@ export function archiveKey(stream: string, level: number, index: number): string
   return `${ARCHIVE_PREFIX}${stream}/${formatTilePath({ height: TILE_HEIGHT, level, index, width: TILE_WIDTH })}`;
 }
 
+/** The key of a stream's newest published checkpoint (replaced at each publication). */
+export function publishedCheckpointKey(stream: string): string {
+  return `${stream}/checkpoint`;
+}
+
+/** The key of a stream's checkpoint of `size` (created once, storage.md §R2). */
+export function checkpointKey(stream: string, size: number): string {
+  return `${stream}/checkpoints/${size}`;
+}
+
 const BINARY = { contentType: 'application/octet-stream' };
 
 /**

@@ -16,6 +16,7 @@ import {
   searchFieldsOf,
   toBase64,
 } from '../../src/index.js';
+import { checkpointKey, publishedCheckpointKey } from './archive.js';
 import type { LedgerEnv } from './env.js';
 import { multiRowInserts } from './sql.js';
 import type { StreamStore } from './stream-store.js';
@@ -37,7 +38,7 @@ export async function publishToR2(
   const rows = db.unpublishedCheckpoints();
   const statements: D1PreparedStatement[] = [];
   for (const r of rows) {
-    const key = `${stream}/checkpoints/${r.size}`;
+    const key = checkpointKey(stream, r.size);
     // Create-only: an existing object must already be this exact note (a retry after a
     // crash) or the same checkpoint with fewer signatures; anything else is refused.
     const created = await env.CHECKPOINTS.put(key, r.note, {
@@ -54,7 +55,7 @@ export async function publishToR2(
       }
     }
     if (r.size === newest)
-      await env.CHECKPOINTS.put(`${stream}/checkpoint`, r.note, { httpMetadata: TEXT });
+      await env.CHECKPOINTS.put(publishedCheckpointKey(stream), r.note, { httpMetadata: TEXT });
     const at = new Date(r.signed_at).toISOString();
     statements.push(
       env.DB.prepare(

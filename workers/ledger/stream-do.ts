@@ -57,6 +57,7 @@ import {
   wrapKey,
   wrappedKeyId,
 } from '../../src/index.js';
+import { publishedCheckpointKey } from './archive.js';
 import { type CosigningContext, collect, nextWitnessAt } from './cosigning.js';
 import type { LedgerEnv } from './env.js';
 import { masterKeys, searchIndex, streamKeyName } from './keys.js';
@@ -319,14 +320,15 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
    */
   async #historyElsewhere(stream: string): Promise<string | undefined> {
     const [published, row] = await Promise.all([
-      this.env.CHECKPOINTS.head(`${stream}/checkpoint`),
+      this.env.CHECKPOINTS.head(publishedCheckpointKey(stream)),
       this.env.DB.prepare(
         'SELECT max(checkpoint_size, mirrored_size) AS size FROM streams WHERE stream = ?',
       )
         .bind(stream)
         .first<{ size: number }>(),
     ]);
-    if (published !== null) return `its checkpoint is published in R2 at ${stream}/checkpoint`;
+    if (published !== null)
+      return `its checkpoint is published in R2 at ${publishedCheckpointKey(stream)}`;
     if ((row?.size ?? 0) > 0) return `D1 holds ${row?.size} of its entries`;
     return undefined;
   }

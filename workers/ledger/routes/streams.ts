@@ -1,5 +1,6 @@
 /** Reading a stream: the list, entries, the tail, checkpoints and proofs (docs/api.md). */
 import { fromBase64, type JsonValue, parseEntry, toBase64 } from '../../../src/index.js';
+import { checkpointKey, publishedCheckpointKey } from '../archive.js';
 import type { AppEnv } from '../auth.js';
 import { logKey, originOf } from '../log-key.js';
 import { badRequest, notFound, unwrap } from '../problem.js';
@@ -89,7 +90,7 @@ export const streamHandlers = {
 
   /** The archived copy of one checkpoint, as published in R2 (`<stream>/checkpoints/<size>`). */
   getArchivedCheckpoint: async (c, { params: { stream, size } }) => {
-    const obj = await c.env.CHECKPOINTS.get(`${stream}/checkpoints/${size}`);
+    const obj = await c.env.CHECKPOINTS.get(checkpointKey(stream, size));
     if (obj === null)
       throw notFound(`no archived checkpoint of size ${size} for stream "${stream}" (yet)`);
     return c.text(await obj.text(), 200, TEXT);
@@ -97,7 +98,7 @@ export const streamHandlers = {
 
   /** The newest checkpoint as published in R2 (`<stream>/checkpoint`), for monitors. */
   getPublishedCheckpoint: async (c, { params: { stream } }) => {
-    const obj = await c.env.CHECKPOINTS.get(`${stream}/checkpoint`);
+    const obj = await c.env.CHECKPOINTS.get(publishedCheckpointKey(stream));
     if (obj === null) throw notFound(`no published checkpoint for stream "${stream}" (yet)`);
     return c.text(await obj.text(), 200, TEXT);
   },
