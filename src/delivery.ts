@@ -48,21 +48,25 @@ export interface BatchLimits {
 }
 
 /**
- * How many of the records, whose UTF-8 lengths are `lengths` in order, go in the next
- * request: as many as fit `limits` as a JSON array (`[` records joined by `,` `]`), and
+ * How many of the records go in the next request, each taking `sizes[i]` bytes of the body
+ * (its framing included) and the body `envelope` bytes besides: as many as fit `limits`, and
  * always at least one when there is one (a record larger than maxBytes goes alone).
  *
  * @example
- *   batchLength([10, 10, 10], { maxRecords: 100, maxBytes: 24 }) // 2: "[" 10 "," 10 "]"
+ *   // A JSON array: "[" then each record and its "," or "]".
+ *   batchLength([11, 11, 11], { maxRecords: 100, maxBytes: 24 }, 1) // 2
  */
-export function batchLength(lengths: readonly number[], limits: BatchLimits): number {
-  let bytes = 1; // "["
+export function batchLength(
+  sizes: readonly number[],
+  limits: BatchLimits,
+  envelope: number,
+): number {
+  let bytes = envelope;
   let n = 0;
-  for (const len of lengths) {
+  for (const size of sizes) {
     if (n === limits.maxRecords) break;
-    const more = len + 1; // the record and "," or "]"
-    if (n > 0 && bytes + more > limits.maxBytes) break;
-    bytes += more;
+    if (n > 0 && bytes + size > limits.maxBytes) break;
+    bytes += size;
     n++;
   }
   return n;

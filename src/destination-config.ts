@@ -1,64 +1,100 @@
 /**
  * A destination's configuration (docs/destinations.md §Configuration): where a copy of some
- * streams is delivered, in which format, and the NAME of the Worker secret that signs it.
+ * streams is delivered, of which type, in which format, and the NAMES of the Worker secrets
+ * it uses.
  *
  *   {"name": "siem", "streams": ["prod-*", "_access"], "type": "webhook", "format": "ocsf",
  *    "url": "https://siem.example/stele", "secret": "DEST_SIEM_KEY"}
  *
- * Parsed strictly: exactly these members (`ocsf_rules` optional, with format "ocsf" only),
- * each checked, the URL in the form the WHATWG URL parser writes it. The secret's value
- * never appears here: only the name of a Worker secret starting with DEST_, so a destination
- * can never be pointed at the log key, the master key or the admin token.
+ * Parsed strictly: the members every destination has (`ocsf_rules` optional, with format
+ * "ocsf" only) and exactly the members of its type (TYPES below; each type's own in its
+ * file), each checked. A secret's value never appears here: only the name of a Worker secret
+ * starting with DEST_ (src/destination-fields.ts).
  */
 import { type JsonValue, parseJson } from './canonical-json.js';
+import {
+  badMember as bad,
+  type DestinationRules,
+  httpsUrl,
+  secretName,
+} from './destination-fields.js';
 import { FormatError } from './format-error.js';
 import { isJsonObject } from './json-shape.js';
 import { type OcsfRule, parseOcsfConfig } from './ocsf-config.js';
 import { STREAM_GLOB } from './stream-glob.js';
 
+export type { DestinationRules } from './destination-fields.js';
+export { MAX_URL_LENGTH, SECRET_NAME } from './destination-fields.js';
+
 /** A destination's name: the path segment of /v1/destinations/{name}. */
 export const DESTINATION_NAME = /^[a-z0-9-]{1,64}$/;
-/** The name of the Worker secret (or var) holding the signing key: DEST_ then upper case. */
-export const SECRET_NAME = /^DEST_[A-Z0-9_]{1,59}$/;
 /** Globs per destination: as many as a token's scope holds (route-table.ts tokenRequest). */
 export const MAX_DESTINATION_GLOBS = 32;
-/** Longest URL: what every HTTP stack on the way accepts. */
-export const MAX_URL_LENGTH = 2048;
 /** Largest configuration text: the OCSF rules (64 KiB at most) and the rest. */
 export const MAX_DESTINATION_CONFIG_SIZE = 80 * 1024;
 
-/** The types the issue names; only `webhook` is delivered so far. */
+/** The types the issue names; SUPPORTED_TYPES are those delivered so far. */
 export const DESTINATION_TYPES = ['webhook', 'splunk-hec', 'datadog', 'syslog', 'r2'] as const;
-export const SUPPORTED_TYPES = ['webhook'] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
 export const DESTINATION_FORMATS = ['raw', 'ocsf'] as const;
 
 export type DestinationFormat = (typeof DESTINATION_FORMATS)[number];
 
-/** A webhook destination, as stored (D1 `destinations.config`) and served by GET. */
-export interface DestinationConfig {
+/** The members every destination has. */
+export interface DestinationCommon {
   readonly name: string;
   readonly streams: readonly string[];
-  readonly type: 'webhook';
   readonly format: DestinationFormat;
   /** With format "ocsf": how customers' actions map (src/ocsf-config.ts); default none. */
   readonly ocsf_rules?: readonly OcsfRule[];
+}
+
+/** A webhook destination: Standard Webhooks over HTTPS. */
+export interface WebhookDestination extends DestinationCommon {
+  readonly type: 'webhook';
   readonly url: string;
   /** The NAME of the Worker secret holding `whsec_...` (src/webhook-signature.ts). */
   readonly secret: string;
 }
 
-/** What the parser needs to know of where it runs. */
-export interface DestinationRules {
+/** A destination, as stored (D1 `destinations.config`) and served by GET. */
+export type DestinationConfig = WebhookDestination;
+
+/** The members of one type, and how they are parsed. */
+export interface TypeMembers<T extends DestinationConfig> {
+  readonly required: readonly string[];
+  readonly optional: readonly string[];
   /**
-   * Whether http://127.0.0.1, http://localhost and http://[::1] are accepted (a ledger run
-   * locally, DESTINATIONS_LOCAL_HTTP=true); https is required otherwise.
+   * The type's members of `v` (which has no member but the common ones and these, and all
+   * the required ones), each checked; throws FormatError('destination', member, rule).
    */
-  readonly allowLocalHttp: boolean;
+  readonly parse: (
+    v: Readonly<Record<string, unknown>>,
+    rules: DestinationRules,
+  ) => Omit<T, keyof DestinationCommon>;
 }
 
-const REQUIRED = ['name', 'streams', 'type', 'format', 'url', 'secret'];
-const OPTIONAL = ['ocsf_rules'];
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const WEBHOOK: TypeMembers<WebhookDestination> = {
+  required: ['url', 'secret'],
+  optional: [],
+  parse: (v, rules) => ({
+    type: 'webhook',
+    url: httpsUrl('url', v.url, rules),
+    secret: secretName('secret', v.secret),
+  }),
+};
+
+/** Every type built so far, by name. */
+const TYPES: {
+  readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
+} = { webhook: WEBHOOK };
+
+export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
+  (t) => TYPES[t] !== undefined,
+);
+
+const COMMON_REQUIRED = ['name', 'streams', 'type', 'format'];
+const COMMON_OPTIONAL = ['ocsf_rules'];
 
 /**
  * Parses a destination's configuration from its JSON text. Throws
@@ -87,14 +123,20 @@ export function parseDestinationConfig(text: string, rules: DestinationRules): D
 /** A destination's configuration from its parsed JSON value (as parseDestinationConfig). */
 export function destinationOf(v: unknown, rules: DestinationRules): DestinationConfig {
   if (!isJsonObject(v)) bad('the configuration', 'must be a JSON object');
+  if (!('type' in v)) bad('type', 'is required');
+  const { type } = v;
+  if (typeof type !== 'string' || !(DESTINATION_TYPES as readonly string[]).includes(type))
+    bad('type', `must be one of ${DESTINATION_TYPES.join(', ')}`);
+  const members = TYPES[type as DestinationType] as TypeMembers<DestinationConfig> | undefined;
+  if (members === undefined)
+    bad('type', `"${type}" is not supported yet (supported: ${SUPPORTED_TYPES.join(', ')})`);
+  const required = [...COMMON_REQUIRED, ...members.required];
+  const allowed = [...required, ...COMMON_OPTIONAL, ...members.optional];
   for (const k of Object.keys(v))
-    if (!REQUIRED.includes(k) && !OPTIONAL.includes(k))
-      bad(
-        k.slice(0, 64),
-        `is not a member of a destination (${[...REQUIRED, ...OPTIONAL].join(', ')})`,
-      );
-  for (const k of REQUIRED) if (!(k in v)) bad(k, 'is required');
-  const { name, streams, type, format, url, secret } = v;
+    if (!allowed.includes(k))
+      bad(k.slice(0, 64), `is not a member of a ${type} destination (${allowed.join(', ')})`);
+  for (const k of required) if (!(k in v)) bad(k, 'is required');
+  const { name, streams, format } = v;
   if (typeof name !== 'string' || !DESTINATION_NAME.test(name))
     bad('name', 'must match ^[a-z0-9-]{1,64}$');
   if (
@@ -108,10 +150,6 @@ export function destinationOf(v: unknown, rules: DestinationRules): DestinationC
     if (typeof g !== 'string' || !STREAM_GLOB.test(g))
       bad(`streams[${i}]`, 'must be a stream name or glob: [a-z0-9_*-]{1,64}');
   });
-  if (typeof type !== 'string' || !(DESTINATION_TYPES as readonly string[]).includes(type))
-    bad('type', `must be one of ${DESTINATION_TYPES.join(', ')}`);
-  if (type !== 'webhook')
-    bad('type', `"${type}" is not supported yet (supported: ${SUPPORTED_TYPES.join(', ')})`);
   if (typeof format !== 'string' || !(DESTINATION_FORMATS as readonly string[]).includes(format))
     bad('format', `must be one of ${DESTINATION_FORMATS.join(', ')}`);
   let ocsfRules: readonly OcsfRule[] | undefined;
@@ -124,47 +162,13 @@ export function destinationOf(v: unknown, rules: DestinationRules): DestinationC
       throw e;
     }
   }
-  const checkedUrl = webhookUrl(url, rules);
-  if (typeof secret !== 'string' || !SECRET_NAME.test(secret))
-    bad(
-      'secret',
-      'must be the NAME of a Worker secret matching ^DEST_[A-Z0-9_]{1,59}$ (never the key itself)',
-    );
+  const { type: _, ...own } = members.parse(v, rules);
   return {
     name,
     streams: streams as string[],
     type,
     format: format as DestinationFormat,
     ...(ocsfRules === undefined ? {} : { ocsf_rules: ocsfRules }),
-    url: checkedUrl,
-    secret,
-  };
-}
-
-/** The webhook URL: https (or local http when allowed), no credentials, canonical form. */
-function webhookUrl(url: unknown, rules: DestinationRules): string {
-  if (typeof url !== 'string' || url.length < 1 || url.length > MAX_URL_LENGTH)
-    bad('url', `must be a URL of at most ${MAX_URL_LENGTH} characters`);
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    bad('url', 'must be an absolute URL');
-  }
-  const local = u.protocol === 'http:' && LOCAL_HOSTS.has(u.hostname);
-  if (u.protocol !== 'https:' && !(local && rules.allowLocalHttp))
-    bad(
-      'url',
-      rules.allowLocalHttp
-        ? 'must be https (or http on 127.0.0.1, localhost or [::1])'
-        : 'must be https',
-    );
-  if (u.username !== '' || u.password !== '') bad('url', 'must not hold credentials');
-  if (u.hash !== '') bad('url', 'must not have a fragment');
-  if (u.href !== url) bad('url', `must be written as the URL parser writes it: "${u.href}"`);
-  return url;
-}
-
-function bad(field: string, rule: string): never {
-  throw new FormatError('destination', field, rule);
+    ...own,
+  } as DestinationConfig;
 }

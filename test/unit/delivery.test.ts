@@ -49,13 +49,27 @@ describe('due', () => {
 
 describe('batchLength', () => {
   const limits = { maxRecords: 3, maxBytes: 24 };
+  // A JSON array: "[" (the envelope) then each record and its "," or "]" (length + 1).
+  const array = (lengths: number[]) =>
+    batchLength(
+      lengths.map((n) => n + 1),
+      limits,
+      1,
+    );
   it('fits records into a JSON array of at most maxBytes and maxRecords', () => {
-    expect(batchLength([], limits)).toBe(0);
-    expect(batchLength([10, 10, 10], limits)).toBe(2); // "[" 10 "," 10 "]" = 23
-    expect(batchLength([10, 11, 10], limits)).toBe(2); // 24 exactly
-    expect(batchLength([10, 12], limits)).toBe(1); // 25 would not fit
-    expect(batchLength([1, 1, 1, 1, 1], limits)).toBe(3);
-    expect(batchLength([100, 1], limits)).toBe(1); // a large record goes alone
+    expect(array([])).toBe(0);
+    expect(array([10, 10, 10])).toBe(2); // "[" 10 "," 10 "]" = 23
+    expect(array([10, 11, 10])).toBe(2); // 24 exactly
+    expect(array([10, 12])).toBe(1); // 25 would not fit
+    expect(array([1, 1, 1, 1, 1])).toBe(3);
+    expect(array([100, 1])).toBe(1); // a large record goes alone
+  });
+
+  it('counts another framing as it is given', () => {
+    // Octet-counted syslog frames: "<len> <msg>", no envelope.
+    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 26 }, 0)).toBe(2);
+    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 0)).toBe(1);
+    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 20)).toBe(1);
   });
 
   it('agrees with the body it bounds', () => {
@@ -65,8 +79,9 @@ describe('batchLength', () => {
       );
       const maxBytes = 5 + (n % 40);
       const k = batchLength(
-        records.map((r) => r.length),
+        records.map((r) => r.length + 1),
         { maxRecords: 100, maxBytes },
+        1,
       );
       const body = jsonArrayBody(records.slice(0, k));
       if (k > 1) expect(body.length, `case ${n}`).toBeLessThanOrEqual(maxBytes);

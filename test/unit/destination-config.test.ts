@@ -48,7 +48,7 @@ describe('parseDestinationConfig', () => {
       'extra member',
       { ...VALID, token: 'x' },
       'token',
-      'is not a member of a destination (name, streams, type, format, url, secret, ocsf_rules)',
+      'is not a member of a webhook destination (name, streams, type, format, url, secret, ocsf_rules)',
     );
   });
 

@@ -22,14 +22,12 @@ import {
   FormatError,
   fromBase64,
   globMatches,
-  jsonArrayBody,
   parseEntry,
-  parseWebhookSecret,
   type StreamCursor,
   toOcsf,
-  utf8,
-  webhookHeaders,
 } from '../../src/index.js';
+import type { OutBatch, OutRecord, Vars } from './destinations/transport.js';
+import { transportOf } from './destinations/transports.js';
 import type { LedgerEnv } from './env.js';
 import { likePatterns } from './routes/streams.js';
 import type { StoredEntry } from './stream-do.js';
@@ -45,8 +43,6 @@ const REQUESTS_PER_ALARM = 20;
 const REQUESTS_PER_STREAM = 5;
 /** The wait after a failure inside the ledger (not the receiver's), which never pauses. */
 const INTERNAL_RETRY_MS = 10_000;
-/** Longest error text kept (a receiver's answer is not echoed, only its status). */
-const MAX_ERROR = 256;
 
 /** One stream's delivery as stored: the cursor and the stream's size when last looked at. */
 export interface StreamDelivery extends StreamCursor {
@@ -163,7 +159,9 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
     const config = await this.ctx.storage.get<DestinationConfig>('config');
     let state = await this.ctx.storage.get<DeliveryState>('state');
     if (config === undefined || state === undefined || state.paused !== null) return;
-    const settings = deliverySettings(this.env as unknown as Record<string, string | undefined>);
+    const vars = this.env as unknown as Vars;
+    const settings = deliverySettings(vars as Record<string, string | undefined>);
+    const transport = transportOf(config);
     const current = () => generation === this.#generation;
     const save = async (s: DeliveryState, nextInMs: number | undefined) => {
       if (!current()) return;
@@ -172,10 +170,10 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
       if (nextInMs !== undefined) await this.ctx.storage.setAlarm(Date.now() + nextInMs);
     };
 
-    const key = this.#key(config);
-    if (typeof key === 'string') {
-      const last_error = { at: new Date().toISOString(), message: key };
-      return save(paused({ ...state, last_error }, key), undefined);
+    const unusable = transport.credentials(config, vars);
+    if (unusable !== undefined) {
+      const last_error = { at: new Date().toISOString(), message: unusable };
+      return save(paused({ ...state, last_error }, unusable), undefined);
     }
 
     let requests = 0;
@@ -201,7 +199,7 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
         const batch = await this.#batch(config, stream, d, settings);
         if (batch === undefined) break;
         requests++;
-        const sent = await send(config, key, batch, settings);
+        const sent = await transport.send(config, batch, vars, settings);
         if (!sent.ok) {
           const failures = state.failures + 1;
           const last_error = { at: new Date().toISOString(), message: sent.error };
@@ -236,70 +234,62 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
     if (current()) await this.ctx.storage.setAlarm(Date.now() + (more ? 0 : settings.pollMs));
   }
 
-  /** The signing key, or why there is none (the destination then pauses). */
-  #key(config: DestinationConfig): Uint8Array | string {
-    const value = (this.env as unknown as Record<string, unknown>)[config.secret];
-    if (typeof value !== 'string') return `the Worker secret ${config.secret} is not set`;
-    try {
-      return parseWebhookSecret(value);
-    } catch (e) {
-      if (e instanceof FormatError) return `the Worker secret ${config.secret} ${e.rule}`;
-      throw e;
-    }
-  }
-
   /** The next request's records for `stream`: entries of `d` and, when all fit, its checkpoint. */
   async #batch(
     config: DestinationConfig,
     stream: string,
     d: { from: number; to: number; checkpoint: boolean },
-    limits: DeliverySettings,
+    settings: DeliverySettings,
   ): Promise<Batch | undefined> {
     const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
-    const records: string[] = [];
-    const seqs: number[] = [];
+    const transport = transportOf(config);
+    const limits = transport.limits(settings);
+    const records: OutRecord[] = [];
     if (d.to > d.from) {
       const page = await stub.entries(stream, d.from, Math.min(d.to - d.from, limits.maxRecords));
       if (!page.ok) return undefined;
       for (const e of page.value.entries) {
         if (e.seq >= d.to) break;
-        records.push(JSON.stringify(recordOf(config, stream, e)));
-        seqs.push(e.seq);
+        const json = JSON.stringify(recordOf(config, stream, e));
+        records.push({ json, seq: e.seq, receivedAt: e.received_at });
       }
     }
+    const entries = records.length;
     let checkpoint: { size: number; note: string } | undefined;
-    if (d.checkpoint && (seqs.length === 0 ? d.from : (seqs.at(-1) as number) + 1) === d.to) {
+    if (d.checkpoint && (entries === 0 ? d.from : (records.at(-1)?.seq as number) + 1) === d.to) {
       const page = await stub.checkpoints(stream, d.to - 1, 1);
       const cp = page.ok ? page.value.checkpoints[0] : undefined;
-      if (cp?.size === d.to) checkpoint = cp;
+      if (cp?.size === d.to) {
+        checkpoint = cp;
+        records.push({ json: checkpointJson(stream, cp) });
+      }
     }
-    const all =
-      checkpoint === undefined ? records : [...records, checkpointJson(stream, checkpoint)];
     const n = batchLength(
-      all.map((r) => utf8(r).length),
+      records.map((r) => transport.size(r, config)),
       limits,
+      transport.envelope,
     );
     if (n === 0) return undefined;
-    const withCheckpoint = checkpoint !== undefined && n === all.length;
-    const taken = seqs.slice(0, withCheckpoint ? seqs.length : n);
-    const first = taken[0];
-    const last = taken.at(-1);
+    const withCheckpoint = checkpoint !== undefined && n === records.length;
+    const taken = records.slice(0, Math.min(n, entries));
+    const first = taken[0]?.seq;
+    const last = taken.at(-1)?.seq;
     const cpSize = withCheckpoint ? checkpoint?.size : undefined;
     return {
       id: deliveryId(config.name, stream, {
         ...(first === undefined ? {} : { first, last }),
         ...(cpSize === undefined ? {} : { checkpoint: cpSize }),
       }),
-      body: jsonArrayBody(all.slice(0, n)),
+      stream,
+      records: records.slice(0, n),
       lastSeq: last,
       checkpoint: cpSize,
     };
   }
 }
 
-interface Batch {
-  readonly id: string;
-  readonly body: string;
+/** A batch and where it moves the cursor once sent. */
+interface Batch extends OutBatch {
   readonly lastSeq: number | undefined;
   readonly checkpoint: number | undefined;
 }
@@ -318,32 +308,6 @@ function recordOf(config: DestinationConfig, stream: string, e: StoredEntry): ob
 
 function checkpointJson(stream: string, cp: { size: number; note: string }): string {
   return JSON.stringify({ type: 'stele.checkpoint', stream, size: cp.size, note: cp.note });
-}
-
-/** One signed request to the webhook: ok on a 2xx, else why not (no body echoed). */
-async function send(
-  config: DestinationConfig,
-  key: Uint8Array,
-  batch: Batch,
-  settings: DeliverySettings,
-): Promise<{ ok: true } | { ok: false; error: string }> {
-  const body = utf8(batch.body);
-  const headers = webhookHeaders(key, batch.id, Math.floor(Date.now() / 1000), body);
-  try {
-    const res = await fetch(config.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'stele-ledger', ...headers },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(settings.timeoutMs),
-    });
-    await res.body?.cancel();
-    if (res.status >= 200 && res.status < 300) return { ok: true };
-    return { ok: false, error: `the receiver answered HTTP ${res.status}` };
-  } catch (e) {
-    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { ok: false, error: `the request failed: ${why}`.slice(0, MAX_ERROR) };
-  }
 }
 
 /** The streams the globs match, from the D1 registry (at most MAX_FOLLOWED_STREAMS). */

@@ -4,15 +4,12 @@
  * is in D1 (`destinations`); delivery and its state are each destination's Durable Object
  * (destination-do.ts).
  */
-import {
-  type DestinationConfig,
-  FormatError,
-  parseDestinationConfig,
-  parseWebhookSecret,
-} from '../../../src/index.js';
+import { type DestinationConfig, FormatError, parseDestinationConfig } from '../../../src/index.js';
 import type { AppEnv } from '../auth.js';
 import { decodeText, readBody } from '../body.js';
 import type { DestinationState } from '../destination-do.js';
+import type { Vars } from '../destinations/transport.js';
+import { transportOf } from '../destinations/transports.js';
 import { badRequest, notFound, Problem } from '../problem.js';
 import { ROUTES } from '../route-table.js';
 import type { Handlers } from '../router.js';
@@ -67,19 +64,9 @@ export const destinationHandlers = {
       if (e instanceof FormatError) throw badRequest(e.field, e.rule);
       throw e;
     }
-    const secret = (c.env as unknown as Record<string, unknown>)[config.secret];
-    if (typeof secret !== 'string')
-      throw badRequest(
-        'secret',
-        `names a Worker secret that is not set (wrangler secret put ${config.secret})`,
-      );
-    try {
-      parseWebhookSecret(secret);
-    } catch (e) {
-      if (e instanceof FormatError)
-        throw badRequest('secret', `names a Worker secret that ${e.rule}`);
-      throw e;
-    }
+    // A secret not set yet would pause the destination at once: refused now, by name.
+    const unusable = transportOf(config).credentials(config, c.env as unknown as Vars);
+    if (unusable !== undefined) throw badRequest('secret', unusable);
     const count = await c.env.DB.prepare('SELECT count(*) AS n FROM destinations').first<{
       n: number;
     }>();

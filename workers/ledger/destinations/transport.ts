@@ -1,0 +1,59 @@
+/**
+ * What a destination type does (docs/destinations.md §Types): how big a record is in its
+ * requests, which credentials it needs, and how it sends one batch. The destination's
+ * Durable Object (../destination-do.ts) decides what is due, batches, retries and pauses for
+ * every type alike; a type only frames and sends. One file per type beside this one, each
+ * registered in transports.ts.
+ */
+import type { BatchLimits, DeliverySettings, DestinationConfig } from '../../../src/index.js';
+
+/** One record of a batch, as the destination's format writes it (src/delivered-record.ts). */
+export interface OutRecord {
+  /** The record's JSON text: raw (`stele.entry`, `stele.checkpoint`) or OCSF. */
+  readonly json: string;
+  /** An entry's seq; undefined for a checkpoint record. */
+  readonly seq?: number;
+  /** An entry's receive time (RFC 3339, ms, Z); undefined for a checkpoint record. */
+  readonly receivedAt?: string;
+}
+
+/** One request's worth of records of one stream, in seq order (a checkpoint last). */
+export interface OutBatch {
+  /** The same for the same records, so a retry repeats it (src/delivery.ts deliveryId). */
+  readonly id: string;
+  readonly stream: string;
+  readonly records: readonly OutRecord[];
+}
+
+/** The outcome of one attempt: ok only once the receiver holds the records. */
+export type Sent = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+/** The Worker's variables and secrets, by name. */
+export type Vars = Readonly<Record<string, unknown>>;
+
+/** A destination type. */
+export interface Transport<C extends DestinationConfig> {
+  /** Bytes of one request besides its records (a JSON array's "["). */
+  readonly envelope: number;
+  /** Bytes `record` takes in a request, its framing included (a JSON array's ","). */
+  size(record: OutRecord, config: C): number;
+  /** One request's bounds: the settings', tightened to what the receiver accepts. */
+  limits(settings: DeliverySettings): BatchLimits;
+  /**
+   * Why the type's secrets cannot be used (not set, malformed), or undefined when they can:
+   * a create is then refused with 400, and a running destination pauses with the reason.
+   * Never echoes a secret.
+   */
+  credentials(config: C, vars: Vars): string | undefined;
+  /** Sends one batch. Requires credentials(config, vars) to be undefined. */
+  send(config: C, batch: OutBatch, vars: Vars, settings: DeliverySettings): Promise<Sent>;
+}
+
+/** Longest error text kept (a receiver's answer is not echoed, only its status). */
+export const MAX_ERROR = 256;
+
+/** Why a request failed, as the destination's state shows it (bounded). */
+export function failure(e: unknown): Sent {
+  const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return { ok: false, error: `the request failed: ${why}`.slice(0, MAX_ERROR) };
+}

@@ -1,0 +1,61 @@
+/**
+ * The webhook type (docs/destinations.md §The webhook type): each batch is one POST of a
+ * JSON array of records, signed per Standard Webhooks (src/webhook-signature.ts) with the
+ * `whsec_...` key in the Worker secret the configuration names.
+ */
+import {
+  FormatError,
+  jsonArrayBody,
+  parseWebhookSecret,
+  utf8,
+  type WebhookDestination,
+  webhookHeaders,
+} from '../../../src/index.js';
+import { failure, type Transport } from './transport.js';
+
+function key(config: WebhookDestination, vars: Readonly<Record<string, unknown>>): Uint8Array {
+  return parseWebhookSecret(vars[config.secret] as string);
+}
+
+export const webhook: Transport<WebhookDestination> = {
+  envelope: 1, // "["
+  size: (r) => utf8(r.json).length + 1, // the record and "," or "]"
+  limits: (s) => ({ maxRecords: s.maxRecords, maxBytes: s.maxBytes }),
+
+  credentials(config, vars) {
+    const value = vars[config.secret];
+    if (typeof value !== 'string')
+      return `the Worker secret ${config.secret} is not set (wrangler secret put ${config.secret})`;
+    try {
+      parseWebhookSecret(value);
+      return undefined;
+    } catch (e) {
+      if (e instanceof FormatError) return `the Worker secret ${config.secret} ${e.rule}`;
+      throw e;
+    }
+  },
+
+  async send(config, batch, vars, settings) {
+    const body = utf8(jsonArrayBody(batch.records.map((r) => r.json)));
+    const headers = webhookHeaders(
+      key(config, vars),
+      batch.id,
+      Math.floor(Date.now() / 1000),
+      body,
+    );
+    try {
+      const res = await fetch(config.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'stele-ledger', ...headers },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 300) return { ok: true };
+      return { ok: false, error: `the receiver answered HTTP ${res.status}` };
+    } catch (e) {
+      return failure(e);
+    }
+  },
+};
