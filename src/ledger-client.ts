@@ -59,16 +59,19 @@ export interface TokenRecord {
   readonly revoked_at: string | null;
 }
 
-/** A destination as the API serves it (docs/api.md §GET /v1/destinations/{name}). */
+/**
+ * A destination as the API serves it (docs/api.md §GET /v1/destinations/{name}): the members
+ * every destination has, its type's own (docs/destinations.md; secrets only by NAME), and
+ * how delivery stands.
+ */
 export interface DestinationRecord {
   readonly name: string;
   readonly streams: readonly string[];
   readonly type: string;
   readonly format: string;
-  readonly url: string;
-  /** The NAME of the Worker secret that holds the signing key (never the key). */
-  readonly secret: string;
   readonly created_at: string;
+  /** The type's own members (url, secret, host, bucket, ...). */
+  readonly [member: string]: unknown;
   readonly state: {
     readonly paused: boolean;
     readonly paused_reason: string | null;

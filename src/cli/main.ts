@@ -121,11 +121,10 @@ const COMMANDS: Readonly<
   },
   destinations: {
     usage:
-      'stele destinations add --name NAME --streams GLOB[,GLOB...] --webhook-url URL --secret SECRET_NAME [--format raw|ocsf] [--ocsf-rules FILE] [--json]\n       stele destinations list [--json]\n       stele destinations show <name> [--json]\n       stele destinations remove <name>\n       stele destinations resume <name> [--json]',
-    summary:
-      'deliver streams to a webhook; list, show, remove and resume them (admin with scope *)',
+      'stele destinations add --file CONFIG.json [--json]\n       stele destinations add --name NAME --streams GLOB[,GLOB...] --webhook-url URL --secret SECRET_NAME [--format raw|ocsf] [--ocsf-rules FILE] [--json]\n       stele destinations list [--json]\n       stele destinations show <name> [--json]\n       stele destinations remove <name>\n       stele destinations resume <name> [--json]',
+    summary: 'deliver streams to a SIEM; list, show, remove and resume them (admin with scope *)',
     details:
-      'SECRET_NAME is the NAME of a Worker secret (DEST_...) holding the whsec_ signing key\n(wrangler secret put DEST_SIEM_KEY); the key itself is never sent. --ocsf-rules FILE is a\nJSON array of {"prefix","class_uid","activity_id"} (with --format ocsf). show prints the\ndelivered seq and lag per stream, the last error, and why a destination is paused.',
+      'CONFIG.json is the whole configuration of a destination of any type, as POST\n/v1/destinations takes it (docs/destinations.md). The flags make a webhook destination:\nSECRET_NAME is the NAME of a Worker secret (DEST_...) holding the whsec_ signing key\n(wrangler secret put DEST_SIEM_KEY); the key itself is never sent. --ocsf-rules FILE is a\nJSON array of {"prefix","class_uid","activity_id"} (with --format ocsf). show prints the\ndelivered seq and lag per stream, the last error, and why a destination is paused.',
   },
   erase: {
     usage: 'stele erase <stream> (--seqs N[,N...] | --actor ID) --reason TEXT [--json]',
@@ -204,6 +203,7 @@ function parseArgs(argv: readonly string[]): Options {
     'secret',
     'format',
     'type',
+    'file',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -882,6 +882,24 @@ async function tokensCommand(io: CliIo, o: Options, s: Settings): Promise<number
   }
 }
 
+/** The members every destination has and the API's own; the rest are its type's. */
+const DESTINATION_COMMON = new Set([
+  'name',
+  'streams',
+  'type',
+  'format',
+  'ocsf_rules',
+  'created_at',
+  'state',
+]);
+
+/** A destination's type members as `key=value` (secrets are names, never values). */
+function destinationMembers(d: DestinationRecord): string[] {
+  return Object.entries(d)
+    .filter(([k]) => !DESTINATION_COMMON.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+}
+
 /** One line per destination: name, what it follows, where, and how delivery stands. */
 function destinationRow(d: DestinationRecord): string {
   const st = d.state;
@@ -891,12 +909,13 @@ function destinationRow(d: DestinationRecord): string {
       : st.paused
         ? `PAUSED: ${st.paused_reason ?? ''}`
         : `ok, lag ${st.lag}${st.failures > 0 ? `, ${st.failures} failures in a row` : ''}`;
-  return `${d.name}  ${d.type} ${d.format}  ${d.streams.join(',')}  ${d.url}  ${how}`;
+  const where = typeof d.url === 'string' ? d.url : destinationMembers(d).join(' ');
+  return `${d.name}  ${d.type} ${d.format}  ${d.streams.join(',')}  ${where}  ${how}`;
 }
 
-/** A destination in full: its row, then each stream's delivery and the last error. */
+/** A destination in full: its row, its type's members, each stream's delivery, the last error. */
 function destinationText(d: DestinationRecord): string {
-  const lines = [destinationRow(d), `  secret: ${d.secret} (a Worker secret's name)`];
+  const lines = [destinationRow(d), ...destinationMembers(d).map((m) => `  ${m}`)];
   for (const x of d.state?.streams ?? [])
     lines.push(
       `  ${x.stream}: delivered ${x.delivered_seq === null ? 'nothing yet' : `to seq ${x.delivered_seq}`}, checkpoint ${x.checkpoint_size}, ${x.tree_size} entries, lag ${x.lag}`,
@@ -904,6 +923,48 @@ function destinationText(d: DestinationRecord): string {
   if (d.state?.last_error)
     lines.push(`  last error (${d.state.last_error.at}): ${d.state.last_error.message}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The flags that make a webhook destination, which --file replaces. */
+const WEBHOOK_FLAGS = ['name', 'streams', 'webhook-url', 'secret', 'type', 'format', 'ocsf-rules'];
+
+/** What `destinations add` sends: the --file's configuration, or the webhook the flags make. */
+async function destinationConfig(io: CliIo, o: Options): Promise<Record<string, unknown>> {
+  const file = o.flags.get('file');
+  if (typeof file === 'string') {
+    const extra = WEBHOOK_FLAGS.find((f) => o.flags.has(f));
+    if (extra !== undefined)
+      throw new UsageError(`--file holds the whole configuration: drop --${extra}`);
+    let v: unknown;
+    try {
+      v = JSON.parse(await readText(io, file));
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new UsageError(`${file} is not JSON`);
+      throw e;
+    }
+    if (!isJsonObject(v)) throw new UsageError(`${file} must hold a JSON object`);
+    return v;
+  }
+  const format = (o.flags.get('format') as string | undefined) ?? 'raw';
+  const rulesFile = o.flags.get('ocsf-rules');
+  let rules: unknown;
+  if (typeof rulesFile === 'string') {
+    try {
+      rules = JSON.parse(await readText(io, rulesFile));
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new UsageError(`${rulesFile} is not JSON`);
+      throw e;
+    }
+  }
+  return {
+    name: need(o, 'name', 'NAME ([a-z0-9-]{1,64})'),
+    streams: need(o, 'streams', 'GLOB[,GLOB...] (the streams to deliver, e.g. prod-*)').split(','),
+    type: (o.flags.get('type') as string | undefined) ?? 'webhook',
+    format,
+    ...(rules === undefined ? {} : { ocsf_rules: rules }),
+    url: need(o, 'webhook-url', 'URL (where to deliver: https://...)'),
+    secret: need(o, 'secret', 'SECRET_NAME (the Worker secret holding whsec_...)'),
+  };
 }
 
 async function destinationsCommand(io: CliIo, o: Options, s: Settings): Promise<number> {
@@ -918,28 +979,7 @@ async function destinationsCommand(io: CliIo, o: Options, s: Settings): Promise<
   };
   switch (sub) {
     case 'add': {
-      const format = (o.flags.get('format') as string | undefined) ?? 'raw';
-      const rulesFile = o.flags.get('ocsf-rules');
-      let rules: unknown;
-      if (typeof rulesFile === 'string') {
-        try {
-          rules = JSON.parse(await readText(io, rulesFile));
-        } catch (e) {
-          if (e instanceof SyntaxError) throw new UsageError(`${rulesFile} is not JSON`);
-          throw e;
-        }
-      }
-      const d = await c.createDestination({
-        name: need(o, 'name', 'NAME ([a-z0-9-]{1,64})'),
-        streams: need(o, 'streams', 'GLOB[,GLOB...] (the streams to deliver, e.g. prod-*)').split(
-          ',',
-        ),
-        type: (o.flags.get('type') as string | undefined) ?? 'webhook',
-        format,
-        ...(rules === undefined ? {} : { ocsf_rules: rules }),
-        url: need(o, 'webhook-url', 'URL (where to deliver: https://...)'),
-        secret: need(o, 'secret', 'SECRET_NAME (the Worker secret holding whsec_...)'),
-      });
+      const d = await c.createDestination(await destinationConfig(io, o));
       io.stdout(json ? jsonText(d) : destinationText(d));
       return EXIT.ok;
     }
@@ -1027,7 +1067,7 @@ function completionCommand(io: CliIo, o: Options): number {
   const shell = o.positional[1];
   const commands = Object.keys(COMMANDS).join(' ');
   const options =
-    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --forever --give-up --name --role --streams --expires --webhook-url --secret --format --ocsf-rules --type --reason --seqs --actor --help --version';
+    '--url --token --log-key --origin-prefix --policy --config --state --since-last --json --batch --from --out --offline --forever --give-up --name --role --streams --expires --webhook-url --secret --format --ocsf-rules --type --file --reason --seqs --actor --help --version';
   if (shell === 'bash') {
     io.stdout(`# stele bash completion: stele completion bash > ~/.local/share/bash-completion/completions/stele
 _stele() {

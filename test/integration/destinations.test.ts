@@ -11,7 +11,7 @@
  * 2. A receiver that keeps failing: the destination pauses with its reason, its backlog kept,
  *    appends unaffected; resumed through the API, it delivers the backlog.
  * 3. A deleted destination delivers nothing more.
- * 4. `stele destinations add|list|show|resume|remove`, with --json and --help.
+ * 4. `stele destinations add|list|show|resume|remove`, with --json, --file and --help.
  * 5. Erased entries arrive as their leaf hash and erasure (raw even in an OCSF destination);
  *    `_access` records arrive mapped by their action (the destination's own creation as
  *    OCSF Entity Management: Create).
@@ -22,8 +22,11 @@
  * failures: about 7 s of failing) and every wait is on a condition with a generous deadline.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
@@ -489,7 +492,8 @@ describe('stele destinations', () => {
   it('adds, lists, shows, resumes and removes, with --json and --help', async () => {
     const help = await stele(['destinations', '--help']);
     expect(help.code).toBe(EXIT.ok);
-    expect(help.out).toMatch(/^usage: stele destinations add --name NAME/);
+    expect(help.out).toMatch(/^usage: stele destinations add --file CONFIG.json/);
+    expect(help.out).toContain('stele destinations add --name NAME');
     const url = receiver.url('/cli');
     const added = await stele([
       'destinations',
@@ -521,23 +525,26 @@ describe('stele destinations', () => {
     expect(listedJson.destinations.map((d: { name: string }) => d.name)).toContain('cli');
     const resumed = await stele(['destinations', 'resume', 'cli', '--json']);
     expect(JSON.parse(resumed.out).state.paused).toBe(false);
+    // --file: the whole configuration, as POST /v1/destinations takes it, for any type.
+    const file = join(mkdtempSync(join(tmpdir(), 'stele-dest-')), 'dest.json');
+    const config = { ...destination('cli-file', ['cli-a'], '/cli-file'), format: 'ocsf' };
+    writeFileSync(file, JSON.stringify(config));
+    const fromFile = await stele(['destinations', 'add', '--file', file]);
+    expect(fromFile.code, fromFile.err).toBe(EXIT.ok);
+    expect(fromFile.out).toContain(`cli-file  webhook ocsf  cli-a  ${config.url}  `);
+    expect(fromFile.out).toContain('  secret=DEST_HOOK_KEY\n');
+    expect((await stele(['destinations', 'remove', 'cli-file'])).code).toBe(EXIT.ok);
+    const both = await stele(['destinations', 'add', '--file', file, '--name', 'x']);
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.err).toContain('--file holds the whole configuration: drop --name');
     // Refusals: the ledger's 400 names the member; a bad name is bad input before any request.
-    const bad = await stele([
-      'destinations',
-      'add',
-      '--name',
-      'cli-2',
-      '--streams',
-      '*',
-      '--webhook-url',
-      url,
-      '--secret',
-      'DEST_HOOK_KEY',
-      '--type',
-      'syslog',
-    ]);
+    writeFileSync(file, JSON.stringify({ ...config, url: 'ftp://127.0.0.1/' }));
+    const bad = await stele(['destinations', 'add', '--file', file]);
     expect(bad.code).toBe(EXIT.server);
-    expect(bad.err).toContain('type "syslog" is not supported yet (supported: webhook)');
+    expect(bad.err).toContain('url');
+    expect(bad.err).toContain('must be https (or http on 127.0.0.1, localhost or [::1])');
+    writeFileSync(file, '{"name":');
+    expect((await stele(['destinations', 'add', '--file', file])).err).toContain('is not JSON');
     expect((await stele(['destinations', 'show', 'Not_A_Name'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'frob'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'remove', 'cli'])).out).toBe('removed cli\n');
