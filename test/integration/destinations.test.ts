@@ -23,11 +23,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
 import { parseCheckpoint } from '../../src/checkpoint.js';
@@ -37,88 +34,15 @@ import { fromBase64, toBase64, utf8 } from '../../src/encoding.js';
 import { entryBytes, entryLeafHash, GENESIS_PREV } from '../../src/entry.js';
 import type { AuditEvent } from '../../src/event.js';
 import { hashChildren, splitPoint } from '../../src/merkle.js';
+import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'destinations-admin';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const DEADLINE = 45_000;
 
-/** One delivery as received and verified. */
-interface Delivery {
-  readonly path: string;
-  readonly id: string;
-  readonly records: Record<string, unknown>[];
-}
-
-/** A webhook receiver on 127.0.0.1 that can be stopped, failed, and started again on its port. */
-class Receiver {
-  readonly deliveries: Delivery[] = [];
-  /** Requests whose signature did not verify (answered 401). */
-  unverified = 0;
-  /** Requests answered with `failWith` instead of being accepted. */
-  failed = 0;
-  /** Their webhook-ids. */
-  readonly failedIds: string[] = [];
-  failWith: number | undefined;
-  port = 0;
-  #server: Server | undefined;
-  readonly #wh = new Webhook(SECRET);
-
-  async start(): Promise<void> {
-    const server = createServer((req, res) => this.#handle(req, res));
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.#server;
-    this.#server = undefined;
-    if (s === undefined) return;
-    s.closeAllConnections();
-    await new Promise((resolve) => s.close(resolve));
-  }
-
-  url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  /** The records delivered to `path`. */
-  records(path: string): Record<string, unknown>[] {
-    return this.deliveries.filter((d) => d.path === path).flatMap((d) => d.records);
-  }
-
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (this.failWith !== undefined) {
-        this.failed++;
-        this.failedIds.push(String(req.headers['webhook-id']));
-        res.writeHead(this.failWith).end();
-        return;
-      }
-      let records: unknown;
-      try {
-        records = this.#wh.verify(body, req.headers as Record<string, string>);
-      } catch {
-        this.unverified++;
-        res.writeHead(401).end();
-        return;
-      }
-      this.deliveries.push({
-        path: req.url ?? '',
-        id: String(req.headers['webhook-id']),
-        records: records as Record<string, unknown>[],
-      });
-      res.writeHead(204).end();
-    });
-  }
-}
-
 let ledger: RunningWorker;
-const receiver = new Receiver();
+const receiver = new WebhookReceiver(SECRET);
 
 beforeAll(async () => {
   await receiver.start();
@@ -391,7 +315,7 @@ describe('destinations', () => {
   });
 
   it('pause after failing in a row, with the reason and the backlog kept, and resume', async () => {
-    const failing = new Receiver();
+    const failing = new WebhookReceiver(SECRET);
     failing.failWith = 500;
     await failing.start();
     try {
