@@ -231,6 +231,13 @@ export const HEC_CODES: Readonly<Record<number, string>> = {
   16: 'query string authorization is not enabled',
 };
 
+/**
+ * The largest request body sent: collectors commonly keep limits.conf `[http_input]
+ * max_content_length` at 1,000,000 bytes (older Splunk Enterprise's default; current ones
+ * default to 800 MB), and a body over it is refused with 413 every time.
+ */
+export const HEC_MAX_CONTENT_LENGTH = 1_000_000;
+
 /** Longest collector answer read: its answers are a few dozen bytes. */
 export const MAX_HEC_ANSWER = 4096;
 

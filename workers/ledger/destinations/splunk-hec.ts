@@ -10,6 +10,7 @@ import {
   concat,
   DEFAULT_HEC_ACK_TIMEOUT_S,
   FormatError,
+  HEC_MAX_CONTENT_LENGTH,
   hecAckQuery,
   hecBody,
   hecChannel,
@@ -32,7 +33,12 @@ const ACK_POLL_MAX_MS = 5000;
 export const splunkHec: Transport<SplunkHecDestination> = {
   envelope: 0, // events are concatenated, nothing around them
   size: (r, config) => utf8(hecEvent(r, config)).length,
-  limits: (s) => ({ maxRecords: s.maxRecords, maxBytes: s.maxBytes }),
+  // Splunk Cloud and older Splunk Enterprise refuse bodies over max_content_length = 1,000,000
+  // bytes (413); the default 1 MiB is 48,576 bytes more.
+  limits: (s) => ({
+    maxRecords: s.maxRecords,
+    maxBytes: Math.min(s.maxBytes, HEC_MAX_CONTENT_LENGTH),
+  }),
 
   credentials(config, vars) {
     const value = vars[config.secret];
