@@ -21,6 +21,7 @@ import {
 import { FormatError } from './format-error.js';
 import { isJsonObject } from './json-shape.js';
 import { type OcsfRule, parseOcsfConfig } from './ocsf-config.js';
+import { SPLUNK_HEC, type SplunkHecMembers } from './splunk-hec.js';
 import { STREAM_GLOB } from './stream-glob.js';
 
 export type { DestinationRules } from './destination-fields.js';
@@ -57,8 +58,11 @@ export interface WebhookDestination extends DestinationCommon {
   readonly secret: string;
 }
 
+/** A Splunk HTTP Event Collector destination (src/splunk-hec.ts). */
+export interface SplunkHecDestination extends DestinationCommon, SplunkHecMembers {}
+
 /** A destination, as stored (D1 `destinations.config`) and served by GET. */
-export type DestinationConfig = WebhookDestination;
+export type DestinationConfig = WebhookDestination | SplunkHecDestination;
 
 /** The members of one type, and how they are parsed. */
 export interface TypeMembers<T extends DestinationConfig> {
@@ -87,7 +91,7 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
 /** Every type built so far, by name. */
 const TYPES: {
   readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK };
+} = { webhook: WEBHOOK, 'splunk-hec': SPLUNK_HEC };
 
 export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
   (t) => TYPES[t] !== undefined,
