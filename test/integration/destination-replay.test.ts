@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
 import { EXIT, main } from '../../src/cli/main.js';
+import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
@@ -39,7 +40,9 @@ interface Sink {
   lines(): string[];
 }
 
+const HEC_TOKEN = '6b2a1c9e-5d4f-4e8a-9b3c-2f1e0d7c6a5b';
 const webhook = new WebhookReceiver(HOOK_SECRET);
+let hec: HecReceiver;
 const SINKS: Sink[] = [
   {
     name: 'replay-webhook',
@@ -47,6 +50,16 @@ const SINKS: Sink[] = [
     stop: () => webhook.stop(),
     config: () => ({ type: 'webhook', url: webhook.url('/replay'), secret: 'DEST_HOOK_KEY' }),
     lines: () => webhook.records('/replay').map((r) => JSON.stringify(r)),
+  },
+  {
+    // With indexer acknowledgement: a batch counts only once the collector says it is indexed.
+    name: 'replay-splunk-hec',
+    start: async () => {
+      hec = await startHecReceiver({ tokens: { [HEC_TOKEN]: { ack: true, index: 'main' } } });
+    },
+    stop: () => hec.stop(),
+    config: () => ({ type: 'splunk-hec', url: hec.url, secret: 'DEST_HEC', ack: true }),
+    lines: () => hec.records().map((r) => JSON.stringify(r)),
   },
 ];
 
@@ -62,6 +75,7 @@ beforeAll(async () => {
     vars: {
       DESTINATIONS_LOCAL_HTTP: 'true',
       DEST_HOOK_KEY: HOOK_SECRET,
+      DEST_HEC: HEC_TOKEN,
       DESTINATION_POLL_MS: '200',
       DESTINATION_RETRY_MIN_MS: '200',
       DESTINATION_RETRY_MAX_MS: '2000',
