@@ -12,6 +12,7 @@
  * starting with DEST_ (src/destination-fields.ts).
  */
 import { type JsonValue, parseJson } from './canonical-json.js';
+import { DATADOG, type DatadogDestination } from './datadog.js';
 import {
   badMember as bad,
   type DestinationRules,
@@ -58,7 +59,7 @@ export interface WebhookDestination extends DestinationCommon {
 }
 
 /** A destination, as stored (D1 `destinations.config`) and served by GET. */
-export type DestinationConfig = WebhookDestination;
+export type DestinationConfig = WebhookDestination | DatadogDestination;
 
 /** The members of one type, and how they are parsed. */
 export interface TypeMembers<T extends DestinationConfig> {
@@ -87,7 +88,7 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
 /** Every type built so far, by name. */
 const TYPES: {
   readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK };
+} = { webhook: WEBHOOK, datadog: DATADOG };
 
 export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
   (t) => TYPES[t] !== undefined,
