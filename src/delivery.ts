@@ -174,6 +174,8 @@ export const DELIVERY_VARS = {
   DESTINATION_RETRY_MIN_MS: 'retryMinMs',
   DESTINATION_RETRY_MAX_MS: 'retryMaxMs',
   DESTINATION_PAUSE_AFTER: 'pauseAfter',
+  DESTINATION_MAX_RECORDS: 'maxRecords',
+  DESTINATION_MAX_BYTES: 'maxBytes',
 } as const satisfies Record<string, keyof DeliverySettings>;
 
 /**

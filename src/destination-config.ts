@@ -12,6 +12,7 @@
  * starting with DEST_ (src/destination-fields.ts).
  */
 import { type JsonValue, parseJson } from './canonical-json.js';
+import { DATADOG, type DatadogDestination } from './datadog.js';
 import {
   badMember as bad,
   type DestinationRules,
@@ -62,7 +63,7 @@ export interface WebhookDestination extends DestinationCommon {
 export interface SplunkHecDestination extends DestinationCommon, SplunkHecMembers {}
 
 /** A destination, as stored (D1 `destinations.config`) and served by GET. */
-export type DestinationConfig = WebhookDestination | SplunkHecDestination;
+export type DestinationConfig = WebhookDestination | SplunkHecDestination | DatadogDestination;
 
 /** The members of one type, and how they are parsed. */
 export interface TypeMembers<T extends DestinationConfig> {
@@ -91,7 +92,7 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
 /** Every type built so far, by name. */
 const TYPES: {
   readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK, 'splunk-hec': SPLUNK_HEC };
+} = { webhook: WEBHOOK, 'splunk-hec': SPLUNK_HEC, datadog: DATADOG };
 
 export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
   (t) => TYPES[t] !== undefined,

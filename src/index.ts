@@ -12,6 +12,7 @@ export * from './checkpoint-verify.js';
 export * from './copy-report.js';
 export * from './copy-verifier.js';
 export * from './cosignature.js';
+export * from './datadog.js';
 export * from './delivered-record.js';
 export * from './delivery.js';
 export * from './destination-config.js';

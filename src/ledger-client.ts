@@ -85,6 +85,7 @@ export interface DestinationRecord {
       readonly checkpoint_size: number;
       readonly tree_size: number;
       readonly lag: number;
+      readonly skipped?: number;
     }[];
   } | null;
 }

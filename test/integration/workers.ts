@@ -104,15 +104,19 @@ export async function startWitness(opts: {
   });
 }
 
-/** The ledger Worker with fresh (or given) storage, D1 migrated. */
+/**
+ * The ledger Worker with fresh (or given) storage, D1 migrated. `entry` bundles another
+ * entry point (a fixture wrapping the ledger, e.g. with its clock behind).
+ */
 export async function startLedger(opts: {
   logKey: string;
   adminToken: string;
   witnessPolicy?: string;
   vars?: Record<string, string>;
   persist?: string;
+  entry?: string;
 }): Promise<RunningWorker> {
-  const dir = await bundle('workers/ledger/index.ts');
+  const dir = await bundle(opts.entry ?? 'workers/ledger/index.ts');
   const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-ledger-'));
   mkdirSync(persist, { recursive: true });
   const w = await start({

@@ -130,6 +130,9 @@ describe('deliverySettings', () => {
       pollMs: 50,
       pauseAfter: 3,
     });
+    expect(
+      deliverySettings({ DESTINATION_MAX_RECORDS: '5000', DESTINATION_MAX_BYTES: '20000000' }),
+    ).toEqual({ ...DEFAULT_DELIVERY, maxRecords: 5000, maxBytes: 20_000_000 });
   });
 
   it('refuses what is not a plain integer in range', () => {

@@ -96,12 +96,12 @@ describe('parseDestinationConfig', () => {
   });
 
   it('names the types not built yet, and refuses unknown ones', () => {
-    for (const type of ['datadog', 'syslog', 'r2'])
+    for (const type of ['syslog', 'r2'])
       refused(
         type,
         { ...VALID, type },
         'type',
-        `"${type}" is not supported yet (supported: webhook, splunk-hec)`,
+        `"${type}" is not supported yet (supported: webhook, splunk-hec, datadog)`,
       );
     refused(
       'unknown type',

@@ -47,6 +47,8 @@ const INTERNAL_RETRY_MS = 10_000;
 /** One stream's delivery as stored: the cursor and the stream's size when last looked at. */
 export interface StreamDelivery extends StreamCursor {
   readonly tree_size: number;
+  /** Entries the cursor passed without sending them (Sent.skipped); absent: none. */
+  readonly skipped?: number;
 }
 
 /** What the object stores besides its configuration, and GET /v1/destinations/{name} shows. */
@@ -77,6 +79,12 @@ export interface StreamState {
   readonly tree_size: number;
   /** Entries appended and not delivered yet (as of the last look). */
   readonly lag: number;
+  /**
+   * Entries passed over, never sent, because the type cannot deliver them (Datadog: older
+   * than its 18-hour window): gaps in this copy, shown so that none is lost silently.
+   * Present only when there are some.
+   */
+  readonly skipped?: number;
 }
 
 export interface DestinationState {
@@ -214,9 +222,11 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
           if (next.kind === 'pause') return save(paused(failed, next.reason), undefined);
           return save(failed, next.delayMs);
         }
+        const skipped = (known.skipped ?? 0) + (sent.skipped ?? 0);
         const moved = {
           ...advanced(cursor, batch.lastSeq, batch.checkpoint),
           tree_size: cursor.tree_size,
+          ...(skipped === 0 ? {} : { skipped }),
         };
         await save(
           {
@@ -335,6 +345,7 @@ function present(s: DeliveryState): DestinationState {
       checkpoint_size: c.checkpoint,
       tree_size: c.tree_size,
       lag: Math.max(0, c.tree_size - c.next),
+      ...(c.skipped === undefined ? {} : { skipped: c.skipped }),
     }));
   return {
     paused: s.paused !== null,

@@ -54,6 +54,8 @@ export interface LedgerEnv {
   DESTINATION_RETRY_MIN_MS?: string;
   DESTINATION_RETRY_MAX_MS?: string;
   DESTINATION_PAUSE_AFTER?: string;
+  DESTINATION_MAX_RECORDS?: string;
+  DESTINATION_MAX_BYTES?: string;
   STREAM: DurableObjectNamespace<StreamDurableObject>;
   /** One object per destination (destination-do.ts). */
   DESTINATION: DurableObjectNamespace<DestinationDurableObject>;

@@ -715,6 +715,11 @@ export const openapi = {
               checkpoint_size: count,
               tree_size: count,
               lag: count,
+              skipped: {
+                ...count,
+                description:
+                  'Entries passed over and never sent because the type cannot deliver them (datadog: older than 18 hours); present only when some were.',
+              },
             }),
           },
         },

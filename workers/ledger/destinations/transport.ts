@@ -25,8 +25,14 @@ export interface OutBatch {
   readonly records: readonly OutRecord[];
 }
 
-/** The outcome of one attempt: ok only once the receiver holds the records. */
-export type Sent = { readonly ok: true } | { readonly ok: false; readonly error: string };
+/**
+ * The outcome of one attempt: ok only once the receiver holds the records, but for
+ * `skipped` entries the type cannot deliver and deliberately left out (Datadog: older than
+ * its 18-hour window). The cursor passes those; the destination's state counts them.
+ */
+export type Sent =
+  | { readonly ok: true; readonly skipped?: number }
+  | { readonly ok: false; readonly error: string };
 
 /** The Worker's variables and secrets, by name. */
 export type Vars = Readonly<Record<string, unknown>>;

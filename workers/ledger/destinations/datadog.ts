@@ -1,0 +1,63 @@
+/**
+ * The datadog type (docs/destinations.md §The datadog type): each batch is one POST to the
+ * Logs API v2 of a gzipped JSON array of logs (src/datadog.ts), with the API key in the
+ * Worker secret the configuration names. Entries past Datadog's 18-hour window are not sent;
+ * the answer counts them (`skipped`), and the destination's state shows them.
+ */
+import {
+  DATADOG_API_KEY,
+  type DatadogDestination,
+  datadogIntake,
+  datadogLimits,
+  datadogLogSize,
+  datadogRefusal,
+  datadogRequest,
+  gzip,
+} from '../../../src/index.js';
+import { failure, MAX_ERROR, type Transport } from './transport.js';
+
+export const datadog: Transport<DatadogDestination> = {
+  envelope: 1, // "["
+  size: (r, config) => datadogLogSize(config, r),
+  limits: datadogLimits,
+
+  credentials(config, vars) {
+    const value = vars[config.secret];
+    if (typeof value !== 'string')
+      return `the Worker secret ${config.secret} is not set (wrangler secret put ${config.secret})`;
+    if (!DATADOG_API_KEY.test(value))
+      return `the Worker secret ${config.secret} must be a Datadog API key: 32 hexadecimal digits (lower case)`;
+    return undefined;
+  },
+
+  async send(config, batch, vars, settings) {
+    let request: ReturnType<typeof datadogRequest>;
+    try {
+      request = datadogRequest(config, batch.records, Date.now());
+    } catch (e) {
+      // Never truncated by Datadog: the batch fails, and the destination pauses in time.
+      if (e instanceof RangeError) return { ok: false, error: e.message.slice(0, MAX_ERROR) };
+      throw e;
+    }
+    if (request.logs === 0) return { ok: true, skipped: request.skipped };
+    try {
+      const res = await fetch(datadogIntake(config), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'dd-api-key': vars[config.secret] as string,
+          'user-agent': 'stele-ledger',
+        },
+        body: await gzip(request.body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 300) return { ok: true, skipped: request.skipped };
+      return { ok: false, error: datadogRefusal(res.status) };
+    } catch (e) {
+      return failure(e);
+    }
+  },
+};
