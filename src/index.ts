@@ -46,6 +46,7 @@ export * from './security-headers.js';
 export * from './seq-table.js';
 export * from './sequencer.js';
 export * from './sha256.js';
+export * from './sigv4.js';
 export * from './stream-glob.js';
 export * from './stream-log.js';
 export * from './stream-verifier.js';
