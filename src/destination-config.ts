@@ -21,6 +21,7 @@ import {
 import { FormatError } from './format-error.js';
 import { isJsonObject } from './json-shape.js';
 import { type OcsfRule, parseOcsfConfig } from './ocsf-config.js';
+import { R2, type R2Members } from './r2-destination.js';
 import { STREAM_GLOB } from './stream-glob.js';
 
 export type { DestinationRules } from './destination-fields.js';
@@ -57,8 +58,11 @@ export interface WebhookDestination extends DestinationCommon {
   readonly secret: string;
 }
 
+/** An R2 or S3-compatible bucket destination (src/r2-destination.ts). */
+export interface R2Destination extends DestinationCommon, R2Members {}
+
 /** A destination, as stored (D1 `destinations.config`) and served by GET. */
-export type DestinationConfig = WebhookDestination;
+export type DestinationConfig = WebhookDestination | R2Destination;
 
 /** The members of one type, and how they are parsed. */
 export interface TypeMembers<T extends DestinationConfig> {
@@ -71,7 +75,7 @@ export interface TypeMembers<T extends DestinationConfig> {
   readonly parse: (
     v: Readonly<Record<string, unknown>>,
     rules: DestinationRules,
-  ) => Omit<T, keyof DestinationCommon>;
+  ) => T extends unknown ? Omit<T, keyof DestinationCommon> : never;
 }
 
 const WEBHOOK: TypeMembers<WebhookDestination> = {
@@ -87,7 +91,7 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
 /** Every type built so far, by name. */
 const TYPES: {
   readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK };
+} = { webhook: WEBHOOK, r2: R2 };
 
 export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
   (t) => TYPES[t] !== undefined,

@@ -40,6 +40,7 @@ export * from './ocsf-classes.js';
 export * from './ocsf-config.js';
 export * from './policy.js';
 export * from './proof.js';
+export * from './r2-destination.js';
 export * from './result.js';
 export * from './search-token.js';
 export * from './security-headers.js';
