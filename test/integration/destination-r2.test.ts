@@ -248,6 +248,28 @@ function firstArrivals(records: unknown[], stream: string): number[] {
   return [...seen];
 }
 
+/** Every checkpoint record in `records` comes after every entry it covers. */
+function checkpointsAfterTheirEntries(records: unknown[], label: string): void {
+  const seen = new Map<string, Set<number>>();
+  let checkpoints = 0;
+  for (const r of records) {
+    const p = parseDeliveredRecord(r);
+    const s = seen.get(p.record.stream) ?? new Set<number>();
+    seen.set(p.record.stream, s);
+    if (p.kind !== 'checkpoint') {
+      s.add(p.record.seq);
+      continue;
+    }
+    checkpoints++;
+    for (let q = 0; q < p.record.size; q++)
+      expect(
+        s.has(q),
+        `${label}: checkpoint ${p.record.size} of ${p.record.stream} after seq ${q}`,
+      ).toBe(true);
+  }
+  expect(checkpoints, `${label}: checkpoints delivered`).toBeGreaterThan(0);
+}
+
 async function verifyFrom(ndjson: string, ...args: string[]) {
   const file = join(dir, `copy-${randomBytes(6).toString('hex')}.ndjson`);
   writeFileSync(file, ndjson);
@@ -323,6 +345,7 @@ describe('the r2 type through an R2 binding', () => {
         expect(firstArrivals(records, s), `${s}: each seq once, in key order`).toEqual([
           ...Array(size[s]).keys(),
         ]);
+      checkpointsAfterTheirEntries(records, 'r2raw, in key order');
       for (const r of records) {
         const p = parseDeliveredRecord(r);
         if (p.kind === 'entry')
@@ -443,6 +466,7 @@ describe('the r2 type to an S3-compatible bucket', () => {
         expect(firstArrivals(records, s), `${s}: each seq, in order of arrival`).toEqual([
           ...Array(size[s]).keys(),
         ]);
+      checkpointsAfterTheirEntries(records, 's3, in order of arrival');
       for (const p of s3.puts) {
         expect(p.contentType, p.key).toBe('application/gzip');
         expect(p.key, 'the prefix').toMatch(/^audit\/ledger-1\/s3-[ab]\/\d{4}-\d{2}-\d{2}\//);
