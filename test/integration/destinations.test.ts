@@ -537,7 +537,7 @@ describe('stele destinations', () => {
       'syslog',
     ]);
     expect(bad.code).toBe(EXIT.server);
-    expect(bad.err).toContain('type "syslog" is not supported yet (supported: webhook)');
+    expect(bad.err).toContain('type "syslog" is not supported yet (supported: webhook, r2)');
     expect((await stele(['destinations', 'show', 'Not_A_Name'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'frob'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'remove', 'cli'])).out).toBe('removed cli\n');
