@@ -22,6 +22,7 @@ import {
 import { FormatError } from './format-error.js';
 import { isJsonObject } from './json-shape.js';
 import { type OcsfRule, parseOcsfConfig } from './ocsf-config.js';
+import { R2, type R2Members } from './r2-destination.js';
 import { SPLUNK_HEC, type SplunkHecMembers } from './splunk-hec.js';
 import { STREAM_GLOB } from './stream-glob.js';
 
@@ -62,8 +63,15 @@ export interface WebhookDestination extends DestinationCommon {
 /** A Splunk HTTP Event Collector destination (src/splunk-hec.ts). */
 export interface SplunkHecDestination extends DestinationCommon, SplunkHecMembers {}
 
+/** An R2 or S3-compatible bucket destination (src/r2-destination.ts). */
+export interface R2Destination extends DestinationCommon, R2Members {}
+
 /** A destination, as stored (D1 `destinations.config`) and served by GET. */
-export type DestinationConfig = WebhookDestination | SplunkHecDestination | DatadogDestination;
+export type DestinationConfig =
+  | WebhookDestination
+  | SplunkHecDestination
+  | DatadogDestination
+  | R2Destination;
 
 /** The members of one type, and how they are parsed. */
 export interface TypeMembers<T extends DestinationConfig> {
@@ -76,7 +84,7 @@ export interface TypeMembers<T extends DestinationConfig> {
   readonly parse: (
     v: Readonly<Record<string, unknown>>,
     rules: DestinationRules,
-  ) => Omit<T, keyof DestinationCommon>;
+  ) => T extends unknown ? Omit<T, keyof DestinationCommon> : never;
 }
 
 const WEBHOOK: TypeMembers<WebhookDestination> = {
@@ -92,7 +100,7 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
 /** Every type built so far, by name. */
 const TYPES: {
   readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK, 'splunk-hec': SPLUNK_HEC, datadog: DATADOG };
+} = { webhook: WEBHOOK, 'splunk-hec': SPLUNK_HEC, datadog: DATADOG, r2: R2 };
 
 export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
   (t) => TYPES[t] !== undefined,

@@ -115,6 +115,8 @@ export async function startLedger(opts: {
   vars?: Record<string, string>;
   persist?: string;
   entry?: string;
+  /** R2 bindings besides CHECKPOINTS (an r2 destination's bucket, DEST_…). */
+  buckets?: string[];
 }): Promise<RunningWorker> {
   const dir = await bundle(opts.entry ?? 'workers/ledger/index.ts');
   const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-ledger-'));
@@ -134,7 +136,7 @@ export async function startLedger(opts: {
     durableObjectsPersist: join(persist, 'do'),
     d1Databases: ['DB'],
     d1Persist: join(persist, 'd1'),
-    r2Buckets: ['CHECKPOINTS'],
+    r2Buckets: ['CHECKPOINTS', ...(opts.buckets ?? [])],
     r2Persist: join(persist, 'r2'),
     bindings: {
       ORIGIN_PREFIX: 'stele.test/log',

@@ -274,10 +274,13 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
         records.push({ json: checkpointJson(stream, cp) });
       }
     }
-    const n = batchLength(
-      records.map((r) => transport.size(r, config)),
-      limits,
-      transport.envelope,
+    const n = Math.min(
+      batchLength(
+        records.map((r) => transport.size(r, config)),
+        limits,
+        transport.envelope,
+      ),
+      transport.cut?.(records) ?? records.length,
     );
     if (n === 0) return undefined;
     const withCheckpoint = checkpoint !== undefined && n === records.length;
