@@ -22,6 +22,7 @@ import { FormatError } from './format-error.js';
 import { isJsonObject } from './json-shape.js';
 import { type OcsfRule, parseOcsfConfig } from './ocsf-config.js';
 import { STREAM_GLOB } from './stream-glob.js';
+import { SYSLOG_MEMBERS, type SyslogDestination } from './syslog.js';
 
 export type { DestinationRules } from './destination-fields.js';
 export { MAX_URL_LENGTH, SECRET_NAME } from './destination-fields.js';
@@ -58,7 +59,7 @@ export interface WebhookDestination extends DestinationCommon {
 }
 
 /** A destination, as stored (D1 `destinations.config`) and served by GET. */
-export type DestinationConfig = WebhookDestination;
+export type DestinationConfig = WebhookDestination | SyslogDestination;
 
 /** The members of one type, and how they are parsed. */
 export interface TypeMembers<T extends DestinationConfig> {
@@ -87,7 +88,7 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
 /** Every type built so far, by name. */
 const TYPES: {
   readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK };
+} = { webhook: WEBHOOK, syslog: SYSLOG_MEMBERS };
 
 export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
   (t) => TYPES[t] !== undefined,
@@ -170,5 +171,5 @@ export function destinationOf(v: unknown, rules: DestinationRules): DestinationC
     format: format as DestinationFormat,
     ...(ocsfRules === undefined ? {} : { ocsf_rules: ocsfRules }),
     ...own,
-  } as DestinationConfig;
+  } as unknown as DestinationConfig;
 }

@@ -49,6 +49,8 @@ export * from './sha256.js';
 export * from './stream-glob.js';
 export * from './stream-log.js';
 export * from './stream-verifier.js';
+export * from './syslog.js';
+export * from './syslog-message.js';
 export * from './tile.js';
 export * from './tile-reader.js';
 export * from './tlog-bundle.js';

@@ -1,11 +1,12 @@
 /** Every destination type the ledger delivers, by its configuration's `type`. */
 import type { DestinationConfig } from '../../../src/index.js';
+import { syslog } from './syslog.js';
 import type { Transport } from './transport.js';
 import { webhook } from './webhook.js';
 
 const TRANSPORTS: {
   readonly [K in DestinationConfig['type']]: Transport<Extract<DestinationConfig, { type: K }>>;
-} = { webhook };
+} = { webhook, syslog };
 
 /** The transport of `config`'s type. */
 export function transportOf<C extends DestinationConfig>(config: C): Transport<C> {
