@@ -13,8 +13,8 @@
  * never skip.
  *
  * stop() and start() again on the same port make an outage; records() are the MSGs as the
- * JSON records they carry, in arrival order; ndjson() is them as `stele verify --from`
- * reads them.
+ * JSON records they carry, in arrival order; ndjson() is the second file rsyslog writes, with
+ * the template docs/destinations.md gives (the records alone, as NDJSON).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +53,10 @@ export interface SyslogReceiver {
   messages(): RsyslogMessage[];
   /** Each message's MSG (BOM checked and removed) as the JSON record it carries. */
   records(): Record<string, unknown>[];
-  /** The MSGs as NDJSON, one line per message exactly as received, for `stele verify --from`. */
+  /**
+   * The file rsyslog writes with docs/destinations.md's template (`%msg:4:$%`, MSG without
+   * its BOM): the records as NDJSON, for `stele verify --from`.
+   */
   ndjson(): string;
   /** Stops rsyslogd (SIGTERM, waits for it to exit): connections are refused. */
   stop(): Promise<void>;
@@ -137,6 +140,8 @@ export async function startSyslogReceiver(
   );
   if (cert.status !== 0) throw new Error(`syslog tests: openssl failed: ${cert.stderr}`);
   const file = join(dir, 'received.ndjson');
+  /** The records alone, as docs/destinations.md configures rsyslog (MSG from byte 4: no BOM). */
+  const copy = join(dir, 'records.ndjson');
   // maxMessageSize and maxFrameSize above the largest record (src/syslog-message.ts
   // MAX_SYSLOG_MESSAGE), as docs/destinations.md tells a receiver to configure.
   writeFileSync(
@@ -149,6 +154,8 @@ module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.
 input(type="imtcp" address="127.0.0.1" port="${port}" maxFrameSize="600000")
 template(name="stele" type="string" string="%jsonmesg%\\n")
 action(type="omfile" file="${file}" template="stele")
+template(name="stele-msg" type="string" string="%msg:4:$%\\n")
+action(type="omfile" file="${copy}" template="stele-msg")
 `,
   );
   const root_ = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -229,10 +236,11 @@ action(type="omfile" file="${file}" template="stele")
     certificate,
     messages,
     records: () => msgs().map((m) => JSON.parse(m) as Record<string, unknown>),
-    ndjson: () =>
-      msgs()
-        .map((m) => `${m}\n`)
-        .join(''),
+    ndjson: () => {
+      if (!existsSync(copy)) return '';
+      const text = readFileSync(copy, 'utf8');
+      return text.slice(0, text.lastIndexOf('\n') + 1);
+    },
     stop,
     start,
     dispose: async () => {
