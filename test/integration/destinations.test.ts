@@ -534,10 +534,10 @@ describe('stele destinations', () => {
       '--secret',
       'DEST_HOOK_KEY',
       '--type',
-      'syslog',
+      'r2',
     ]);
     expect(bad.code).toBe(EXIT.server);
-    expect(bad.err).toContain('type "syslog" is not supported yet (supported: webhook)');
+    expect(bad.err).toContain('type "r2" is not supported yet (supported: webhook, syslog)');
     expect((await stele(['destinations', 'show', 'Not_A_Name'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'frob'])).code).toBe(EXIT.usage);
     expect((await stele(['destinations', 'remove', 'cli'])).out).toBe('removed cli\n');
