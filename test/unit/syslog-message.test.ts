@@ -27,7 +27,8 @@ interface Case {
 }
 const { cases } = readOwnJson<{ cases: Case[] }>('syslog/rfc5424.json');
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
+const text = (b: Uint8Array) =>
+  new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
 
 describe('RFC 5424 vectors', () => {
   it('has valid and invalid cases', () => {
