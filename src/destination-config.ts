@@ -25,6 +25,7 @@ import { type OcsfRule, parseOcsfConfig } from './ocsf-config.js';
 import { R2, type R2Members } from './r2-destination.js';
 import { SPLUNK_HEC, type SplunkHecMembers } from './splunk-hec.js';
 import { STREAM_GLOB } from './stream-glob.js';
+import { SYSLOG_MEMBERS, type SyslogDestination } from './syslog.js';
 
 export type { DestinationRules } from './destination-fields.js';
 export { MAX_URL_LENGTH, SECRET_NAME } from './destination-fields.js';
@@ -36,7 +37,7 @@ export const MAX_DESTINATION_GLOBS = 32;
 /** Largest configuration text: the OCSF rules (64 KiB at most) and the rest. */
 export const MAX_DESTINATION_CONFIG_SIZE = 80 * 1024;
 
-/** The types the issue names; SUPPORTED_TYPES are those delivered so far. */
+/** Every destination type; each has its members in TYPES and its Transport in workers/ledger/destinations/. */
 export const DESTINATION_TYPES = ['webhook', 'splunk-hec', 'datadog', 'syslog', 'r2'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
 export const DESTINATION_FORMATS = ['raw', 'ocsf'] as const;
@@ -71,6 +72,7 @@ export type DestinationConfig =
   | WebhookDestination
   | SplunkHecDestination
   | DatadogDestination
+  | SyslogDestination
   | R2Destination;
 
 /** The members of one type, and how they are parsed. */
@@ -97,14 +99,16 @@ const WEBHOOK: TypeMembers<WebhookDestination> = {
   }),
 };
 
-/** Every type built so far, by name. */
+/** Every type's members, by name. */
 const TYPES: {
-  readonly [K in DestinationType]?: TypeMembers<Extract<DestinationConfig, { type: K }>>;
-} = { webhook: WEBHOOK, 'splunk-hec': SPLUNK_HEC, datadog: DATADOG, r2: R2 };
-
-export const SUPPORTED_TYPES: readonly DestinationType[] = DESTINATION_TYPES.filter(
-  (t) => TYPES[t] !== undefined,
-);
+  readonly [K in DestinationType]: TypeMembers<Extract<DestinationConfig, { type: K }>>;
+} = {
+  webhook: WEBHOOK,
+  'splunk-hec': SPLUNK_HEC,
+  datadog: DATADOG,
+  syslog: SYSLOG_MEMBERS,
+  r2: R2,
+};
 
 const COMMON_REQUIRED = ['name', 'streams', 'type', 'format'];
 const COMMON_OPTIONAL = ['ocsf_rules'];
@@ -140,9 +144,7 @@ export function destinationOf(v: unknown, rules: DestinationRules): DestinationC
   const { type } = v;
   if (typeof type !== 'string' || !(DESTINATION_TYPES as readonly string[]).includes(type))
     bad('type', `must be one of ${DESTINATION_TYPES.join(', ')}`);
-  const members = TYPES[type as DestinationType] as TypeMembers<DestinationConfig> | undefined;
-  if (members === undefined)
-    bad('type', `"${type}" is not supported yet (supported: ${SUPPORTED_TYPES.join(', ')})`);
+  const members = TYPES[type as DestinationType] as TypeMembers<DestinationConfig>;
   const required = [...COMMON_REQUIRED, ...members.required];
   const allowed = [...required, ...COMMON_OPTIONAL, ...members.optional];
   for (const k of Object.keys(v))
@@ -183,5 +185,5 @@ export function destinationOf(v: unknown, rules: DestinationRules): DestinationC
     format: format as DestinationFormat,
     ...(ocsfRules === undefined ? {} : { ocsf_rules: ocsfRules }),
     ...own,
-  } as DestinationConfig;
+  } as unknown as DestinationConfig;
 }

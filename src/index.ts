@@ -53,6 +53,8 @@ export * from './splunk-hec.js';
 export * from './stream-glob.js';
 export * from './stream-log.js';
 export * from './stream-verifier.js';
+export * from './syslog.js';
+export * from './syslog-message.js';
 export * from './tile.js';
 export * from './tile-reader.js';
 export * from './tlog-bundle.js';

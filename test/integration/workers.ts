@@ -107,6 +107,10 @@ export async function startWitness(opts: {
 /**
  * The ledger Worker with fresh (or given) storage, D1 migrated. `entry` bundles another
  * entry point (a fixture wrapping the ledger, e.g. with its clock behind).
+ * `trustedCertificates` (PEM)
+ * are CAs its outbound TLS trusts besides the public ones (a test receiver's self-signed
+ * certificate, as for the syslog destination's TLS sockets), without touching the system's
+ * trust store: workerd's network service `tlsOptions.trustedCertificates`.
  */
 export async function startLedger(opts: {
   logKey: string;
@@ -117,6 +121,7 @@ export async function startLedger(opts: {
   entry?: string;
   /** R2 bindings besides CHECKPOINTS (an r2 destination's bucket, DEST_…). */
   buckets?: string[];
+  trustedCertificates?: string[];
 }): Promise<RunningWorker> {
   const dir = await bundle(opts.entry ?? 'workers/ledger/index.ts');
   const persist = opts.persist ?? mkdtempSync(join(tmpdir(), 'stele-ledger-'));
@@ -129,6 +134,19 @@ export async function startLedger(opts: {
     scriptPath: join(dir, 'index.js'),
     compatibilityDate: '2026-08-01',
     compatibilityFlags: ['nodejs_compat'], // as wrangler.toml: native SHA-256 through node:crypto
+    // Miniflare's own default outbound ("internet": public and private addresses, the
+    // browsers' CAs), with the test's CAs added.
+    ...(opts.trustedCertificates === undefined
+      ? {}
+      : {
+          outboundService: {
+            network: {
+              allow: ['public', 'private', '240.0.0.0/4'],
+              deny: [],
+              tlsOptions: { trustBrowserCas: true, trustedCertificates: opts.trustedCertificates },
+            },
+          },
+        }),
     durableObjects: {
       STREAM: { className: 'StreamDurableObject', useSQLite: true },
       DESTINATION: { className: 'DestinationDurableObject', useSQLite: true },

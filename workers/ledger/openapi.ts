@@ -5,6 +5,7 @@
  * against the same table) and docs/format.md defines the formats.
  */
 
+import { DESTINATION_FORMATS, DESTINATION_TYPES } from '../../src/index.js';
 import { docPath, type RouteSpec } from './route.js';
 import { ROUTES } from './route-table.js';
 import { jsonSchema, paramDoc } from './schema.js';
@@ -171,7 +172,8 @@ export const openapi = {
     { name: 'tokens', description: 'API tokens.' },
     {
       name: 'destinations',
-      description: 'Where streams are delivered (webhooks), and how delivery stands (admin).',
+      description:
+        'Where streams are delivered (webhook, Splunk HEC, Datadog, syslog, R2/S3), and how delivery stands (admin).',
     },
     { name: 'admin', description: 'Erasure and master key rotation (admin).' },
   ],
@@ -651,11 +653,11 @@ export const openapi = {
       },
       TokenList: object(['tokens'], { tokens: arrayOf('Token') }),
       DestinationRequest: {
-        ...object(['name', 'streams', 'type', 'format', 'url', 'secret'], {
+        ...object(['name', 'streams', 'type', 'format'], {
           name: { type: 'string', pattern: '^[a-z0-9-]{1,64}$' },
           streams: { ...arrayOf('StreamGlob'), minItems: 1, maxItems: 32, uniqueItems: true },
-          type: { type: 'string', enum: ['webhook'], description: 'Only webhook so far.' },
-          format: { type: 'string', enum: ['raw', 'ocsf'] },
+          type: { type: 'string', enum: [...DESTINATION_TYPES] },
+          format: { type: 'string', enum: [...DESTINATION_FORMATS] },
           ocsf_rules: {
             type: 'array',
             maxItems: 256,
@@ -667,13 +669,12 @@ export const openapi = {
               activity_id: { type: 'integer' },
             }),
           },
-          url: { type: 'string', format: 'uri', maxLength: 2048 },
-          secret: {
-            type: 'string',
-            pattern: '^DEST_[A-Z0-9_]{1,59}$',
-            description: 'The NAME of the Worker secret holding the whsec_ key.',
-          },
         }),
+        description:
+          "The members every destination has, and exactly its type's own (webhook: url, " +
+          'secret; the others in docs/destinations.md, a section per type). Secrets only as the ' +
+          'NAMES of Worker secrets (^DEST_[A-Z0-9_]{1,59}$), never their values.',
+        additionalProperties: true,
         examples: [
           {
             name: 'siem',

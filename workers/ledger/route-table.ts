@@ -790,10 +790,10 @@ export const ROUTES = {
     summary: 'Create a destination: its streams are delivered from seq 0',
     description:
       'The body is a destination (docs/destinations.md §Configuration), parsed strictly: a ' +
-      '400 names the member and its rule, and a type not built yet (splunk-hec, datadog, ' +
-      'syslog, r2) is a 400 saying so. `secret` is the NAME of a Worker secret (DEST_...) ' +
-      'holding the whsec_ key; a 400 when it is not set or not such a key. A webhook URL is ' +
-      'https (http on 127.0.0.1, localhost or [::1] only with DESTINATIONS_LOCAL_HTTP=true). ' +
+      '400 names the member and its rule. Types: webhook, splunk-hec, datadog, syslog, r2, ' +
+      'each with its own members. Secrets are the NAMES of Worker secrets (DEST_...); a 400 ' +
+      'when one is not set or not what the type needs. URLs are https (http on 127.0.0.1, ' +
+      'localhost or [::1] only with DESTINATIONS_LOCAL_HTTP=true). ' +
       `409 when the name exists. At most 64 KiB + 16 KiB. ${allStreams}`,
     auth: { permission: 'admin', everyStream: everyStreamForDestinations },
     access: { action: 'destinations.create' },
