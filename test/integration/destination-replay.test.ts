@@ -13,10 +13,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIo } from '../../bin/node-io.js';
 import { EXIT, main } from '../../src/cli/main.js';
+import { type DatadogReceiver, startDatadogReceiver } from '../helpers/receivers/datadog.js';
+import { type S3Bucket, startS3Bucket } from '../helpers/receivers/s3.js';
 import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
+import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/syslog.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
@@ -37,12 +41,23 @@ interface Sink {
   /** The configuration POST /v1/destinations takes. */
   config(): Record<string, unknown>;
   /** The delivered records as the receiver holds them, one JSON text each. */
-  lines(): string[];
+  lines(): string[] | Promise<string[]>;
 }
 
 const HEC_TOKEN = '6b2a1c9e-5d4f-4e8a-9b3c-2f1e0d7c6a5b';
+const DD_KEY = randomBytes(16).toString('hex');
+const S3 = {
+  bucket: 'stele-replay',
+  region: 'auto',
+  accessKeyId: randomBytes(16).toString('hex'),
+  secretAccessKey: randomBytes(32).toString('hex'),
+};
 const webhook = new WebhookReceiver(HOOK_SECRET);
 let hec: HecReceiver;
+let datadog: DatadogReceiver;
+let rsyslog: SyslogReceiver;
+let s3: S3Bucket;
+const ndjsonLines = (text: string) => text.split('\n').filter((l) => l !== '');
 const SINKS: Sink[] = [
   {
     name: 'replay-webhook',
@@ -61,6 +76,64 @@ const SINKS: Sink[] = [
     config: () => ({ type: 'splunk-hec', url: hec.url, secret: 'DEST_HEC', ack: true }),
     lines: () => hec.records().map((r) => JSON.stringify(r)),
   },
+  {
+    name: 'replay-datadog',
+    start: async () => {
+      datadog = await startDatadogReceiver({ apiKey: DD_KEY });
+    },
+    stop: () => datadog.stop(),
+    config: () => ({ type: 'datadog', url: datadog.url, secret: 'DEST_DD_KEY' }),
+    lines: () => ndjsonLines(datadog.ndjson()),
+  },
+  {
+    // A real rsyslogd over TLS; its file, written with the documented template.
+    name: 'replay-syslog',
+    start: async () => {
+      rsyslog = await startSyslogReceiver();
+    },
+    stop: () => rsyslog.dispose(),
+    config: () => ({ type: 'syslog', host: '127.0.0.1', port: rsyslog.port }),
+    lines: () => ndjsonLines(rsyslog.ndjson()),
+  },
+  {
+    // Miniflare's R2 behind a binding of the ledger Worker.
+    name: 'replay-r2',
+    start: async () => {},
+    stop: async () => {},
+    config: () => ({ type: 'r2', bucket: 'DEST_BUCKET', prefix: 'replay' }),
+    lines: async () => {
+      const bucket = (await ledger.mf.getR2Bucket('DEST_BUCKET')) as unknown as R2Bucket;
+      const out: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix: 'replay/', ...(cursor ? { cursor } : {}) });
+        for (const o of page.objects) {
+          const got = await bucket.get(o.key);
+          if (got === null) throw new Error(`${o.key} listed but not found`);
+          out.push(...ndjsonLines(gunzipSync(await got.arrayBuffer()).toString('utf8')));
+        }
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor !== undefined);
+      return out;
+    },
+  },
+  {
+    // An S3-compatible bucket checking every request's Signature Version 4.
+    name: 'replay-s3',
+    start: async () => {
+      s3 = await startS3Bucket(S3);
+    },
+    stop: () => s3.stop(),
+    config: () => ({
+      type: 'r2',
+      endpoint: s3.endpoint,
+      region: S3.region,
+      bucket: S3.bucket,
+      access_key_id: 'DEST_S3_KEY_ID',
+      secret_access_key: 'DEST_S3_SECRET',
+    }),
+    lines: () => ndjsonLines(s3.exportNdjson()),
+  },
 ];
 
 let ledger: RunningWorker;
@@ -72,10 +145,15 @@ beforeAll(async () => {
   ledger = await startLedger({
     logKey: LOG_KEY,
     adminToken: ADMIN,
+    buckets: ['DEST_BUCKET'],
+    trustedCertificates: [rsyslog.certificate],
     vars: {
       DESTINATIONS_LOCAL_HTTP: 'true',
       DEST_HOOK_KEY: HOOK_SECRET,
       DEST_HEC: HEC_TOKEN,
+      DEST_DD_KEY: DD_KEY,
+      DEST_S3_KEY_ID: S3.accessKeyId,
+      DEST_S3_SECRET: S3.secretAccessKey,
       DESTINATION_POLL_MS: '200',
       DESTINATION_RETRY_MIN_MS: '200',
       DESTINATION_RETRY_MAX_MS: '2000',
@@ -191,7 +269,7 @@ describe(`${EVENTS.toLocaleString('en-US')} events replayed to every destination
       for (const s of SINKS) await delivered(s.name);
 
       for (const s of SINKS) {
-        const lines = s.lines();
+        const lines = await s.lines();
         const ok = await verifyFrom(lines, '--json');
         expect(ok.code, `${s.name}: ${ok.out}${ok.err}`).toBe(EXIT.ok);
         const report = JSON.parse(ok.out) as {
