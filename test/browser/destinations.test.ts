@@ -211,6 +211,10 @@ describe.skipIf(missing !== '')(
       failing.failWith = undefined;
       await page.getByRole('button', { name: 'Resume archive' }).click();
       await page.getByText('Destination archive resumed').waitFor();
+      expect(
+        await page.evaluate('document.activeElement?.getAttribute("aria-label")'),
+        'the focus moves to the row’s remaining action',
+      ).toBe('Remove archive');
       await expect
         .poll(() => streamCells('archive', 'dest-b'), { timeout: DEADLINE })
         .toBe('2 3 3 0');

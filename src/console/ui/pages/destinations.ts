@@ -289,6 +289,10 @@ export async function destinationsPage(v: View) {
         await client().resumeDestination(d.name);
         await load();
         note.textContent = `Destination ${d.name} resumed: it delivers its backlog from its cursors.`;
+        // The Resume button is gone with the pause: the focus goes to the row's other action.
+        body
+          .querySelector<HTMLButtonElement>(`tr[data-key="${d.name}"] button[aria-label^="Remove"]`)
+          ?.focus();
       } catch (err) {
         replace(problem, alertBox(`Not resumed: ${(err as Error).message}`));
       }
