@@ -10,7 +10,7 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const from = join(root, 'test/browser/artifacts/docs');
 const to = join(root, 'docs/console');
-/** The pages docs/console.md shows, by their artifact names (test/browser/console.test.ts). */
+/** The pages docs/console.md shows, by their artifact names (test/browser/*.test.ts). */
 const PAGES = [
   'signed-out',
   'streams',
@@ -21,6 +21,7 @@ const PAGES = [
   'entry-tampered-log-signature',
   'export',
   'tokens',
+  'destinations',
   'erase',
   'access',
   'reader-no-admin',

@@ -75,6 +75,8 @@ export interface DestinationRecord {
   readonly state: {
     readonly paused: boolean;
     readonly paused_reason: string | null;
+    /** When it paused (ISO 8601), null while delivering. */
+    readonly paused_at: string | null;
     readonly failures: number;
     readonly last_error: { readonly at: string; readonly message: string } | null;
     readonly delivered_at: string | null;
@@ -88,6 +90,31 @@ export interface DestinationRecord {
       readonly skipped?: number;
     }[];
   } | null;
+}
+
+/** The members every destination has, and the API's own; any other is its type's. */
+export const DESTINATION_COMMON_MEMBERS: ReadonlySet<string> = new Set([
+  'name',
+  'streams',
+  'type',
+  'format',
+  'ocsf_rules',
+  'created_at',
+  'state',
+]);
+
+/**
+ * A destination's own type members as `[key, value]`, in the API's order, strings as they
+ * are and anything else as JSON (a secret member holds the NAME of a Worker secret, never
+ * its value). Generic, so a new type's members show without code that knows them.
+ *
+ * @example
+ *   destinationTypeMembers(webhook) // [["url", "https://siem.example/stele"], ["secret", "DEST_SIEM_KEY"]]
+ */
+export function destinationTypeMembers(d: DestinationRecord): [string, string][] {
+  return Object.entries(d)
+    .filter(([k]) => !DESTINATION_COMMON_MEMBERS.has(k))
+    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
 }
 
 export class LedgerClient {

@@ -22,6 +22,7 @@ import { FormatError } from '../format-error.js';
 import { isJsonObject } from '../json-shape.js';
 import {
   type DestinationRecord,
+  destinationTypeMembers,
   LedgerClient,
   LedgerError,
   type TokenRecord,
@@ -882,22 +883,9 @@ async function tokensCommand(io: CliIo, o: Options, s: Settings): Promise<number
   }
 }
 
-/** The members every destination has and the API's own; the rest are its type's. */
-const DESTINATION_COMMON = new Set([
-  'name',
-  'streams',
-  'type',
-  'format',
-  'ocsf_rules',
-  'created_at',
-  'state',
-]);
-
 /** A destination's type members as `key=value` (secrets are names, never values). */
 function destinationMembers(d: DestinationRecord): string[] {
-  return Object.entries(d)
-    .filter(([k]) => !DESTINATION_COMMON.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return destinationTypeMembers(d).map(([k, v]) => `${k}=${v}`);
 }
 
 /** One line per destination: name, what it follows, where, and how delivery stands. */

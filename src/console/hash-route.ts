@@ -8,6 +8,7 @@
  *   #/search?stream=&actor=&...     #/entry/<stream>/<seq>
  *   #/export?stream=                #/keys            #/signin
  *   #/admin/tokens                  #/admin/erase?stream=&seqs=
+ *   #/admin/destinations
  *   #/admin/access?actor=&action=&target=&outcome=&since=&until=&shard=
  */
 
@@ -20,6 +21,7 @@ export type Page =
   | 'export'
   | 'keys'
   | 'tokens'
+  | 'destinations'
   | 'erase'
   | 'access';
 
@@ -55,6 +57,7 @@ const PAGES: Readonly<
   export: { path: 'export', args: 0, query: ['stream'] },
   keys: { path: 'keys', args: 0, query: [] },
   tokens: { path: 'admin/tokens', args: 0, query: [] },
+  destinations: { path: 'admin/destinations', args: 0, query: [] },
   erase: { path: 'admin/erase', args: 0, query: ['stream', 'seqs'] },
   access: {
     path: 'admin/access',

@@ -10,7 +10,7 @@
  * The tests run in order and share one ledger: each builds on what the one before did.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -25,6 +25,9 @@ import {
 import {
   ADMIN,
   append,
+  axe,
+  expectAllReachedByTab,
+  openView as open,
   openPage,
   type PageLog,
   settled,
@@ -37,10 +40,6 @@ import {
 const missing = inject('browserMissing');
 const STREAM = 'prod-access';
 const ACTOR = `u-console-${Date.now().toString(36)}`;
-const AXE = readFileSync(
-  join(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'),
-  'utf8',
-);
 const root = join(import.meta.dirname, '..', '..');
 /** The CLI's environment: its own state folder, so no earlier run's verified tree is used. */
 const cliEnv = () => ({
@@ -393,7 +392,12 @@ describe.skipIf(missing !== '')(`the console in chromium${missing ? ` (${missing
         'Export',
         'Pinned keys',
       ]);
-      for (const hash of ['#/admin/tokens', '#/admin/erase', '#/admin/access']) {
+      for (const hash of [
+        '#/admin/tokens',
+        '#/admin/destinations',
+        '#/admin/erase',
+        '#/admin/access',
+      ]) {
         await r.page.goto(`${w.url}/${hash}`);
         await r.page.getByRole('heading', { name: 'Not available' }).waitFor();
         expect(await r.page.locator('form').count(), hash).toBe(0);
@@ -493,49 +497,18 @@ describe.skipIf(missing !== '')(`the console in chromium${missing ? ` (${missing
     [`#/export?stream=${STREAM}`, 'Export'],
     ['#/keys', 'Pinned keys'],
     ['#/admin/tokens', 'Tokens'],
+    ['#/admin/destinations', 'Destinations'],
     [`#/admin/erase?stream=${STREAM}`, 'Erasure'],
     ['#/admin/access', 'Access trail'],
   ];
 
-  /**
-   * Opens a page by its address and waits until it is drawn: its own title (a hash change
-   * keeps the page before on screen for a moment) and no status or heading still saying
-   * it is at work ("Loading…", "Connecting…", "Checking in this browser…").
-   */
-  async function openView(page: Page, hash: string, title: string): Promise<void> {
-    await page.goto(`${w.url}/${hash}`);
-    await page.locator('#page-title', { hasText: title }).waitFor();
-    // Polled with page.evaluate (the DevTools protocol): waitForFunction would eval a string
-    // in the page, which its CSP refuses.
-    const busy = `[...document.querySelectorAll('main [role=status], main h2')].some((e) => e.textContent.trim().endsWith('…'))`;
-    await expect
-      .poll(() => page.evaluate(busy), { timeout: 20_000, message: `${hash} finished loading` })
-      .toBe(false);
-  }
+  const openView = (page: Page, hash: string, title: string) => open(page, w, hash, title);
 
   it('reaches every control of every page with the keyboard alone', async () => {
     const { page } = admin;
     for (const [hash, title] of pages()) {
       await openView(page, hash, title);
-      // Mark every visible, enabled control; then Tab from the top and see which get focus.
-      const total = (await page.evaluate(`(() => {
-        const els = [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
-          .filter((e) => !e.disabled && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden');
-        els.forEach((e, i) => e.setAttribute('data-kb', String(i)));
-        return els.length;
-      })()`)) as number;
-      await page.evaluate('document.activeElement && document.activeElement.blur()');
-      const reached = new Set<string>();
-      for (let i = 0; i < total + 40 && reached.size < total; i++) {
-        await page.keyboard.press('Tab');
-        const k = (await page.evaluate(
-          'document.activeElement?.getAttribute("data-kb") ?? ""',
-        )) as string;
-        if (k !== '') reached.add(k);
-      }
-      expect(reached.size, `${hash}: ${reached.size} of ${total} controls reached by Tab`).toBe(
-        total,
-      );
+      await expectAllReachedByTab(page, hash);
     }
     // And a whole task by keyboard: sign out, sign in, open a page.
     // Drawn first: focus on the header before it is redrawn would be lost with it.
@@ -576,16 +549,3 @@ describe.skipIf(missing !== '')(`the console in chromium${missing ? ` (${missing
     expect(admin.log.failedLoads).toEqual([]);
   });
 });
-
-/** Runs axe-core in the page; returns its serious and critical violations, named. */
-async function axe(page: Page, where: string): Promise<string[]> {
-  // Evaluated through the DevTools protocol, not as a script element: the page's CSP allows
-  // only its own script, and that is what is under test.
-  await page.evaluate(AXE);
-  const r = (await page.evaluate(
-    'axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })))',
-  )) as { id: string; impact: string; nodes: string[] }[];
-  return r
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${where}: ${v.id} (${v.impact}) at ${v.nodes.join(', ')}`);
-}

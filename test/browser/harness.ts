@@ -5,10 +5,11 @@
  * opens records its console messages and uncaught errors, so a test can say there were none.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { type RunningWorker, startLedger, startWitness } from '../integration/workers.js';
 
 export const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -37,7 +38,8 @@ export interface World {
   dispose(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
+/** `vars`: more Worker variables for the ledger (the destinations tests' settings and secret). */
+export async function startWorld(opts: { vars?: Record<string, string> } = {}): Promise<World> {
   const seed = randomBytes(32);
   const logKey = Buffer.from(ed25519.getPublicKey(seed)).toString('base64');
   const witnesses = await Promise.all(
@@ -61,6 +63,7 @@ export async function startWorld(): Promise<World> {
     logKey: seed.toString('base64'),
     adminToken: ADMIN,
     witnessPolicy: policy,
+    ...(opts.vars === undefined ? {} : { vars: opts.vars }),
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
   mkdirSync(join(ARTIFACTS, 'docs'), { recursive: true });
@@ -162,4 +165,59 @@ export async function settled(w: World, stream: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${stream} was not witnessed and mirrored within 60 s`);
+}
+
+/**
+ * Opens a page by its address and waits until it is drawn: its own title (a hash change
+ * keeps the page before on screen for a moment) and no status or heading still saying
+ * it is at work ("Loading…", "Connecting…", "Checking in this browser…").
+ */
+export async function openView(page: Page, w: World, hash: string, title: string): Promise<void> {
+  await page.goto(`${w.url}/${hash}`);
+  await page.locator('#page-title', { hasText: title }).waitFor();
+  // Polled with page.evaluate (the DevTools protocol): waitForFunction would eval a string
+  // in the page, which its CSP refuses.
+  const busy = `[...document.querySelectorAll('main [role=status], main h2')].some((e) => e.textContent.trim().endsWith('…'))`;
+  await expect
+    .poll(() => page.evaluate(busy), { timeout: 20_000, message: `${hash} finished loading` })
+    .toBe(false);
+}
+
+/** Tabs from the top of the page drawn now; asserts every visible, enabled control gets focus. */
+export async function expectAllReachedByTab(page: Page, where: string): Promise<void> {
+  // Mark every visible, enabled control; then Tab from the top and see which get focus.
+  const total = (await page.evaluate(`(() => {
+    const els = [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
+      .filter((e) => !e.disabled && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden');
+    els.forEach((e, i) => e.setAttribute('data-kb', String(i)));
+    return els.length;
+  })()`)) as number;
+  await page.evaluate('document.activeElement && document.activeElement.blur()');
+  const reached = new Set<string>();
+  for (let i = 0; i < total + 40 && reached.size < total; i++) {
+    await page.keyboard.press('Tab');
+    const k = (await page.evaluate(
+      'document.activeElement?.getAttribute("data-kb") ?? ""',
+    )) as string;
+    if (k !== '') reached.add(k);
+  }
+  expect(reached.size, `${where}: ${reached.size} of ${total} controls reached by Tab`).toBe(total);
+}
+
+const AXE = readFileSync(
+  join(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'),
+  'utf8',
+);
+
+/** Runs axe-core in the page; returns its serious and critical violations, named. */
+export async function axe(page: Page, where: string): Promise<string[]> {
+  // Evaluated through the DevTools protocol, not as a script element: the page's CSP allows
+  // only its own script, and that is what is under test.
+  await page.evaluate(AXE);
+  const r = (await page.evaluate(
+    'axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) })))',
+  )) as { id: string; impact: string; nodes: string[] }[];
+  return r
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${where}: ${v.id} (${v.impact}) at ${v.nodes.join(', ')}`);
 }

@@ -28,6 +28,7 @@ describe('hash routes', () => {
     ['export', [], { stream: 'prod' }, '#/export?stream=prod'],
     ['keys', [], {}, '#/keys'],
     ['tokens', [], {}, '#/admin/tokens'],
+    ['destinations', [], {}, '#/admin/destinations'],
     ['erase', [], { stream: 'prod', seqs: '3,4' }, '#/admin/erase?stream=prod&seqs=3%2C4'],
     [
       'access',
@@ -84,6 +85,7 @@ describe('hash routes', () => {
     'streams',
     '#/admin',
     '#/admin/tokens/x',
+    '#/admin/destinations/siem',
   ];
   for (const hash of unknown)
     it(`"${hash}" is the streams page`, () => {

@@ -101,3 +101,32 @@ export function time(iso: string): HTMLTimeElement {
   const text = Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
   return h('time', { datetime: iso, title: iso }, text);
 }
+
+/**
+ * Updates a table body to `rows` in place, for a view that refreshes itself: rows are
+ * matched by `data-key`, and a row's cell is replaced only when its markup changed, so an
+ * unchanged control keeps its focus and nothing redraws for nothing. A row marked
+ * `data-busy` (a confirmation under way) keeps its last cell as it is.
+ */
+export function patchRows(body: HTMLTableSectionElement, rows: readonly HTMLTableRowElement[]) {
+  const old = new Map([...body.rows].map((r) => [r.dataset.key, r]));
+  rows.forEach((row, at) => {
+    const prev = old.get(row.dataset.key);
+    old.delete(row.dataset.key);
+    let keep = row;
+    if (prev !== undefined && prev.cells.length === row.cells.length) {
+      keep = prev;
+      prev.className = row.className;
+      const cells = [...row.cells];
+      const last = prev.dataset.busy === undefined ? cells.length : cells.length - 1;
+      for (let i = 0; i < last; i++) {
+        const [was, now] = [prev.cells[i], cells[i]];
+        if (was !== undefined && now !== undefined && was.outerHTML !== now.outerHTML)
+          was.replaceWith(now);
+      }
+    } else prev?.remove();
+    // Moved only when out of place: moving a row would take the focus from its controls.
+    if (body.rows[at] !== keep) body.insertBefore(keep, body.rows[at] ?? null);
+  });
+  for (const r of old.values()) r.remove();
+}

@@ -7,6 +7,7 @@ import { isAnyStreamName } from '../../entry.js';
 import { formatHash, type Page, parseHash } from '../hash-route.js';
 import { alertBox, h, replace } from './dom.js';
 import { accessPage } from './pages/access.js';
+import { destinationsPage } from './pages/destinations.js';
 import { entryPage } from './pages/entry.js';
 import { erasePage } from './pages/erase.js';
 import { exportPage } from './pages/export.js';
@@ -27,6 +28,7 @@ const PAGES: Record<Exclude<Page, 'signin'>, Render> = {
   export: exportPage,
   keys: keysPage,
   tokens: tokensPage,
+  destinations: destinationsPage,
   erase: erasePage,
   access: accessPage,
 };
@@ -38,14 +40,16 @@ function links(c: Caller): [Page, string][] {
   if (canRead(c)) out.push(['tail', 'Live tail'], ['search', 'Search'], ['export', 'Export']);
   out.push(['keys', 'Pinned keys']);
   if (c.role === 'admin') {
-    if (c.everyStream) out.push(['tokens', 'Tokens']);
+    if (c.everyStream) out.push(['tokens', 'Tokens'], ['destinations', 'Destinations']);
     out.push(['erase', 'Erasure'], ['access', 'Access trail']);
   }
   return out;
 }
 
 /** Pages only an admin sees (a reader never gets them, even by their address). */
-const ADMIN_PAGES: readonly Page[] = ['tokens', 'erase', 'access'];
+const ADMIN_PAGES: readonly Page[] = ['tokens', 'destinations', 'erase', 'access'];
+/** Admin pages for an admin scoped to `*` only (the ledger refuses a narrower scope). */
+const EVERY_STREAM_PAGES: readonly Page[] = ['tokens', 'destinations'];
 
 /**
  * How this page signs in (workers/ledger/console/shell.ts): "access" when Cloudflare Access
@@ -147,7 +151,7 @@ async function show(): Promise<void> {
   drawHeader(who, route.page);
   const denied =
     (ADMIN_PAGES.includes(route.page) && who.role !== 'admin') ||
-    (route.page === 'tokens' && !who.everyStream) ||
+    (EVERY_STREAM_PAGES.includes(route.page) && !who.everyStream) ||
     (['tail', 'search', 'entry', 'export'].includes(route.page) && !canRead(who));
   // A stream named in the address goes into /v1 paths: only a stream name is taken.
   const named =
