@@ -223,12 +223,6 @@ export function datadogRequest(
   return { logs: logs.length, body, skipped: records.length - kept.length };
 }
 
-/** The gzip (RFC 1952) of `bytes`, for `Content-Encoding: gzip`. */
-export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** Why Datadog refused a request, from its status (the API's list of codes). */
 export function datadogRefusal(status: number): string {
   const why: Record<number, string> = {

@@ -23,6 +23,7 @@ export * from './entry-cipher.js';
 export * from './event.js';
 export * from './export-format.js';
 export * from './format-error.js';
+export * from './gzip.js';
 export * from './hash-tiles.js';
 export * from './hmac.js';
 export * from './json-shape.js';

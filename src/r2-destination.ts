@@ -21,6 +21,7 @@ import {
   secretName,
 } from './destination-fields.js';
 import { toHex, utf8 } from './encoding.js';
+import { gzip } from './gzip.js';
 import { isJsonObject } from './json-shape.js';
 import { sha256 } from './sha256.js';
 import { amzDate, type SigV4Credentials, sigV4Authorization, uriEncode } from './sigv4.js';
@@ -253,9 +254,7 @@ function checkpointSize(json: string): number {
  * with the runtime's CompressionStream.
  */
 export async function gzipNdjson(records: readonly ObjectRecord[]): Promise<Uint8Array> {
-  const body = utf8(records.map((r) => `${r.json}\n`).join(''));
-  const gz = new Blob([body]).stream().pipeThrough(new CompressionStream('gzip'));
-  return new Uint8Array(await new Response(gz).arrayBuffer());
+  return gzip(utf8(records.map((r) => `${r.json}\n`).join('')));
 }
 
 /** The content type of every object: a gzip file (no Content-Encoding: nothing unzips it on the way). */

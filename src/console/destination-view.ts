@@ -4,6 +4,7 @@
  * type's own members, whatever the type: this page knows none of them), and the example configuration the add form starts
  * from for each type.
  */
+import type { DestinationType } from '../destination-config.js';
 import { type DestinationRecord, destinationTypeMembers } from '../ledger-client.js';
 
 export type DeliveryStatus =
@@ -59,8 +60,20 @@ export function typeMembersText(d: DestinationRecord): string[] {
  * has (EXAMPLE_COMMON). A new type adds its line here; secrets are NAMES of Worker secrets
  * (`DEST_...`, set with `wrangler secret put`), never keys.
  */
-export const TYPE_EXAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+export const TYPE_EXAMPLES: {
+  readonly [T in DestinationType]: Readonly<Record<string, unknown>>;
+} = {
   webhook: { url: 'https://siem.example/stele', secret: 'DEST_SIEM_KEY' },
+  'splunk-hec': {
+    url: 'https://splunk.example:8088/',
+    secret: 'DEST_SPLUNK_HEC',
+    index: 'stele',
+    sourcetype: 'stele',
+    ack: true,
+  },
+  datadog: { site: 'datadoghq.com', secret: 'DEST_DATADOG_KEY', service: 'stele' },
+  syslog: { host: 'syslog.example', port: 6514 },
+  r2: { bucket: 'DEST_SIEM_BUCKET', prefix: 'stele' },
 };
 
 /** The members every destination has, as the examples fill them. */
@@ -73,7 +86,9 @@ const EXAMPLE_COMMON = { name: 'siem', streams: ['*'], format: 'raw' } as const;
  * @example exampleConfig('webhook') // '{\n  "name": "siem",\n  "streams": [\n    "*"\n  ],\n  "type": "webhook", …'
  */
 export function exampleConfig(type: string): string {
-  const own = Object.hasOwn(TYPE_EXAMPLES, type) ? TYPE_EXAMPLES[type] : undefined;
+  const own = Object.hasOwn(TYPE_EXAMPLES, type)
+    ? TYPE_EXAMPLES[type as DestinationType]
+    : undefined;
   if (own === undefined) throw new RangeError(`"type" has no example: ${type}`);
   const { name, streams, format } = EXAMPLE_COMMON;
   return JSON.stringify({ name, streams, type, format, ...own }, null, 2);

@@ -12,7 +12,7 @@ import {
   TYPE_EXAMPLES,
   typeMembersText,
 } from '../../src/console/destination-view.js';
-import { parseDestinationConfig, SUPPORTED_TYPES } from '../../src/destination-config.js';
+import { DESTINATION_TYPES, parseDestinationConfig } from '../../src/destination-config.js';
 import {
   DESTINATION_COMMON_MEMBERS,
   type DestinationRecord,
@@ -132,7 +132,7 @@ describe('type members', () => {
 
 describe('examples', () => {
   it('has one for every supported type, each accepted by the ledger parser as it is', () => {
-    for (const type of SUPPORTED_TYPES) {
+    for (const type of DESTINATION_TYPES) {
       const text = exampleConfig(type);
       const parsed = parseDestinationConfig(text, { allowLocalHttp: false });
       expect(parsed.type, type).toBe(type);

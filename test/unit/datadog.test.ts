@@ -15,7 +15,6 @@ import {
   datadogLogSize,
   datadogRefusal,
   datadogRequest,
-  gzip,
   MAX_AGE_MS,
   MAX_LOG_BYTES,
   MAX_LOGS_PER_REQUEST,
@@ -25,6 +24,7 @@ import {
 } from '../../src/datadog.js';
 import { MAX_RECORD_SIZE } from '../../src/delivered-record.js';
 import { parseDestinationConfig } from '../../src/destination-config.js';
+import { gzip } from '../../src/gzip.js';
 import { expectRejected } from '../helpers/format-error.js';
 
 const VALID = {
