@@ -129,10 +129,14 @@ describe('searchable fields', () => {
         expect(found.results.length, JSON.stringify(vars)).toBe(1);
         const db = await w.mf.getD1Database('DB');
         const row = await db
-          .prepare("SELECT actor, action, outcome FROM search_entries WHERE stream = 'fields'")
+          .prepare(
+            "SELECT actor, action, outcome FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 'fields')",
+          )
           .first<{ actor: number | string; action: number | string; outcome: number | string }>();
         const target = await db
-          .prepare("SELECT target FROM search_targets WHERE stream = 'fields'")
+          .prepare(
+            "SELECT target FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = 'fields')",
+          )
           .first<{ target: number | string }>();
         return { ...row, target: target?.target };
       } finally {

@@ -326,9 +326,9 @@ describe('the archive', () => {
       // D1's search index holds no contents to open, only places and tokens.
       for (const t of ['search_entries', 'search_targets'])
         for (const row of (
-          await env.DB.prepare(`SELECT * FROM ${t} WHERE stream = 'arch'`).all<
-            Record<string, unknown>
-          >()
+          await env.DB.prepare(
+            `SELECT * FROM ${t} WHERE sid = (SELECT id FROM search_streams WHERE stream = 'arch')`,
+          ).all<Record<string, unknown>>()
         ).results)
           for (const v of Object.values(row))
             look(`D1 ${t}`, v instanceof ArrayBuffer ? new Uint8Array(v) : utf8(String(v)));

@@ -18,7 +18,9 @@ import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 import { api, event, json, runAlarm, settle, stubOf } from './helpers.js';
 
 async function d1Count(stream: string): Promise<number> {
-  const r = await env.DB.prepare('SELECT count(*) AS n FROM search_entries WHERE stream = ?')
+  const r = await env.DB.prepare(
+    'SELECT count(*) AS n FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?)',
+  )
     .bind(stream)
     .first<{ n: number }>();
   return r?.n ?? 0;
@@ -49,7 +51,7 @@ describe('D1 mirror', () => {
     const status = await stub.status('crash');
     expect(status.mirrored_size).toBe(7);
     const rows = await env.DB.prepare(
-      'SELECT seq FROM search_entries WHERE stream = ? ORDER BY seq',
+      'SELECT seq FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
     )
       .bind('crash')
       .all<{ seq: number }>();
@@ -146,13 +148,13 @@ describe('D1 mirror', () => {
     await api(`/v1/streams/${s}/events`, { body: { events } });
     await settle(s);
     const rows = await env.DB.prepare(
-      'SELECT seq, actor, action, outcome FROM search_entries WHERE stream = ? ORDER BY seq',
+      'SELECT seq, actor, action, outcome FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
     )
       .bind(s)
       .all<{ seq: number; actor: number; action: number; outcome: number }>();
     expect(rows.results.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     const targets = await env.DB.prepare(
-      'SELECT seq, target FROM search_targets WHERE stream = ? ORDER BY seq, target',
+      'SELECT seq, target FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq, target',
     )
       .bind(s)
       .all<{ seq: number; target: number }>();
@@ -217,10 +219,10 @@ describe('D1 mirror', () => {
     await env.DB.batch([
       env.DB.prepare('CREATE TABLE IF NOT EXISTS leaked (stream TEXT, seq INTEGER)'),
       env.DB.prepare(
-        "CREATE TRIGGER IF NOT EXISTS leak AFTER INSERT ON search_entries WHEN NEW.stream LIKE 'early-%' AND NEW.seq = 1 AND NEW.actor IS NOT NULL BEGIN INSERT INTO leaked VALUES (NEW.stream, NEW.seq); END",
+        "CREATE TRIGGER IF NOT EXISTS leak AFTER INSERT ON search_entries WHEN (SELECT stream FROM search_streams WHERE id = NEW.sid) LIKE 'early-%' AND NEW.seq = 1 AND NEW.actor IS NOT NULL BEGIN INSERT INTO leaked VALUES ((SELECT stream FROM search_streams WHERE id = NEW.sid), NEW.seq); END",
       ),
       env.DB.prepare(
-        "CREATE TRIGGER IF NOT EXISTS leak_target AFTER INSERT ON search_targets WHEN NEW.stream LIKE 'early-%' AND NEW.seq = 1 BEGIN INSERT INTO leaked VALUES (NEW.stream, NEW.seq); END",
+        "CREATE TRIGGER IF NOT EXISTS leak_target AFTER INSERT ON search_targets WHEN (SELECT stream FROM search_streams WHERE id = NEW.sid) LIKE 'early-%' AND NEW.seq = 1 BEGIN INSERT INTO leaked VALUES ((SELECT stream FROM search_streams WHERE id = NEW.sid), NEW.seq); END",
       ),
     ]);
     for (let attempt = 0; ; attempt++) {
@@ -242,7 +244,7 @@ describe('D1 mirror', () => {
       expect(mirroredBefore).toBeLessThanOrEqual(1);
       await settle(s);
       const rows = await env.DB.prepare(
-        'SELECT seq, actor IS NULL AND action IS NULL AND outcome IS NULL AS bare FROM search_entries WHERE stream = ? ORDER BY seq',
+        'SELECT seq, actor IS NULL AND action IS NULL AND outcome IS NULL AS bare FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
       )
         .bind(s)
         .all<{ seq: number; bare: number }>();

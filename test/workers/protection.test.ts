@@ -126,12 +126,12 @@ describe('encryption at rest', () => {
     // Every column of D1's index, with the type SQLite stored: the tokens are integers of
     // 47 bits (6 bytes on disk), the time an integer; nothing else.
     const rows = await env.DB.prepare(
-      "SELECT *, typeof(received_ms) AS t_time, typeof(actor) AS t_actor, typeof(action) AS t_action, typeof(outcome) AS t_outcome FROM search_entries WHERE stream = 'enc'",
+      "SELECT *, typeof(received_ms) AS t_time, typeof(actor) AS t_actor, typeof(action) AS t_action, typeof(outcome) AS t_outcome FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 'enc')",
     ).all<Record<string, unknown>>();
     expect(rows.results.length).toBe(4);
     for (const r of rows.results) {
       expect(Object.keys(r).sort()).toEqual(
-        ['action', 'actor', 'outcome', 'received_ms', 'seq', 'stream']
+        ['action', 'actor', 'outcome', 'received_ms', 'seq', 'sid']
           .concat(['t_action', 't_actor', 't_outcome', 't_time'])
           .sort(),
       );
@@ -140,7 +140,7 @@ describe('encryption at rest', () => {
         expect(Number.isSafeInteger(token) && (token as number) < 2 ** 47).toBe(true);
     }
     const targets = await env.DB.prepare(
-      "SELECT target, typeof(target) AS t FROM search_targets WHERE stream = 'enc'",
+      "SELECT target, typeof(target) AS t FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = 'enc')",
     ).all<{ target: unknown; t: string }>();
     expect(targets.results.map((t) => t.t)).toEqual(Array(4).fill('integer'));
     const found = await json<{ results: { seq: number; event: { actor: { id: string } } }[] }>(
@@ -194,7 +194,7 @@ describe('erasure', () => {
     // actor (seqs 0, 3 and 6). Seq 4's index row given subject-1's token (a shared token,
     // or a row changed at rest) is a candidate the object turns down: it is not erased.
     const shared = await env.DB.prepare(
-      "UPDATE search_entries SET actor = (SELECT actor FROM search_entries WHERE stream = 'gdpr' AND seq = 0) WHERE stream = 'gdpr' AND seq = 4",
+      "UPDATE search_entries SET actor = (SELECT actor FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 'gdpr') AND seq = 0) WHERE sid = (SELECT id FROM search_streams WHERE stream = 'gdpr') AND seq = 4",
     ).run();
     expect(shared.meta.changes).toBe(1);
     const byActor = await json<{ erased: number[] }>(
@@ -213,11 +213,11 @@ describe('erasure', () => {
     });
     // D1 keeps the erased entries' places, without tokens; search answers them erased.
     const d1 = await env.DB.prepare(
-      "SELECT seq, actor IS NULL AND action IS NULL AND outcome IS NULL AS bare FROM search_entries WHERE stream = 'gdpr' ORDER BY seq",
+      "SELECT seq, actor IS NULL AND action IS NULL AND outcome IS NULL AS bare FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 'gdpr') ORDER BY seq",
     ).all<{ seq: number; bare: number }>();
     expect(d1.results.filter((x) => x.bare === 1).map((x) => x.seq)).toEqual([0, 2, 3, 5, 6]);
     const targets = await env.DB.prepare(
-      "SELECT count(*) AS n FROM search_targets WHERE stream = 'gdpr' AND seq IN (0, 2, 3, 5, 6)",
+      "SELECT count(*) AS n FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = 'gdpr') AND seq IN (0, 2, 3, 5, 6)",
     ).first<{ n: number }>();
     expect(targets?.n).toBe(0);
     const found = await json<{ results: { seq: number; erased?: { record: unknown } }[] }>(

@@ -23,11 +23,13 @@ import { api, event, json, settle } from './helpers.js';
 const DAY = 86_400_000;
 
 async function rows(stream: string): Promise<{ entries: number[]; targets: number[] }> {
-  const e = await env.DB.prepare('SELECT seq FROM search_entries WHERE stream = ? ORDER BY seq')
+  const e = await env.DB.prepare(
+    'SELECT seq FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
+  )
     .bind(stream)
     .all<{ seq: number }>();
   const t = await env.DB.prepare(
-    'SELECT DISTINCT seq FROM search_targets WHERE stream = ? ORDER BY seq',
+    'SELECT DISTINCT seq FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
   )
     .bind(stream)
     .all<{ seq: number }>();
@@ -39,7 +41,7 @@ async function age(stream: string, below: number, days: number, from = 0): Promi
   await env.DB.batch(
     ['search_entries', 'search_targets'].map((table) =>
       env.DB.prepare(
-        `UPDATE ${table} SET received_ms = received_ms - ?4 WHERE stream = ?1 AND seq >= ?2 AND seq < ?3`,
+        `UPDATE ${table} SET received_ms = received_ms - ?4 WHERE sid = (SELECT id FROM search_streams WHERE stream = ?1) AND seq >= ?2 AND seq < ?3`,
       ).bind(stream, from, below, days * DAY),
     ),
   );

@@ -8,6 +8,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { SearchIndex, toBase64, utf8 } from '../../src/index.js';
+import { SID } from '../../workers/ledger/publishing.js';
 import { type SearchParams, searchSql } from '../../workers/ledger/routes/search.js';
 
 const index = new SearchIndex(new Uint8Array(32).fill(7));
@@ -73,33 +74,33 @@ describe('search index query plans', () => {
       }
     // Retention (workers/ledger/retention.ts) and erasure (publishing.ts mirrorErasures).
     const oldest =
-      'SELECT stream, received_ms, seq FROM search_entries WHERE received_ms < ?1 ORDER BY received_ms, stream, seq LIMIT ?2';
+      'SELECT sid, received_ms, seq FROM search_entries WHERE received_ms < ?1 ORDER BY received_ms, sid, seq LIMIT ?2';
     const retention = [
       await plan(
-        `DELETE FROM search_targets WHERE (stream, received_ms, seq) IN (${oldest})`,
+        `DELETE FROM search_targets WHERE (sid, received_ms, seq) IN (${oldest})`,
         [1, 500],
       ),
       await plan(
-        `DELETE FROM search_entries WHERE (stream, received_ms, seq) IN (${oldest})`,
+        `DELETE FROM search_entries WHERE (sid, received_ms, seq) IN (${oldest})`,
         [1, 500],
       ),
     ].join('\n');
     expect(retention).toContain('search_entries_time (received_ms<?)');
-    expect(retention).toContain('search_targets_entry (stream=? AND received_ms=? AND seq=?)');
+    expect(retention).toContain('search_targets_entry (sid=? AND received_ms=? AND seq=?)');
     expect(retention).not.toContain('TEMP B-TREE');
     const erasure = [
       await plan(
-        'UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE stream = ? AND received_ms = ? AND seq = ?',
+        `UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE sid = ${SID} AND received_ms = ? AND seq = ?`,
         ['s', 1, 2],
       ),
-      await plan('DELETE FROM search_targets WHERE stream = ? AND received_ms = ? AND seq = ?', [
+      await plan(`DELETE FROM search_targets WHERE sid = ${SID} AND received_ms = ? AND seq = ?`, [
         's',
         1,
         2,
       ]),
     ].join('\n');
-    expect(erasure).toContain('PRIMARY KEY (stream=? AND received_ms=? AND seq=?)');
-    expect(erasure).toContain('search_targets_entry (stream=? AND received_ms=? AND seq=?)');
+    expect(erasure).toContain('PRIMARY KEY (sid=? AND received_ms=? AND seq=?)');
+    expect(erasure).toContain('search_targets_entry (sid=? AND received_ms=? AND seq=?)');
     for (const m of `${retention}\n${erasure}`.matchAll(/USING (?:COVERING )?INDEX (\w+)/g))
       used.add(m[1] as string);
     // Every index of the two tables is one a query reads.

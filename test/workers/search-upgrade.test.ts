@@ -48,6 +48,7 @@ async function writeOldShape(streams: readonly string[], clearActor: ReadonlySet
   const stmts = [
     env.DB.prepare('DROP TABLE search_targets'),
     env.DB.prepare('DROP TABLE search_entries'),
+    env.DB.prepare('DROP TABLE search_streams'),
     ...oldSchema().map((q) => env.DB.prepare(q)),
   ];
   for (const stream of streams) {
@@ -112,12 +113,12 @@ async function writeOldShape(streams: readonly string[], clearActor: ReadonlySet
 const dump = async () => ({
   entries: (
     await env.DB.prepare(
-      "SELECT *, typeof(actor) AS ta FROM search_entries WHERE stream LIKE 'up-%' ORDER BY stream, seq",
+      "SELECT s.stream, e.received_ms, e.seq, e.actor, e.action, e.outcome, typeof(e.actor) AS ta FROM search_entries e JOIN search_streams s ON s.id = e.sid WHERE s.stream LIKE 'up-%' ORDER BY s.stream, e.seq",
     ).all()
   ).results,
   targets: (
     await env.DB.prepare(
-      "SELECT *, typeof(target) AS tt FROM search_targets WHERE stream LIKE 'up-%' ORDER BY stream, seq, target",
+      "SELECT s.stream, x.target, x.received_ms, x.seq, typeof(x.target) AS tt FROM search_targets x JOIN search_streams s ON s.id = x.sid WHERE s.stream LIKE 'up-%' ORDER BY s.stream, x.seq, x.target",
     ).all()
   ).results,
 });

@@ -152,14 +152,14 @@ describe('stele verify catches tampering', () => {
     // D1 holds no contents, only where each entry is and tokens: give seq 3 (actor u-3) the
     // row of seq 2 (actor u-2), and move seq 4's row a year back.
     const other = await env.DB.prepare(
-      "SELECT actor, action, outcome FROM search_entries WHERE stream = 't-d1' AND seq = 2",
+      "SELECT actor, action, outcome FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 't-d1') AND seq = 2",
     ).first<{ actor: number; action: number; outcome: number }>();
     const changed = await env.DB.batch([
       env.DB.prepare(
-        "UPDATE search_entries SET actor = ?, action = ?, outcome = ? WHERE stream = 't-d1' AND seq = 3",
+        "UPDATE search_entries SET actor = ?, action = ?, outcome = ? WHERE sid = (SELECT id FROM search_streams WHERE stream = 't-d1') AND seq = 3",
       ).bind(other?.actor, other?.action, other?.outcome),
       env.DB.prepare(
-        "UPDATE search_entries SET received_ms = received_ms - 31536000000 WHERE stream = 't-d1' AND seq = 4",
+        "UPDATE search_entries SET received_ms = received_ms - 31536000000 WHERE sid = (SELECT id FROM search_streams WHERE stream = 't-d1') AND seq = 4",
       ),
     ]);
     expect(changed.map((c) => c.meta.changes)).toEqual([1, 1]);

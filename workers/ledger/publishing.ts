@@ -92,6 +92,12 @@ export interface MirrorEntry {
 /** The time column of the search index: received_at (RFC 3339, milliseconds) in ms since 1970. */
 export const receivedMs = (receivedAt: string): number => Date.parse(receivedAt);
 
+/**
+ * SQL for the number of the stream named by the next parameter in the search index
+ * (search_streams: given once, never changed; migration 0005).
+ */
+export const SID = '(SELECT id FROM search_streams WHERE stream = ?)';
+
 /** Stored entries [from, from + limit) as the mirror needs them: opened to read their search fields. */
 export async function storedMirrorEntries(
   db: StreamStore,
@@ -163,19 +169,25 @@ export async function mirrorBatch(
   }
   const next = (entries[entries.length - 1] as MirrorEntry).seq + 1;
   // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated (an entry's
-  // time never changes, so a re-sent row has the same key).
+  // time never changes, so a re-sent row has the same key). The stream's number is looked
+  // up in the same transaction that gives it, first.
   const stmts = [
-    ...multiRowInserts(
-      'INSERT OR IGNORE',
-      'search_entries (stream, received_ms, seq, actor, action, outcome)',
-      entryRows,
-    ),
-    ...multiRowInserts(
-      'INSERT OR IGNORE',
-      'search_targets (target, received_ms, stream, seq)',
-      targetRows,
-    ),
-  ].map((q) => db.prepare(q.sql).bind(...q.params));
+    db.prepare('INSERT OR IGNORE INTO search_streams (stream) VALUES (?)').bind(stream),
+    ...[
+      ...multiRowInserts(
+        'INSERT OR IGNORE',
+        'search_entries (sid, received_ms, seq, actor, action, outcome)',
+        entryRows,
+        `(${SID}, ?, ?, ?, ?, ?)`,
+      ),
+      ...multiRowInserts(
+        'INSERT OR IGNORE',
+        'search_targets (target, received_ms, sid, seq)',
+        targetRows,
+        `(?, ?, ${SID}, ?)`,
+      ),
+    ].map((q) => db.prepare(q.sql).bind(...q.params)),
+  ];
   stmts.unshift(
     ...extra,
     db
@@ -214,11 +226,11 @@ export async function mirrorErasures(
       return [
         db
           .prepare(
-            'UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE stream = ? AND received_ms = ? AND seq = ?',
+            `UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE sid = ${SID} AND received_ms = ? AND seq = ?`,
           )
           .bind(...key),
         db
-          .prepare('DELETE FROM search_targets WHERE stream = ? AND received_ms = ? AND seq = ?')
+          .prepare(`DELETE FROM search_targets WHERE sid = ${SID} AND received_ms = ? AND seq = ?`)
           .bind(...key),
       ];
     }),

@@ -39,15 +39,15 @@ export async function pruneSearchIndex(env: LedgerEnv, now: number): Promise<num
   // The oldest BATCH rows before the window (search_entries_time orders them), in both
   // tables; each table finds them by its key or search_targets_entry.
   const oldest =
-    'SELECT stream, received_ms, seq FROM search_entries WHERE received_ms < ?1 ORDER BY received_ms, stream, seq LIMIT ?2';
+    'SELECT sid, received_ms, seq FROM search_entries WHERE received_ms < ?1 ORDER BY received_ms, sid, seq LIMIT ?2';
   let deleted = 0;
   for (let i = 0; i < BATCHES_PER_RUN; i++) {
     const [, entries] = await env.DB.batch([
       env.DB.prepare(
-        `DELETE FROM search_targets WHERE (stream, received_ms, seq) IN (${oldest})`,
+        `DELETE FROM search_targets WHERE (sid, received_ms, seq) IN (${oldest})`,
       ).bind(before, BATCH),
       env.DB.prepare(
-        `DELETE FROM search_entries WHERE (stream, received_ms, seq) IN (${oldest})`,
+        `DELETE FROM search_entries WHERE (sid, received_ms, seq) IN (${oldest})`,
       ).bind(before, BATCH),
     ]);
     const n = entries?.meta.changes ?? 0;

@@ -8,6 +8,7 @@
 import { recordErasure } from '../access-log.js';
 import { masterKeys, rewrapSearchKey, searchIndex } from '../keys.js';
 import { badRequest, notFound, Problem } from '../problem.js';
+import { SID } from '../publishing.js';
 import { ROUTES } from '../route-table.js';
 import type { Handlers } from '../router.js';
 
@@ -28,7 +29,7 @@ export const adminHandlers = {
       // scans the entries D1 does not hold yet. Nothing is erased on a token alone.
       const token = (await searchIndex(c.env)).token('actor', who);
       const rows = await c.env.DB.prepare(
-        'SELECT seq FROM search_entries WHERE stream = ? AND actor IN (?, ?)',
+        `SELECT seq FROM search_entries WHERE sid = ${SID} AND actor IN (?, ?)`,
       )
         .bind(stream, token, who)
         .all<{ seq: number }>();

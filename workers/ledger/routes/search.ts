@@ -25,7 +25,7 @@ import {
 import type { AppEnv } from '../auth.js';
 import { searchIndex } from '../keys.js';
 import { badRequest } from '../problem.js';
-import { receivedMs } from '../publishing.js';
+import { receivedMs, SID } from '../publishing.js';
 import { searchRetentionDays, searchWindowStart } from '../retention.js';
 import type { Handlers } from '../router.js';
 import type { StoredEntry } from '../stream-do.js';
@@ -60,12 +60,13 @@ export interface SearchSql {
 }
 
 /**
- * The D1 query of a search: the rows (stream, seq, received_ms) newest first, then by stream
- * and seq, descending; the cursor is the last row's. A search by target reads search_targets
- * by its key (the target's rows newest first), each joined to its entry's row; any other
- * reads search_entries by its key (one stream), search_entries_actor or _action, or
- * search_entries_time. Each yields the order without a sort
- * (test/workers/search-plan.test.ts holds every form to that).
+ * The D1 query of a search: the rows (stream, seq, received_ms) newest first, then by the
+ * stream's number (search_streams) and seq, descending; the cursor is the last row's. A
+ * search by target reads search_targets by its key (the target's rows newest first), each
+ * joined to its entry's row; any other reads search_entries by its key (one stream),
+ * search_entries_actor or _action, or search_entries_time. Each yields the order without a
+ * sort (test/workers/search-plan.test.ts holds every form to that); CROSS JOIN keeps SQLite
+ * from starting at the streams instead, and the scope is a filter on each row's stream.
  */
 export function searchSql(q: SearchParams, scope: SearchScope, index: SearchIndex): SearchSql {
   // `k` is the table whose key orders the rows.
@@ -73,13 +74,13 @@ export function searchSql(q: SearchParams, scope: SearchScope, index: SearchInde
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (q.stream !== undefined) {
-    where.push(`${k}.stream = ?`);
+    where.push(`${k}.sid = ${SID}`);
     args.push(q.stream);
   }
-  where.push(`(${scope.patterns.map(() => `${k}.stream LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+  where.push(`(${scope.patterns.map(() => `s.stream LIKE ? ESCAPE '\\'`).join(' OR ')})`);
   args.push(...scope.patterns);
   // System streams ("_access") are searched by admins only.
-  if (!scope.admin) where.push(`${k}.stream NOT LIKE '\\_%' ESCAPE '\\'`);
+  if (!scope.admin) where.push(`s.stream NOT LIKE '\\_%' ESCAPE '\\'`);
   const filter: { -readonly [F in SearchField]?: string } = {};
   for (const [field, column] of FIELDS) {
     const v = q[field];
@@ -100,14 +101,14 @@ export function searchSql(q: SearchParams, scope: SearchScope, index: SearchInde
   }
   if (q.cursor !== undefined) {
     const c0 = decodeCursor(q.cursor);
-    where.push(`(${k}.received_ms, ${k}.stream, ${k}.seq) < (?, ?, ?)`);
+    where.push(`(${k}.received_ms, ${k}.sid, ${k}.seq) < (?, ${SID}, ?)`);
     args.push(c0.received_ms, c0.stream, c0.seq);
   }
   const from =
     k === 'x'
-      ? 'search_targets x JOIN search_entries e ON e.stream = x.stream AND e.received_ms = x.received_ms AND e.seq = x.seq'
+      ? 'search_targets x CROSS JOIN search_entries e ON e.sid = x.sid AND e.received_ms = x.received_ms AND e.seq = x.seq'
       : 'search_entries e';
-  const sql = `SELECT e.stream, e.seq, e.received_ms FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${k}.received_ms DESC, ${k}.stream DESC, ${k}.seq DESC LIMIT ?`;
+  const sql = `SELECT s.stream, e.seq, e.received_ms FROM ${from} CROSS JOIN search_streams s ON s.id = ${k}.sid WHERE ${where.join(' AND ')} ORDER BY ${k}.received_ms DESC, ${k}.sid DESC, ${k}.seq DESC LIMIT ?`;
   return {
     sql,
     args: [...args, q.limit],
