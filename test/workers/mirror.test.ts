@@ -14,6 +14,7 @@ import {
   toBase64,
   validateEventCanonical,
 } from '../../src/index.js';
+import { MAX_PAGE_STREAMS } from '../../workers/ledger/routes/search.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 import { api, event, json, runAlarm, settle, stubOf } from './helpers.js';
 
@@ -285,6 +286,36 @@ describe('D1 mirror', () => {
     const [e1, e2] = list.entries.slice(1).map((e) => fromBase64(e.entry) as Uint8Array);
     expect(toBase64(parseEntry(e2 as Uint8Array).prev)).toBe(
       toBase64(entryLeafHash(e1 as Uint8Array)),
+    );
+  });
+});
+
+describe('search across many streams', () => {
+  it('reads a page from at most MAX_PAGE_STREAMS streams, and pages on to the rest', async () => {
+    // One entry in each of 40 streams, with an action no other test uses.
+    const n = MAX_PAGE_STREAMS + 8;
+    for (let i = 0; i < n; i++) {
+      const s = `wide-${String(i).padStart(2, '0')}`;
+      await api(`/v1/streams/${s}/events`, { body: event(i, { action: 'wide.test' }) });
+      await settle(s);
+    }
+    type Page = { results: { stream: string; seq: number }[]; cursor: string | null };
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await json<Page>(
+        api(
+          `/v1/search?action=wide.test&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        ),
+      );
+      sizes.push(new Set(page.results.map((r) => r.stream)).size);
+      seen.push(...page.results.map((r) => r.stream));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(sizes, 'streams per page').toEqual([MAX_PAGE_STREAMS, n - MAX_PAGE_STREAMS]);
+    expect(seen.sort()).toEqual(
+      Array.from({ length: n }, (_, i) => `wide-${String(i).padStart(2, '0')}`),
     );
   });
 });

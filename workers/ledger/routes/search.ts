@@ -132,6 +132,23 @@ interface Row {
   received_ms: number;
 }
 
+/**
+ * Streams one page reads its hits from, at most: each is one call to that stream's Durable
+ * Object, and a request may make 50 subrequests on the Workers Free plan (Workers limits).
+ * A page that would reach into more ends before the first row of the next one, with a cursor.
+ */
+export const MAX_PAGE_STREAMS = 32;
+
+/** The rows a page answers: the first `limit`, cut before a stream past MAX_PAGE_STREAMS. */
+function pageRows(rows: readonly Row[]): { rows: readonly Row[]; cut: boolean } {
+  const seen = new Set<string>();
+  for (const [i, r] of rows.entries()) {
+    seen.add(r.stream);
+    if (seen.size > MAX_PAGE_STREAMS) return { rows: rows.slice(0, i), cut: true };
+  }
+  return { rows, cut: false };
+}
+
 /** A time parameter (checked RFC 3339 by the route) in ms, as the index stores times. */
 const msOf = (v: string) => Date.parse(v.replace(/:60(?=[.Zz+-])/, ':59'));
 
@@ -143,11 +160,13 @@ export const searchHandlers = {
     const caller = c.var.caller;
     const scope = { patterns: likePatterns(caller.streams), admin: caller.role === 'admin' };
     const { sql, args, filter, since, until } = searchSql(q, scope, await searchIndex(c.env));
-    const rows = (
-      await c.env.DB.prepare(sql)
-        .bind(...args)
-        .all<Row>()
-    ).results;
+    const { rows, cut } = pageRows(
+      (
+        await c.env.DB.prepare(sql)
+          .bind(...args)
+          .all<Row>()
+      ).results,
+    );
     const opened = await openHits(c.env, rows);
     const byFields = Object.keys(filter).length > 0;
     const results = [];
@@ -192,7 +211,7 @@ export const searchHandlers = {
     }
     const last = rows[rows.length - 1];
     const cursor =
-      rows.length === q.limit && last
+      (rows.length === q.limit || cut) && last
         ? toBase64(
             utf8(JSON.stringify([new Date(last.received_ms).toISOString(), last.stream, last.seq])),
           )
