@@ -35,8 +35,9 @@ export interface AuditSource {
   /** A consistency proof between two sizes. */
   consistency(from: number, to: number): Promise<Uint8Array[]>;
   /**
-   * The search mirror's copy of the entries (D1), in any order, when the source has one: each
-   * row must match the verified entry of the same seq.
+   * What search answers for the stream (GET /v1/search: the D1 index names the hits, the
+   * stream opens them), in any order, when the source has a search: each hit must match the
+   * verified entry of the same seq.
    */
   mirror?(): AsyncIterable<{
     seq: number;
@@ -362,7 +363,7 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
       if (row.tampered === true) {
         problems.push({
           kind: 'tampered',
-          detail: `entry ${row.seq}: the search mirror's (D1) copy fails authentication: it was changed at rest`,
+          detail: `entry ${row.seq}: search answers it as failing authentication at rest, though it verified`,
           seq: row.seq,
         });
         continue;
@@ -383,7 +384,7 @@ export async function audit(source: AuditSource, opts: AuditOptions): Promise<Au
     if (firstBad !== undefined) {
       problems.push({
         kind: 'mirror_mismatch',
-        detail: `the search mirror (D1) differs from the verified entry at seq ${firstBad}`,
+        detail: `search (the D1 index) answers seq ${firstBad} differently from the verified entry`,
         seq: firstBad,
       });
     }

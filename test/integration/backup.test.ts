@@ -178,10 +178,12 @@ describe('a copy of the local state', () => {
     const read = await fetch(`${w.url}/v1/search?stream=ops&actor=dev-3`, { headers: auth });
     expect(read.status).toBe(503);
     await read.arrayBuffer();
-    // Nothing was written: D1 holds the same rows and the same wrapped data key, which
-    // still opens them once the objects are restored.
+    // Nothing was written: D1 holds the same index rows and the same wrapped data key, which
+    // still opens the stream once the objects are restored.
     const rows = await db
-      .prepare("SELECT count(*) AS n FROM entries WHERE stream = 'ops'")
+      .prepare(
+        "SELECT count(*) AS n FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 'ops')",
+      )
       .first<{ n: number }>();
     expect(rows?.n).toBe(650);
     expect((await wrappedKey())?.wrapped).toBe(opsKey);

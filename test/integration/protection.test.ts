@@ -129,22 +129,26 @@ describe('searchable fields', () => {
         expect(found.results.length, JSON.stringify(vars)).toBe(1);
         const db = await w.mf.getD1Database('DB');
         const row = await db
-          .prepare("SELECT actor_id, action, outcome FROM entries WHERE stream = 'fields'")
-          .first<{ actor_id: string; action: string; outcome: string }>();
+          .prepare(
+            "SELECT actor, action, outcome FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = 'fields')",
+          )
+          .first<{ actor: number | string; action: number | string; outcome: number | string }>();
         const target = await db
-          .prepare("SELECT target_id FROM entry_targets WHERE stream = 'fields'")
-          .first<{ target_id: string }>();
-        return { ...row, target: target?.target_id };
+          .prepare(
+            "SELECT target FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = 'fields')",
+          )
+          .first<{ target: number | string }>();
+        return { ...row, target: target?.target };
       } finally {
         await w.dispose();
       }
     };
     const hashed = await stored({});
-    expect([hashed.actor_id, hashed.action, hashed.outcome, hashed.target]).not.toContain('carol');
+    expect([hashed.actor, hashed.action, hashed.outcome, hashed.target]).not.toContain('carol');
     expect(hashed.action).not.toBe('db.query');
     expect(hashed.target).not.toBe('db-9');
     const clear = await stored({ SEARCH_CLEAR_FIELDS: 'actor,target' });
-    expect(clear).toMatchObject({ actor_id: 'carol', target: 'db-9' });
+    expect(clear).toMatchObject({ actor: 'carol', target: 'db-9' });
     expect(clear.action).not.toBe('db.query');
     expect(clear.outcome).not.toBe('success');
   });

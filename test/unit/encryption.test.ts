@@ -7,9 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   EntryCipher,
-  fromBase64,
   generateDataKey,
+  HmacSha256,
   importMasterKey,
+  matchesSearch,
   parseClearFields,
   SEAL_OVERHEAD,
   SearchIndex,
@@ -99,12 +100,14 @@ describe('sealed entries', () => {
 });
 
 describe('search tokens', () => {
-  it('are keyed, per field, 128 bits of base64url; clear fields stay clear', () => {
+  it('are keyed, per field, the first 47 bits of the HMAC as an integer; clear fields stay clear', () => {
     const key = generateDataKey();
     const hashed = new SearchIndex(key);
     const t = hashed.token('actor', 'alice');
-    expect(t).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(fromBase64(`${t.replace(/-/g, '+').replace(/_/g, '/')}==`)?.length).toBe(16);
+    const mac = new HmacSha256(key).mac(utf8('actor\nalice'));
+    const top48 = [...mac.subarray(0, 6)].reduce((n, b) => n * 256 + b, 0);
+    expect(t).toBe(Math.floor(top48 / 2));
+    expect(Number.isSafeInteger(t) && (t as number) >= 0 && (t as number) < 2 ** 47).toBe(true);
     expect(hashed.token('actor', 'alice')).toBe(t);
     expect(hashed.token('target', 'alice'), 'another field').not.toBe(t);
     expect(new SearchIndex(generateDataKey()).token('actor', 'alice'), 'another key').not.toBe(t);
@@ -124,6 +127,34 @@ describe('search tokens', () => {
       expect(fresh.token('target', `host-${i}`)).toBe(first[i]);
     }
     expect(index.token('actor', 'host-0'), 'another field, same value').not.toBe(first[0]);
+  });
+
+  it('a hit matches only an entry that has every searched value', () => {
+    const fields = {
+      actor: 'u-1',
+      action: 'ssh.login',
+      outcome: 'success',
+      targets: ['db-1', 'h'],
+    } as const;
+    expect(matchesSearch(fields, {}), 'no filter').toBe(true);
+    expect(
+      matchesSearch(fields, { actor: 'u-1', action: 'ssh.login', outcome: 'success', target: 'h' }),
+    ).toBe(true);
+    expect(matchesSearch(fields, { target: 'db-1' }), 'any one of the targets').toBe(true);
+    const wrong = {
+      actor: 'u-2',
+      action: 'ssh.logout',
+      outcome: 'failure',
+      target: 'db-2',
+    } as const;
+    for (const [name, value] of Object.entries(wrong))
+      expect(matchesSearch(fields, { actor: 'u-1', [name]: value }), `another ${name}`).toBe(false);
+    expect(matchesSearch(fields, { actor: 'U-1' }), 'case counts').toBe(false);
+    const noOutcome = { actor: 'u-1', action: 'a', targets: [] };
+    expect(matchesSearch(noOutcome, { outcome: 'unknown' }), 'an event without outcome').toBe(
+      false,
+    );
+    expect(matchesSearch(noOutcome, { target: '' }), 'an event without targets').toBe(false);
   });
 
   it('SEARCH_CLEAR_FIELDS accepts a subset of the four fields and names anything else', () => {

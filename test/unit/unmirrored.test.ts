@@ -3,13 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { MirrorEntry } from '../../workers/ledger/publishing.js';
 import { UnmirroredEntries } from '../../workers/ledger/unmirrored.js';
 
-const entry = (seq: number, size = 100): MirrorEntry => ({
+/** An entry that costs `size` bytes as the budget counts them (100 + 2 per UTF-16 unit of its fields). */
+const entry = (seq: number, size = 104): MirrorEntry => ({
   seq,
   received_at: '2026-11-26T00:00:00.000Z',
-  leafHash: new Uint8Array(32),
-  sealed: new Uint8Array(size),
-  fields: { actor: 'u', action: 'a', targets: [] },
-  erased: null,
+  fields: { actor: 'u'.repeat((size - 100) / 2 - 1), action: 'a', targets: [] },
 });
 const seqs = (es: MirrorEntry[]) => es.map((e) => e.seq);
 const run = (from: number, n: number, size?: number) =>

@@ -14,12 +14,14 @@ import {
   toBase64,
   validateEventCanonical,
 } from '../../src/index.js';
-import { SEARCH_ORDER } from '../../workers/ledger/routes/search.js';
+import { MAX_PAGE_STREAMS } from '../../workers/ledger/routes/search.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
 import { api, event, json, runAlarm, settle, stubOf } from './helpers.js';
 
 async function d1Count(stream: string): Promise<number> {
-  const r = await env.DB.prepare('SELECT count(*) AS n FROM entries WHERE stream = ?')
+  const r = await env.DB.prepare(
+    'SELECT count(*) AS n FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?)',
+  )
     .bind(stream)
     .first<{ n: number }>();
   return r?.n ?? 0;
@@ -50,10 +52,10 @@ describe('D1 mirror', () => {
     const status = await stub.status('crash');
     expect(status.mirrored_size).toBe(7);
     const rows = await env.DB.prepare(
-      'SELECT seq, leaf_hash FROM entries WHERE stream = ? ORDER BY seq',
+      'SELECT seq FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
     )
       .bind('crash')
-      .all<{ seq: number; leaf_hash: string }>();
+      .all<{ seq: number }>();
     expect(rows.results.map((x) => x.seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
@@ -147,24 +149,23 @@ describe('D1 mirror', () => {
     await api(`/v1/streams/${s}/events`, { body: { events } });
     await settle(s);
     const rows = await env.DB.prepare(
-      'SELECT seq, actor_id, action, outcome, event FROM entries WHERE stream = ? ORDER BY seq',
+      'SELECT seq, actor, action, outcome FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
     )
       .bind(s)
-      .all<{ seq: number; actor_id: string; action: string; outcome: string; event: string }>();
+      .all<{ seq: number; actor: number; action: number; outcome: number }>();
     expect(rows.results.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     const targets = await env.DB.prepare(
-      'SELECT seq, target_id FROM entry_targets WHERE stream = ? ORDER BY seq, target_id',
+      'SELECT seq, target FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq, target',
     )
       .bind(s)
-      .all<{ seq: number; target_id: string }>();
+      .all<{ seq: number; target: number }>();
     const targetsOf = (seq: number) =>
-      targets.results.filter((t) => t.seq === seq).map((t) => t.target_id);
+      targets.results.filter((t) => t.seq === seq).map((t) => t.target);
     for (let i = 0; i < 6; i++) {
       const [stored, held] = [rows.results[i], rows.results[i + 6]];
-      expect(held?.actor_id).toBe(stored?.actor_id);
+      expect(held?.actor).toBe(stored?.actor);
       expect(held?.action).toBe(stored?.action);
       expect(held?.outcome).toBe(stored?.outcome);
-      expect(held?.event).not.toBe(stored?.event); // another seq, another entry
       expect(targetsOf(i + 6)).toEqual(targetsOf(i));
       expect(targetsOf(i)).toHaveLength(2); // each target id once
     }
@@ -200,7 +201,7 @@ describe('D1 mirror', () => {
         await state.storage.deleteAlarm();
         return {
           mirrored: obj.status(s).mirrored_size,
-          found: await obj.unmirroredByActor(s, 'u-0'),
+          found: await obj.entriesByActor(s, 'u-0', []),
         };
       });
       // An alarm that ran before its deletion mirrored some: the premise does not hold;
@@ -215,11 +216,14 @@ describe('D1 mirror', () => {
   });
 
   it('never writes the contents of an entry erased before the mirror had it, even for a moment', async () => {
-    // A trigger records every row that reaches D1 with contents for the erased seq.
+    // Triggers record every row that reaches D1 with search tokens for the erased seq.
     await env.DB.batch([
       env.DB.prepare('CREATE TABLE IF NOT EXISTS leaked (stream TEXT, seq INTEGER)'),
       env.DB.prepare(
-        "CREATE TRIGGER IF NOT EXISTS leak AFTER INSERT ON entries WHEN NEW.stream LIKE 'early-%' AND NEW.seq = 1 AND NEW.event <> '' BEGIN INSERT INTO leaked VALUES (NEW.stream, NEW.seq); END",
+        "CREATE TRIGGER IF NOT EXISTS leak AFTER INSERT ON search_entries WHEN (SELECT stream FROM search_streams WHERE id = NEW.sid) LIKE 'early-%' AND NEW.seq = 1 AND NEW.actor IS NOT NULL BEGIN INSERT INTO leaked VALUES ((SELECT stream FROM search_streams WHERE id = NEW.sid), NEW.seq); END",
+      ),
+      env.DB.prepare(
+        "CREATE TRIGGER IF NOT EXISTS leak_target AFTER INSERT ON search_targets WHEN (SELECT stream FROM search_streams WHERE id = NEW.sid) LIKE 'early-%' AND NEW.seq = 1 BEGIN INSERT INTO leaked VALUES ((SELECT stream FROM search_streams WHERE id = NEW.sid), NEW.seq); END",
       ),
     ]);
     for (let attempt = 0; ; attempt++) {
@@ -241,15 +245,28 @@ describe('D1 mirror', () => {
       expect(mirroredBefore).toBeLessThanOrEqual(1);
       await settle(s);
       const rows = await env.DB.prepare(
-        'SELECT seq, event, erased FROM entries WHERE stream = ? ORDER BY seq',
+        'SELECT seq, actor IS NULL AND action IS NULL AND outcome IS NULL AS bare FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
       )
         .bind(s)
-        .all<{ seq: number; event: string; erased: string | null }>();
-      expect(rows.results.map((r) => [r.seq, r.event === '', r.erased !== null])).toEqual([
-        [0, false, false],
-        [1, true, true],
-        [2, false, false],
+        .all<{ seq: number; bare: number }>();
+      expect(rows.results.map((r) => [r.seq, r.bare])).toEqual([
+        [0, 0],
+        [1, 1],
+        [2, 0],
       ]);
+      // Search finds it by stream only, and answers it erased from the stream.
+      const page = await json<{ results: { seq: number; erased?: unknown }[] }>(
+        api(`/v1/search?stream=${s}`),
+      );
+      expect(page.results.map((r) => [r.seq, r.erased !== undefined])).toEqual([
+        [2, false],
+        [1, true],
+        [0, false],
+      ]);
+      const byActor = await json<{ results: { seq: number }[] }>(
+        api(`/v1/search?stream=${s}&actor=u-1`),
+      );
+      expect(byActor.results).toEqual([]);
       const leaked = await env.DB.prepare('SELECT count(*) AS n FROM leaked WHERE stream = ?')
         .bind(s)
         .first<{ n: number }>();
@@ -273,16 +290,33 @@ describe('D1 mirror', () => {
   });
 });
 
-describe('search', () => {
-  it('reads one stream newest first by a range of an index, never by sorting the stream', async () => {
-    const plan = await env.DB.prepare(
-      `EXPLAIN QUERY PLAN SELECT e.seq FROM entries e WHERE e.stream = ? AND (e.received_at, e.stream, e.seq) < (?, ?, ?) ${SEARCH_ORDER} LIMIT 10`,
-    )
-      .bind('s', '2026-11-26T00:00:00.000Z', 's', 5)
-      .all<{ detail: string }>();
-    const steps = plan.results.map((r) => r.detail).join('\n');
-    expect(steps).toContain('entries_stream_time');
-    expect(steps).not.toContain('TEMP B-TREE');
+describe('search across many streams', () => {
+  it('reads a page from at most MAX_PAGE_STREAMS streams, and pages on to the rest', async () => {
+    // One entry in each of 40 streams, with an action no other test uses.
+    const n = MAX_PAGE_STREAMS + 8;
+    for (let i = 0; i < n; i++) {
+      const s = `wide-${String(i).padStart(2, '0')}`;
+      await api(`/v1/streams/${s}/events`, { body: event(i, { action: 'wide.test' }) });
+      await settle(s);
+    }
+    type Page = { results: { stream: string; seq: number }[]; cursor: string | null };
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await json<Page>(
+        api(
+          `/v1/search?action=wide.test&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        ),
+      );
+      sizes.push(new Set(page.results.map((r) => r.stream)).size);
+      seen.push(...page.results.map((r) => r.stream));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(sizes, 'streams per page').toEqual([MAX_PAGE_STREAMS, n - MAX_PAGE_STREAMS]);
+    expect(seen.sort()).toEqual(
+      Array.from({ length: n }, (_, i) => `wide-${String(i).padStart(2, '0')}`),
+    );
   });
 });
 

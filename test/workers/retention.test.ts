@@ -1,8 +1,9 @@
 /**
  * The search window (workers/ledger/retention.ts): D1 keeps SEARCH_RETENTION_DAYS of search
  * rows, the cron trigger deletes older ones in batches, and the entries themselves stay
- * readable and provable from the stream. Rows are aged by moving their received_at back in
- * D1: the same rows the mirror wrote, as they would look after that many days.
+ * readable and provable from the stream. Rows are aged by moving their received_ms back in
+ * D1: the same rows the mirror wrote, as they would look after that many days (search takes
+ * each hit's time from its entry, so an aged row is still answered with today's time).
  */
 import {
   createExecutionContext,
@@ -22,25 +23,28 @@ import { api, event, json, settle } from './helpers.js';
 const DAY = 86_400_000;
 
 async function rows(stream: string): Promise<{ entries: number[]; targets: number[] }> {
-  const e = await env.DB.prepare('SELECT seq FROM entries WHERE stream = ? ORDER BY seq')
+  const e = await env.DB.prepare(
+    'SELECT seq FROM search_entries WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
+  )
     .bind(stream)
     .all<{ seq: number }>();
   const t = await env.DB.prepare(
-    'SELECT DISTINCT seq FROM entry_targets WHERE stream = ? ORDER BY seq',
+    'SELECT DISTINCT seq FROM search_targets WHERE sid = (SELECT id FROM search_streams WHERE stream = ?) ORDER BY seq',
   )
     .bind(stream)
     .all<{ seq: number }>();
   return { entries: e.results.map((r) => r.seq), targets: t.results.map((r) => r.seq) };
 }
 
-/** Moves the received_at of the stream's D1 rows with seq < below back by `days`. */
-async function age(stream: string, below: number, days: number): Promise<void> {
-  await env.DB.prepare(
-    `UPDATE entries SET received_at = strftime('%Y-%m-%dT%H:%M:%fZ', received_at, ?3)
-     WHERE stream = ?1 AND seq < ?2`,
-  )
-    .bind(stream, below, `-${days} days`)
-    .run();
+/** Moves the receive time of the stream's D1 rows with seq in [from, below) back by `days`. */
+async function age(stream: string, below: number, days: number, from = 0): Promise<void> {
+  await env.DB.batch(
+    ['search_entries', 'search_targets'].map((table) =>
+      env.DB.prepare(
+        `UPDATE ${table} SET received_ms = received_ms - ?4 WHERE sid = (SELECT id FROM search_streams WHERE stream = ?1) AND seq >= ?2 AND seq < ?3`,
+      ).bind(stream, from, below, days * DAY),
+    ),
+  );
 }
 
 async function append(stream: string, n: number): Promise<void> {
@@ -53,10 +57,10 @@ async function append(stream: string, n: number): Promise<void> {
 
 /** The oldest receive time left in the index (ms), or Infinity. */
 async function oldest(): Promise<number> {
-  const r = await env.DB.prepare('SELECT min(received_at) AS t FROM entries').first<{
-    t: string | null;
+  const r = await env.DB.prepare('SELECT min(received_ms) AS t FROM search_entries').first<{
+    t: number | null;
   }>();
-  return r?.t ? Date.parse(r.t) : Number.POSITIVE_INFINITY;
+  return r?.t ?? Number.POSITIVE_INFINITY;
 }
 
 interface SearchPage {
@@ -70,10 +74,7 @@ describe('search window', () => {
     expect(searchRetentionDays(env)).toBe(90);
     // 0-2 received 91 days ago (past the window), 3 89 days ago (inside), 4-5 now.
     await age('window-a', 3, 91);
-    await env.DB.prepare(
-      `UPDATE entries SET received_at = strftime('%Y-%m-%dT%H:%M:%fZ', received_at, '-89 days')
-       WHERE stream = 'window-a' AND seq = 3`,
-    ).run();
+    await age('window-a', 4, 89, 3);
     expect(await rows('window-a')).toEqual({
       entries: [0, 1, 2, 3, 4, 5],
       targets: [0, 1, 2, 3, 4, 5],

@@ -1,12 +1,11 @@
 /**
  * The ledger's keys at rest (docs/security.md §Encryption): the master keys from secrets, and
  * the wrapped keys in D1's `keys` table ("stream:<name>" data keys, mirrored there by each
- * stream object; "search", the one search key). Unwrapped keys are cached per isolate as
+ * stream object; "search", the one search key, which the Worker uses). Unwrapped keys are cached per isolate as
  * values, never as pending promises: a promise whose I/O belongs to one request must not be
  * awaited by another (the first request's end would cancel it).
  */
 import {
-  EntryCipher,
   generateDataKey,
   importMasterKey,
   type MasterKey,
@@ -38,30 +37,6 @@ export async function masterKeys(env: LedgerEnv): Promise<MasterKey[]> {
 /** The purpose string a stream's data key is wrapped for. */
 export function streamKeyName(stream: string): string {
   return `stream:${stream}`;
-}
-
-const ciphers = new Map<string, EntryCipher>();
-const MAX_CIPHERS = 10_000;
-
-/**
- * The cipher of a stream, from the wrapped data key its object mirrored to D1. A stream's
- * data key never changes (rotation re-wraps it), so the unwrapped key is kept.
- */
-export async function streamCipher(env: LedgerEnv, stream: string): Promise<EntryCipher> {
-  const hit = ciphers.get(stream);
-  if (hit !== undefined) return hit;
-  const name = streamKeyName(stream);
-  const row = await env.DB.prepare('SELECT wrapped FROM keys WHERE name = ?')
-    .bind(name)
-    .first<{ wrapped: string }>();
-  if (row === null) throw new Error(`no data key for stream "${stream}" in D1 yet`);
-  const cipher = await EntryCipher.create(
-    stream,
-    await unwrapKey(await masterKeys(env), row.wrapped, name),
-  );
-  if (ciphers.size >= MAX_CIPHERS) ciphers.clear();
-  ciphers.set(stream, cipher);
-  return cipher;
 }
 
 let search: { config: string; index: SearchIndex } | undefined;

@@ -1,6 +1,6 @@
 /**
  * What the stream's alarm writes outside its own storage (docs/storage.md): signed
- * checkpoints to R2 and the D1 index, and entries to the D1 search mirror, in one D1
+ * checkpoints to R2 and the D1 index, and entries to the D1 search index, in one D1
  * transaction per alarm when it can (each D1 round trip competes with appends). Both are
  * idempotent, so the alarm can retry after any failure: R2 checkpoint objects are
  * create-only (replaced only by the same checkpoint with more signatures), and D1 rows go in
@@ -77,21 +77,26 @@ export interface MirrorKeys {
 }
 
 /**
- * One entry as the mirror writes it to D1. The stream object keeps these in memory from the
- * append until they are mirrored (UnmirroredEntries); after a restart they are read back
- * from storage (storedMirrorEntries).
+ * One entry as the mirror writes it to D1: where it is, and what search finds it by (no
+ * contents: a search opens its hits from the stream). The stream object keeps these in
+ * memory from the append until they are mirrored (UnmirroredEntries); after a restart they
+ * are read back from storage (storedMirrorEntries).
  */
 export interface MirrorEntry {
   readonly seq: number;
   readonly received_at: string;
-  readonly leafHash: Uint8Array;
-  /** The sealed entry as stored (empty when erased). */
-  readonly sealed: Uint8Array;
   /** What search finds it by; undefined when erased. */
   readonly fields: SearchFields | undefined;
-  /** The erasure (JSON), or null. */
-  readonly erased: string | null;
 }
+
+/** The time column of the search index: received_at (RFC 3339, milliseconds) in ms since 1970. */
+export const receivedMs = (receivedAt: string): number => Date.parse(receivedAt);
+
+/**
+ * SQL for the number of the stream named by the next parameter in the search index
+ * (search_streams: given once, never changed; migration 0005).
+ */
+export const SID = '(SELECT id FROM search_streams WHERE stream = ?)';
 
 /** Stored entries [from, from + limit) as the mirror needs them: opened to read their search fields. */
 export async function storedMirrorEntries(
@@ -112,15 +117,12 @@ export async function storedMirrorEntries(
     return {
       seq: r.seq,
       received_at: r.received_at,
-      leafHash: new Uint8Array(r.leaf_hash),
-      sealed: new Uint8Array(r.entry),
       fields:
         bytes === undefined
           ? undefined
           : searchFieldsOf(
               JSON.parse(eventJsonOf(fromUtf8(bytes) ?? '', r.seq, stream)) as AuditEvent,
             ),
-      erased: r.erased,
     };
   });
 }
@@ -128,9 +130,9 @@ export async function storedMirrorEntries(
 /**
  * Mirrors `entries` (consecutive, in seq order) into D1 in one transaction. Returns the new
  * watermark (the first seq not mirrored), or undefined when there was nothing to mirror.
- * D1 gets the sealed entry as stored here (no plaintext), search tokens for the searchable
- * fields, and the stream's wrapped data key in the same transaction, so a Worker that finds
- * a row can always open it. An erased entry is mirrored erased.
+ * D1 gets each entry's place (stream, time, seq) and search tokens for its searchable
+ * fields, never its contents; and the stream's wrapped data key. An erased entry is
+ * mirrored without tokens, so only a search by stream and time finds it.
  */
 export async function mirrorBatch(
   db: D1Database,
@@ -149,35 +151,43 @@ export async function mirrorBatch(
   const targetRows: unknown[][] = [];
   const { index } = keys;
   for (const e of entries) {
-    const leafHash = toBase64(e.leafHash);
+    const ms = receivedMs(e.received_at);
     const f = e.fields;
     if (f === undefined) {
-      entryRows.push([stream, e.seq, e.received_at, '', '', null, leafHash, '', e.erased]);
+      entryRows.push([stream, ms, e.seq, null, null, null]);
       continue;
     }
     entryRows.push([
       stream,
+      ms,
       e.seq,
-      e.received_at,
       index.token('actor', f.actor),
       index.token('action', f.action),
       f.outcome === undefined ? null : index.token('outcome', f.outcome),
-      leafHash,
-      toBase64(e.sealed),
-      null,
     ]);
-    for (const t of f.targets) targetRows.push([stream, e.seq, index.token('target', t)]);
+    for (const t of f.targets) targetRows.push([index.token('target', t), ms, stream, e.seq]);
   }
   const next = (entries[entries.length - 1] as MirrorEntry).seq + 1;
-  // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated.
+  // INSERT OR IGNORE: rows re-sent after a crash are dropped, never duplicated (an entry's
+  // time never changes, so a re-sent row has the same key). The stream's number is looked
+  // up in the same transaction that gives it, first.
   const stmts = [
-    ...multiRowInserts(
-      'INSERT OR IGNORE',
-      'entries (stream, seq, received_at, actor_id, action, outcome, leaf_hash, event, erased)',
-      entryRows,
-    ),
-    ...multiRowInserts('INSERT OR IGNORE', 'entry_targets (stream, seq, target_id)', targetRows),
-  ].map((q) => db.prepare(q.sql).bind(...q.params));
+    db.prepare('INSERT OR IGNORE INTO search_streams (stream) VALUES (?)').bind(stream),
+    ...[
+      ...multiRowInserts(
+        'INSERT OR IGNORE',
+        'search_entries (sid, received_ms, seq, actor, action, outcome)',
+        entryRows,
+        `(${SID}, ?, ?, ?, ?, ?)`,
+      ),
+      ...multiRowInserts(
+        'INSERT OR IGNORE',
+        'search_targets (target, received_ms, sid, seq)',
+        targetRows,
+        `(?, ?, ${SID}, ?)`,
+      ),
+    ].map((q) => db.prepare(q.sql).bind(...q.params)),
+  ];
   stmts.unshift(
     ...extra,
     db
@@ -198,8 +208,9 @@ export async function mirrorBatch(
 }
 
 /**
- * Carries erasures to D1: every erased entry the mirror already holds loses its event and
- * search columns and gains the erasure record. Returns the seqs done, for the caller to mark.
+ * Carries erasures to D1: every erased entry the index already holds loses its search
+ * tokens (its row stays, found by stream and time; the stream answers it as erased).
+ * Returns the seqs done, for the caller to mark.
  */
 export async function mirrorErasures(
   store: StreamStore,
@@ -210,14 +221,19 @@ export async function mirrorErasures(
   const rows = store.unsyncedErasures(below, 500);
   if (rows.length === 0) return [];
   await db.batch(
-    rows.flatMap((r) => [
-      db
-        .prepare(
-          "UPDATE entries SET event = '', actor_id = '', action = '', outcome = NULL, erased = ? WHERE stream = ? AND seq = ?",
-        )
-        .bind(r.erased, stream, r.seq),
-      db.prepare('DELETE FROM entry_targets WHERE stream = ? AND seq = ?').bind(stream, r.seq),
-    ]),
+    rows.flatMap((r) => {
+      const key = [stream, receivedMs(r.received_at), r.seq];
+      return [
+        db
+          .prepare(
+            `UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE sid = ${SID} AND received_ms = ? AND seq = ?`,
+          )
+          .bind(...key),
+        db
+          .prepare(`DELETE FROM search_targets WHERE sid = ${SID} AND received_ms = ? AND seq = ?`)
+          .bind(...key),
+      ];
+    }),
   );
   return rows.map((r) => r.seq);
 }

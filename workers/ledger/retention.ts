@@ -35,18 +35,20 @@ export function searchWindowStart(env: LedgerEnv, now: number): string {
  * transactions of BATCH rows (each with its target rows). Returns how many entries went.
  */
 export async function pruneSearchIndex(env: LedgerEnv, now: number): Promise<number> {
-  const before = searchWindowStart(env, now);
-  // The oldest BATCH rows before the window (entries_time orders them), in both tables.
+  const before = Date.parse(searchWindowStart(env, now));
+  // The oldest BATCH rows before the window (search_entries_time orders them), in both
+  // tables; each table finds them by its key or search_targets_entry.
   const oldest =
-    'SELECT stream, seq FROM entries WHERE received_at < ?1 ORDER BY received_at, stream, seq LIMIT ?2';
+    'SELECT sid, received_ms, seq FROM search_entries WHERE received_ms < ?1 ORDER BY received_ms, sid, seq LIMIT ?2';
   let deleted = 0;
   for (let i = 0; i < BATCHES_PER_RUN; i++) {
     const [, entries] = await env.DB.batch([
-      env.DB.prepare(`DELETE FROM entry_targets WHERE (stream, seq) IN (${oldest})`).bind(
-        before,
-        BATCH,
-      ),
-      env.DB.prepare(`DELETE FROM entries WHERE (stream, seq) IN (${oldest})`).bind(before, BATCH),
+      env.DB.prepare(
+        `DELETE FROM search_targets WHERE (sid, received_ms, seq) IN (${oldest})`,
+      ).bind(before, BATCH),
+      env.DB.prepare(
+        `DELETE FROM search_entries WHERE (sid, received_ms, seq) IN (${oldest})`,
+      ).bind(before, BATCH),
     ]);
     const n = entries?.meta.changes ?? 0;
     deleted += n;

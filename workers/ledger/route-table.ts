@@ -676,15 +676,17 @@ export const ROUTES = {
     tag: 'search',
     summary: 'Exact-match search, newest first',
     description:
-      'Searches the D1 mirror (entries counted in `mirror_lag` are not found yet) of the ' +
-      'streams in the scope; system streams (`_access`) for admins only. The mirror holds ' +
+      'Searches the D1 search index (entries counted in `mirror_lag` are not found yet) of ' +
+      'the streams in the scope; system streams (`_access`) for admins only. The index holds ' +
       'keyed hashes (search tokens) of actor, action, target and outcome unless ' +
-      'SEARCH_CLEAR_FIELDS keeps them in clear; each filter is turned into its token, so ' +
-      'matching is exact. Filters combine with AND. An erased entry is a result with ' +
+      'SEARCH_CLEAR_FIELDS keeps them in clear; each filter is turned into its token, and ' +
+      'each hit is read from its stream and answered only if it has every searched value, ' +
+      'so matching is exact. Filters combine with AND. An erased entry is a result with ' +
       '`erased` instead of `event`, and is found only by stream, since and until; one ' +
       'whose stored bytes fail authentication has `tampered` instead. Pass `cursor` from ' +
-      'one page to get the next. The index keeps SEARCH_RETENTION_DAYS (default 90) of ' +
-      'entries: `window` says where it starts, with a `notice` when the query reaches before.',
+      'one page to get the next (a page may hold fewer than `limit` results and still ' +
+      'have one). The index keeps SEARCH_RETENTION_DAYS (default 90) of entries: `window` ' +
+      'says where it starts, with a `notice` when the query reaches before.',
     auth: { permission: 'read', stream: 'query' },
     access: { action: 'search' },
     query: {

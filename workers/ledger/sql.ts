@@ -11,16 +11,23 @@ export interface Statement {
   readonly params: unknown[];
 }
 
-/** `verb` is "INSERT" or "INSERT OR IGNORE"; `target` is "table (col, ...)". */
+/**
+ * `verb` is "INSERT" or "INSERT OR IGNORE"; `target` is "table (col, ...)"; `one` is the SQL
+ * of one row's values, with a `?` for each of its parameters (default: a `?` per column),
+ * e.g. `((SELECT id FROM t WHERE name = ?), ?)`.
+ */
 export function multiRowInserts(
   verb: string,
   target: string,
   rows: readonly unknown[][],
+  one?: string,
 ): Statement[] {
   const width = rows[0]?.length ?? 0;
   if (width === 0) return [];
   const per = Math.floor(MAX_PARAMS / width);
-  const one = `(${Array(width).fill('?').join(', ')})`;
+  one ??= `(${Array(width).fill('?').join(', ')})`;
+  if (one.split('?').length - 1 !== width)
+    throw new RangeError(`"one" expected ${width} parameters, got ${one.split('?').length - 1}`);
   const out: Statement[] = [];
   for (let at = 0; at < rows.length; at += per) {
     const chunk = rows.slice(at, at + per);

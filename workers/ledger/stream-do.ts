@@ -41,6 +41,7 @@ import {
   type LogPolicy,
   MAX_BUNDLED_ENTRY,
   type MasterKey,
+  parseEntry,
   quorumMet,
   refused,
   type SearchFields,
@@ -428,15 +429,12 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       appended = true;
       if (newKeys !== undefined) this.#keys = newKeys;
       this.#unmirrored.push(
-        added.map(({ item, entry, sealed }): MirrorEntry => {
+        added.map(({ item, entry }): MirrorEntry => {
           const it = items[item] as AppendItem;
           return {
             seq: entry.seq,
             received_at: entry.receivedAt,
-            leafHash: entry.leafHash,
-            sealed,
             fields: it.search ?? searchFieldsOf(JSON.parse(it.canonical)),
-            erased: null,
           };
         }),
       );
@@ -661,6 +659,31 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     return done({ entries, next });
   }
 
+  /**
+   * The entries at `seqs` (any order, repeats ignored), in seq order, as `entries` reads
+   * them: hot rows here, archived ones from R2. Seqs the stream does not have are left out.
+   * Search opens its hits here (workers/ledger/routes/search.ts): D1 holds no contents.
+   */
+  async entriesAt(stream: string, seqs: readonly number[]): Promise<StoredEntry[]> {
+    return (await this.#rowsAt(stream, seqs)).map(presentRow);
+  }
+
+  /** Stored entries at `seqs` that exist, in seq order, decrypted (runs read as one page each). */
+  async #rowsAt(stream: string, seqs: readonly number[]): Promise<OpenRow[]> {
+    const size = this.#headFor(stream).range.size;
+    const wanted = [...new Set(seqs)]
+      .filter((q) => Number.isSafeInteger(q) && q >= 0 && q < size)
+      .sort((a, b) => a - b);
+    const out: OpenRow[] = [];
+    for (let i = 0; i < wanted.length; ) {
+      let j = i + 1;
+      while (j < wanted.length && wanted[j] === (wanted[j - 1] as number) + 1) j++;
+      out.push(...(await this.#rows(wanted[i] as number, j - i)));
+      i = j;
+    }
+    return out;
+  }
+
   /** One entry. */
   async entry(stream: string, seq: number): Promise<LogOutcome<StoredEntry>> {
     const head = this.#existing(stream);
@@ -709,10 +732,25 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /**
-   * Seqs of entries by `actorId` that D1 cannot know yet (from the mirror watermark on):
-   * the Worker finds the rest through the search index.
+   * Seqs of the entries by `actorId`, in seq order: those of `candidates` (what the search
+   * index found) whose entry, opened, has that actor (an index row is a lead, never proof:
+   * a token may be shared by two actors), and those D1 cannot know yet (from the mirror
+   * watermark on). Erased and tampered entries have no actor to compare, so are left out.
    */
-  async unmirroredByActor(stream: string, actorId: string): Promise<number[]> {
+  async entriesByActor(
+    stream: string,
+    actorId: string,
+    candidates: readonly number[],
+  ): Promise<number[]> {
+    const found = new Set<number>();
+    for (const r of await this.#rowsAt(stream, candidates))
+      if (!r.tampered && r.bytes !== undefined && actorOf(r.bytes) === actorId) found.add(r.seq);
+    for (const seq of await this.#unmirroredByActor(stream, actorId)) found.add(seq);
+    return [...found].sort((a, b) => a - b);
+  }
+
+  /** Seqs of entries by `actorId` from the mirror watermark on (D1 cannot know them yet). */
+  async #unmirroredByActor(stream: string, actorId: string): Promise<number[]> {
     this.#headFor(stream);
     const found: number[] = [];
     if (this.#keys === undefined) return found; // nothing was ever stored
@@ -876,6 +914,11 @@ function presentRow(r: OpenRow): StoredEntry {
   if (r.tampered) return { ...head, tampered: true };
   if (r.bytes === undefined) return { ...head, erased: JSON.parse(r.erased ?? '{}') as Erasure };
   return { ...head, entry: toBase64(r.bytes) };
+}
+
+/** The actor id of an entry, from its bytes. */
+function actorOf(entry: Uint8Array): string {
+  return searchFieldsOf(parseEntry(entry).event).actor;
 }
 
 function outOfRange(field: string, rule: string): { ok: false; error: LogFailure } {

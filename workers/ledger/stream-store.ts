@@ -314,13 +314,16 @@ export class StreamStore implements LogStore {
     );
   }
 
-  /** Erasures not yet carried to D1, below `below`, oldest first. */
-  unsyncedErasures(below: number, limit: number): { seq: number; erased: string }[] {
+  /** Erasures not yet carried to D1, below `below`, oldest first (with the time that keys D1's row). */
+  unsyncedErasures(
+    below: number,
+    limit: number,
+  ): { seq: number; received_at: string; erased: string }[] {
     return this.#sql
-      .exec<{ seq: number; erased: string }>(
-        `SELECT seq, erased FROM archived_erasures WHERE synced = 0 AND seq < ?1
+      .exec<{ seq: number; received_at: string; erased: string }>(
+        `SELECT seq, received_at, erased FROM archived_erasures WHERE synced = 0 AND seq < ?1
          UNION ALL
-         SELECT seq, erased FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 AND seq < ?1
+         SELECT seq, received_at, erased FROM entries WHERE erased IS NOT NULL AND erased_synced = 0 AND seq < ?1
          ORDER BY seq LIMIT ?2`,
         below,
         limit,

@@ -1,7 +1,7 @@
 /**
- * The stream's newest entries as the D1 mirror needs them, kept in memory from the append
- * until the mirror has them, so the alarm writes them without reading each entry back from
- * storage, opening it and parsing its event again. Storage stays the outbox: this holds a
+ * The stream's newest entries as the D1 search index needs them (place and search fields),
+ * kept in memory from the append until the mirror has them, so the alarm writes them without
+ * reading each entry back from storage, opening it and parsing its event again. Storage stays the outbox: this holds a
  * copy, and whatever it does not hold (after a restart, past its budget, after an erasure)
  * the mirror reads from storage as before.
  *
@@ -10,8 +10,20 @@
  */
 import type { MirrorEntry } from './publishing.js';
 
-/** Sealed bytes held at most (per stream); past it, the oldest are left to storage. */
+/** Bytes held at most (per stream, as sizeOf counts them); past it, the oldest are left to storage. */
 const MAX_BYTES = 4 << 20;
+
+/**
+ * What an entry held here costs, about: its search fields' strings (2 bytes a UTF-16 unit)
+ * and 100 bytes for the objects around them.
+ */
+function sizeOf(e: MirrorEntry): number {
+  const f = e.fields;
+  if (f === undefined) return 100;
+  let units = f.actor.length + f.action.length + (f.outcome?.length ?? 0);
+  for (const t of f.targets) units += t.length;
+  return 100 + 2 * units;
+}
 
 export class UnmirroredEntries {
   #entries: MirrorEntry[] = [];
@@ -41,13 +53,13 @@ export class UnmirroredEntries {
     }
     for (const e of entries) {
       this.#entries.push(e);
-      this.#bytes += e.sealed.byteLength;
+      this.#bytes += sizeOf(e);
     }
     if (this.#bytes > MAX_BYTES) {
       // Keep the newest half: the mirror is far behind, and reads the rest from storage.
       let k = 0;
       for (let left = this.#bytes; left > MAX_BYTES / 2 && k < this.#entries.length; k++)
-        left -= (this.#entries[k] as MirrorEntry).sealed.byteLength;
+        left -= sizeOf(this.#entries[k] as MirrorEntry);
       this.#drop(k);
     }
   }
@@ -66,7 +78,7 @@ export class UnmirroredEntries {
 
   #drop(k: number): void {
     if (k === 0) return;
-    for (let i = 0; i < k; i++) this.#bytes -= (this.#entries[i] as MirrorEntry).sealed.byteLength;
+    for (let i = 0; i < k; i++) this.#bytes -= sizeOf(this.#entries[i] as MirrorEntry);
     this.#entries = this.#entries.slice(k);
     this.#from += k;
   }

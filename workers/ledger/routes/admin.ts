@@ -8,6 +8,7 @@
 import { recordErasure } from '../access-log.js';
 import { masterKeys, rewrapSearchKey, searchIndex } from '../keys.js';
 import { badRequest, notFound, Problem } from '../problem.js';
+import { SID } from '../publishing.js';
 import { ROUTES } from '../route-table.js';
 import type { Handlers } from '../router.js';
 
@@ -23,15 +24,20 @@ export const adminHandlers = {
       wanted = seqs;
     } else {
       const who = actor as string; // the schema requires exactly one of seqs and actor
-      // The mirror finds what it holds through the search index (rows mirrored while the
-      // actor field was kept in clear hold the value itself); the object scans the rest.
+      // The search index names candidates (rows mirrored while the actor field was kept in
+      // clear hold the value itself); the object keeps those whose entry has that actor, and
+      // scans the entries D1 does not hold yet. Nothing is erased on a token alone.
       const token = (await searchIndex(c.env)).token('actor', who);
       const rows = await c.env.DB.prepare(
-        'SELECT seq FROM entries WHERE stream = ? AND actor_id IN (?, ?) AND erased IS NULL',
+        `SELECT seq FROM search_entries WHERE sid = ${SID} AND actor IN (?, ?)`,
       )
         .bind(stream, token, who)
         .all<{ seq: number }>();
-      wanted = [...rows.results.map((r) => r.seq), ...(await s.unmirroredByActor(stream, who))];
+      wanted = await s.entriesByActor(
+        stream,
+        who,
+        rows.results.map((r) => r.seq),
+      );
       if (wanted.length === 0) throw notFound(`stream "${stream}" has no entries by that actor`);
     }
     wanted = [...new Set(wanted)].sort((a, b) => a - b);
