@@ -1,7 +1,8 @@
 /** Sealed entry bundles (src/entry-bundle.ts, docs/format.md §12). */
 import { describe, expect, it } from 'vitest';
 import { leafKey, newBundleKeys, puncture } from '../../src/bundle-keys.js';
-import { fromUtf8, utf8 } from '../../src/encoding.js';
+import { fromBase64, fromHex, fromUtf8, toBase64, utf8 } from '../../src/encoding.js';
+import { entryLeafHash } from '../../src/entry.js';
 import {
   MAX_SEALED_ENTRY,
   openBundleEntry,
@@ -9,6 +10,7 @@ import {
   sealBundle,
 } from '../../src/entry-bundle.js';
 import { FormatError } from '../../src/format-error.js';
+import { readOwnJson } from '../helpers/shared-vectors.js';
 
 const entries = (n: number) => Array.from({ length: n }, (_, i) => utf8(`{"entry":${i}}`));
 
@@ -110,5 +112,29 @@ describe('entry bundles', () => {
     await expect(sealBundle('prod', 0, entries(257), keys), '257 entries').rejects.toThrow(
       RangeError,
     );
+  });
+});
+
+/** A bundle sealed by the code before the compact form (test/vectors/entry-bundle/v1-legacy.json). */
+interface BundleVector {
+  desc: string;
+  stream: string;
+  first: number;
+  root_key: string;
+  entries: (string | null)[];
+  leaf_hashes: string[];
+  bundle: string;
+}
+
+describe('entry bundle vectors', () => {
+  it('a bundle of the first form opens to its entries, which hash to their leaf hashes', async () => {
+    const v = readOwnJson<BundleVector>('entry-bundle/v1-legacy.json');
+    const keys = [{ depth: 0, prefix: 0, key: fromHex(v.root_key) as Uint8Array }];
+    const bundle = fromBase64(v.bundle) as Uint8Array;
+    const opened = await open(v.stream, v.first, bundle, v.entries.length, keys);
+    expect(opened, v.desc).toEqual(v.entries.map((e) => e ?? 'erased before archiving'));
+    for (const [i, e] of v.entries.entries())
+      if (e !== null)
+        expect(toBase64(entryLeafHash(utf8(e))), `leaf hash ${i}`).toBe(v.leaf_hashes[i]);
   });
 });
