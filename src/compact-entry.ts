@@ -12,11 +12,12 @@
  * against the tile, proves them. An entry that this form would not give back byte for byte
  * has no compact form (compactEntry says so), and its bundle keeps the first form.
  */
-import { deflateRaw, inflateRaw } from './deflate-raw.js';
+import { deflateRaw } from './deflate-raw.js';
 import { bytesEqual, fromBase64, fromUtf8, utf8 } from './encoding.js';
 import { entryBytesOf, eventJsonOf, formatReceivedAt } from './entry.js';
 import { MAX_EVENT_SIZE } from './event.js';
 import { FormatError } from './format-error.js';
+import { inflateRaw } from './inflate-raw.js';
 import { HASH_SIZE } from './merkle.js';
 
 /** Bytes of the receive time: a uint48 of milliseconds reaches the year 10889. */
@@ -70,7 +71,12 @@ export async function compactEntry(
   } catch {
     return undefined;
   }
-  const packed = await deflateRaw(utf8(event));
+  const eventBytes = utf8(event);
+  const packed = await deflateRaw(eventBytes);
+  // Read back as a reader will: a platform whose deflate output this strict decoder refused
+  // (say, padding bits not 0) would otherwise write entries nobody could open.
+  const back = inflateRaw(packed, MAX_EVENT_SIZE);
+  if (back === undefined || !bytesEqual(back, eventBytes)) return undefined;
   const carried = prev === undefined ? HASH_SIZE : 0;
   const out = new Uint8Array(RECEIVED_AT_SIZE + carried + packed.length);
   new DataView(out.buffer).setUint16(0, Math.floor(ms / 2 ** 32));
@@ -102,7 +108,7 @@ export async function expandEntry(
   if (ms > MAX_RECEIVED_MS) bad('received_at', 'must be at most 9999-12-31T23:59:59.999Z');
   const receivedAt = formatReceivedAt(ms);
   const before = prev ?? compact.slice(RECEIVED_AT_SIZE, RECEIVED_AT_SIZE + HASH_SIZE);
-  const event = await inflateRaw(compact.subarray(RECEIVED_AT_SIZE + carried), MAX_EVENT_SIZE);
+  const event = inflateRaw(compact.subarray(RECEIVED_AT_SIZE + carried), MAX_EVENT_SIZE);
   if (event === undefined)
     bad('event', `must be raw DEFLATE (RFC 1951) of at most ${MAX_EVENT_SIZE} bytes`);
   const json = fromUtf8(event);

@@ -26,6 +26,7 @@ export * from './export-format.js';
 export * from './format-error.js';
 export * from './hash-tiles.js';
 export * from './hmac.js';
+export * from './inflate-raw.js';
 export * from './json-shape.js';
 export * from './jwks-cache.js';
 export * from './key-wrap.js';
