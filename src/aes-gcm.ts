@@ -51,3 +51,50 @@ export async function openAesGcm(
     return undefined;
   }
 }
+
+/**
+ * The nonce of a key that seals one message only: 12 zero bytes, not stored. A nonce must
+ * never repeat under a key with different plaintexts (NIST SP 800-38D §8); a key used for one
+ * message cannot repeat one, as with age's file key wrapping (c2sp.org/age §X25519
+ * recipient stanza). The caller must guarantee the single use: it is why it may omit it.
+ */
+const SINGLE_USE_NONCE = new Uint8Array(NONCE_SIZE);
+
+/**
+ * `AES-GCM(plaintext, aad) || tag` under a key that seals this one message and no other
+ * (a leaf key of an archive bundle, src/entry-bundle.ts): the nonce is fixed and not stored,
+ * so the output is the plaintext's length plus TAG_SIZE.
+ */
+export async function sealAesGcmSingleUse(
+  key: CryptoKey,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv: SINGLE_USE_NONCE, additionalData: aad },
+      key,
+      plaintext,
+    ),
+  );
+}
+
+/** The plaintext of `ciphertext || tag` sealed by sealAesGcmSingleUse, or undefined. */
+export async function openAesGcmSingleUse(
+  key: CryptoKey,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  if (sealed.length < TAG_SIZE) return undefined;
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: SINGLE_USE_NONCE, additionalData: aad },
+        key,
+        sealed,
+      ),
+    );
+  } catch {
+    return undefined;
+  }
+}

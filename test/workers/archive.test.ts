@@ -10,6 +10,7 @@ import { exports } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   audit,
+  concat,
   EntryCipher,
   ed25519Verifier,
   entryLeafHash,
@@ -22,8 +23,11 @@ import {
   parseBundle,
   parseBundleKeys,
   parseCheckpoint,
+  parseHashTile,
   parseNote,
+  parseTlogBundle,
   parseTlogProof,
+  sealAesGcm,
   unwrapKey,
   utf8,
   verifyConsistency,
@@ -105,6 +109,13 @@ async function archiveUpTo(stream: string, upTo: number): Promise<void> {
   throw new Error(`${stream} was not archived up to ${upTo}`);
 }
 
+/** An R2 object's bytes (it must exist). */
+async function r2Bytes(key: string): Promise<Uint8Array> {
+  const obj = await env.CHECKPOINTS.get(key);
+  if (obj === null) throw new Error(`${key} is not in R2`);
+  return new Uint8Array(await obj.arrayBuffer());
+}
+
 const rowsHeld = (stream: string) =>
   runInDurableObject<StreamDurableObject, number>(
     stubOf(stream),
@@ -159,6 +170,9 @@ describe('the archive', () => {
       );
       expect(text.includes('plaintext'), o.key).toBe(false);
     }
+    // Bundles are written in the compact form (docs/format.md §12).
+    for (const b of [0, 1, 2])
+      expect((await r2Bytes(archiveKey('arch', -1, b)))[0], `bundle ${b}`).toBe(2);
   });
 
   it('serves the same entries, proofs and tail as before, from the tiles', async () => {
@@ -278,6 +292,7 @@ describe('the archive', () => {
       if (bytes !== undefined && (fromUtf8(bytes) ?? '').includes('arch-10-plaintext'))
         found.push(where);
     };
+    let bundleEntriesOpened = 0;
     await runInDurableObject<StreamDurableObject, void>(stubOf('arch'), async (_, state) => {
       const sql = state.storage.sql;
       const wrapped = sql
@@ -309,16 +324,19 @@ describe('the archive', () => {
         const keys = parseBundleKeys(
           await cipher.openBundleKeys(b.bundle, new Uint8Array(b.sealed)),
         );
-        const obj = await env.CHECKPOINTS.get(archiveKey('arch', -1, b.bundle));
-        const sealed = parseBundle(new Uint8Array(await (obj as R2ObjectBody).arrayBuffer()), 256);
+        const sealed = parseBundle(await r2Bytes(archiveKey('arch', -1, b.bundle)), 256);
+        const place = {
+          stream: 'arch',
+          first: b.bundle * 256,
+          leafHashes: parseHashTile(await r2Bytes(archiveKey('arch', 0, b.bundle)), 256),
+        };
         for (let i = 0; i < 256; i++) {
           const key = leafKey(keys, i);
-          const s = sealed[i] as Uint8Array;
-          if (key !== undefined && s.length > 0)
-            look(
-              `R2 bundle ${b.bundle} entry ${i}`,
-              await openBundleEntry('arch', b.bundle * 256 + i, s, key),
-            );
+          if (key !== undefined) {
+            const opened = await openBundleEntry(place, sealed, i, key);
+            if (opened.ok) bundleEntriesOpened++;
+            look(`R2 bundle ${b.bundle} entry ${i}`, opened.ok ? opened.bytes : undefined);
+          }
           if (b.bundle === 0 && i === 10)
             expect(key, 'the erased entry has no key').toBeUndefined();
         }
@@ -340,6 +358,8 @@ describe('the archive', () => {
         new Uint8Array(await ((await env.CHECKPOINTS.get(o.key)) as R2ObjectBody).arrayBuffer()),
       );
     expect(found).toEqual([]);
+    // The search opened every archived entry but the erased one (in the compact form).
+    expect(bundleEntriesOpened, 'archived entries opened').toBe(768 - 1);
   });
 
   it('keeps working after a restart: the head comes from the kept nodes and the tail', async () => {
@@ -401,5 +421,83 @@ describe('a stream made before the archive existed', () => {
     });
     expect(afterReport.problems).toEqual([]);
     expect(afterReport.root).toBe(beforeReport.root);
+  });
+});
+
+describe('a bundle archived in the first form (v1), before the compact form existed', () => {
+  it('is read, served, verified and erased as before', async () => {
+    const s = 'first-form';
+    await fill(s, 600, 'v1');
+    await archiveUpTo(s, 512);
+    const key = archiveKey(s, -1, 0);
+    const served = async () =>
+      new Uint8Array(await (await api(`/v1/streams/${s}/tile/entries/000`)).arrayBuffer());
+    const servedBefore = await served();
+    const entriesBefore = await json(api(`/v1/streams/${s}/entries?limit=600`));
+    // Bundle 0 sealed again as the version before wrote it (docs/format.md §12, v1): per
+    // entry, uint32 length || nonce || AES-256-GCM(leaf key, entry bytes, v1 aad) || tag,
+    // under the same key tree; put in place of the compact one with the bucket's own put (the
+    // ledger never overwrites; this is the test standing in for the version before).
+    await runInDurableObject<StreamDurableObject, void>(stubOf(s), async (_, state) => {
+      const sql = state.storage.sql;
+      const wrapped = sql
+        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'data_key'")
+        .one().value;
+      const cipher = await EntryCipher.create(
+        s,
+        await unwrapKey(await masterKeys(env), wrapped, `stream:${s}`),
+      );
+      const sealedKeys = sql
+        .exec<{ sealed: ArrayBuffer }>('SELECT sealed FROM bundle_keys WHERE bundle = 0')
+        .one().sealed;
+      const keys = parseBundleKeys(await cipher.openBundleKeys(0, new Uint8Array(sealedKeys)));
+      const compact = parseBundle(await r2Bytes(key), 256);
+      expect(compact.version, 'archived in the compact form').toBe(2);
+      const place = {
+        stream: s,
+        first: 0,
+        leafHashes: parseHashTile(await r2Bytes(archiveKey(s, 0, 0)), 256),
+      };
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < 256; i++) {
+        const leaf = leafKey(keys, i) as Uint8Array;
+        const opened = await openBundleEntry(place, compact, i, leaf);
+        if (!opened.ok) throw new Error(opened.detail);
+        const aes = await crypto.subtle.importKey('raw', leaf, 'AES-GCM', false, ['encrypt']);
+        const sealed = await sealAesGcm(
+          aes,
+          opened.bytes,
+          utf8(`stele bundle entry v1\n${s}\n${i}`),
+        );
+        const length = new Uint8Array(4);
+        new DataView(length.buffer).setUint32(0, sealed.length);
+        parts.push(length, sealed);
+      }
+      const v1 = concat(...parts);
+      await put.call(env.CHECKPOINTS, key, v1);
+    });
+    const v1 = await r2Bytes(key);
+    expect(parseBundle(v1, 256).version, 'now in the first form').toBe(1);
+    await abortAllDurableObjects(); // forget the bundle as read before
+    expect(await served(), 'served in the clear, byte for byte as before').toEqual(servedBefore);
+    expect(await json(api(`/v1/streams/${s}/entries?limit=600`))).toEqual(entriesBefore);
+    const vk = await vkey(s);
+    const report = await audit(ledgerSource(client, s), { stream: s, log: ed25519Verifier(vk) });
+    expect(report.problems).toEqual([]);
+    expect(report.entries_verified).toBe(600);
+    // Erased by shredding its key: the v1 bundle stays as it is, the entry reads as erased.
+    const r = await json<{ erased: number[] }>(
+      api(`/v1/streams/${s}/erasures`, { body: { seqs: [5], reason: 'first form' } }),
+    );
+    expect(r.erased).toEqual([5]);
+    await settle(s);
+    expect(await json(api(`/v1/streams/${s}/entries/5`))).toMatchObject({ seq: 5, erased: {} });
+    const after = await audit(ledgerSource(client, s), { stream: s, log: ed25519Verifier(vk) });
+    expect(after.problems).toEqual([]);
+    expect(after.erased.map((x) => x.seq)).toEqual([5]);
+    expect(await r2Bytes(key), 'the bundle is never rewritten').toEqual(v1);
+    const clear = parseTlogBundle(await served(), 256);
+    expect(clear[5], 'erased').toHaveLength(0);
+    expect(clear[6]?.length).toBeGreaterThan(0);
   });
 });

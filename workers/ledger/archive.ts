@@ -11,6 +11,7 @@
  * the same tile (byte for byte) or a bundle that opens to the same entries.
  */
 import {
+  type BundlePlace,
   bytesEqual,
   type EntryCipher,
   FULL_TILE_SIZE,
@@ -20,6 +21,7 @@ import {
   leafKey,
   openBundleEntry,
   parseBundle,
+  type SealedBundle,
   TILE_HEIGHT,
   TILE_WIDTH,
 } from '../../src/index.js';
@@ -91,31 +93,30 @@ export function tileBytes(hashes: readonly Uint8Array[]): Uint8Array {
 
 /**
  * Whether an existing bundle holds exactly `entries` (undefined: erased before archiving)
- * under `keys`: its nonces differ from a new sealing's, so it is compared by what it opens to.
+ * under `keys`, in either form: a retry after a crash may find one sealed by the version
+ * before (v1, random nonces), so it is compared by what it opens to, not byte for byte.
  */
 export async function sameBundle(
-  stream: string,
-  first: number,
+  place: BundlePlace,
   existing: Uint8Array,
   entries: readonly (Uint8Array | undefined)[],
   keys: readonly KeyNode[],
 ): Promise<boolean> {
-  let sealed: Uint8Array[];
+  let sealed: SealedBundle;
   try {
     sealed = parseBundle(existing, entries.length);
   } catch {
     return false;
   }
   for (const [i, e] of entries.entries()) {
-    const s = sealed[i] as Uint8Array;
     if (e === undefined) {
-      if (s.length !== 0) return false;
+      if ((sealed.entries[i] as Uint8Array).length !== 0) return false;
       continue;
     }
     const key = leafKey(keys, i);
     if (key === undefined) return false;
-    const opened = await openBundleEntry(stream, first + i, s, key);
-    if (opened === undefined || !bytesEqual(opened, e)) return false;
+    const opened = await openBundleEntry(place, sealed, i, key);
+    if (!opened.ok || !bytesEqual(opened.bytes, e)) return false;
   }
   return true;
 }

@@ -24,10 +24,10 @@ import {
   openBundleEntry,
   parseBundle,
   parseBundleKeys,
-  parseEntry,
   parseHashTile,
   perfectRoot,
   puncture,
+  type SealedBundle,
   sealBundle,
   TILE_HEIGHT,
 } from '../../src/index.js';
@@ -95,12 +95,14 @@ export class StreamArchive {
     }
     const entries = await openRows(this.cipher, rows);
     const tree = keys;
-    const sealed = await sealBundle(this.stream, from, entries, tree);
-    const tile = formatHashTile(rows.map((r) => new Uint8Array(r.leaf_hash)));
+    const leafHashes = rows.map((r) => new Uint8Array(r.leaf_hash));
+    const place = { stream: this.stream, first: from, leafHashes };
+    const sealed = await sealBundle(place, entries, tree);
+    const tile = formatHashTile(leafHashes);
     // Every object of the bundle is written (in parallel) before its rows go.
     const puts = [
       putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, (have) =>
-        sameBundle(this.stream, from, have, entries, tree),
+        sameBundle(place, have, entries, tree),
       ),
       putOnce(this.bucket, archiveKey(this.stream, 0, bundle), tile, (have) =>
         bytesEqual(have, tile),
@@ -208,12 +210,15 @@ export class StreamArchive {
     const erasures = new Map(
       this.db.archivedErasures(from, from + BUNDLE_WIDTH).map((e) => [e.seq, e]),
     );
-    let sealed: Uint8Array[] | undefined;
+    let sealed: SealedBundle | undefined;
     try {
       sealed = bytes === undefined ? undefined : parseBundle(bytes, BUNDLE_WIDTH);
-    } catch {
+    } catch (e) {
+      console.error(`stream ${this.stream}: archived bundle ${bundle} does not parse: ${e}`);
       sealed = undefined;
     }
+    const place =
+      hashes === undefined ? undefined : { stream: this.stream, first: from, leafHashes: hashes };
     return Promise.all(
       Array.from({ length: BUNDLE_WIDTH }, async (_, i): Promise<ArchivedRow> => {
         const seq = from + i;
@@ -228,26 +233,33 @@ export class StreamArchive {
             erased: erasure.erased,
             tampered: false,
           };
-        const s = sealed?.[i];
         const key = keys === undefined ? undefined : leafKey(keys, i);
+        // The entry's exact bytes, checked against its leaf hash in the level-0 tile.
         const opened =
-          s === undefined || s.length === 0 || key === undefined || hashes === undefined
+          sealed === undefined || key === undefined || place === undefined
             ? undefined
-            : await openBundleEntry(this.stream, seq, s, key);
-        let received_at = '';
-        if (opened !== undefined) {
-          try {
-            const e = parseEntry(opened);
-            if (e.seq === seq && e.stream === this.stream) received_at = e.receivedAt;
-          } catch {}
-        }
-        if (opened === undefined || received_at === '') {
+            : await openBundleEntry(place, sealed, i, key);
+        if (!opened?.ok) {
           console.error(
-            `stream ${this.stream}: archived entry ${seq} is missing or fails authentication`,
+            `stream ${this.stream}: archived entry ${seq} is missing or fails authentication${opened === undefined ? '' : ` (${opened.reason}: ${opened.detail})`}`,
           );
-          return { seq, received_at, leaf_hash, bytes: undefined, erased: null, tampered: true };
+          return {
+            seq,
+            received_at: '',
+            leaf_hash,
+            bytes: undefined,
+            erased: null,
+            tampered: true,
+          };
         }
-        return { seq, received_at, leaf_hash, bytes: opened, erased: null, tampered: false };
+        return {
+          seq,
+          received_at: opened.receivedAt,
+          leaf_hash,
+          bytes: opened.bytes,
+          erased: null,
+          tampered: false,
+        };
       }),
     );
   }
