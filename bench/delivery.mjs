@@ -12,17 +12,17 @@
 //      load stops, the time until both have delivered everything. Target: ingest not slowed
 //      (ratio to the ceiling near 1) and the lag bounded (delivery keeps up).
 // Env: RUNS (default 2), DURATION seconds (default 30).
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { startDev, stopAll } from './dev-server.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 2);
 const DURATION = Number(process.env.DURATION ?? 30);
-const PORT = 8821;
+const PORT = Number(process.env.PORT ?? 8821);
 const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'stele-delivery-'));
 const env = {
@@ -33,71 +33,21 @@ const env = {
 const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const LEDGER = `http://127.0.0.1:${PORT}`;
-let child;
-
-function stop() {
-  try {
-    if (child) process.kill(-child.pid, 'SIGTERM');
-  } catch {}
-}
-process.on('exit', stop);
-process.on('SIGINT', () => process.exit(130));
-
 async function startLedger() {
-  // Another bench on this port would answer the health check with its own secrets.
-  const taken = await fetch(`${LEDGER}/healthz`).then(
-    () => true,
-    () => false,
-  );
-  if (taken) throw new Error(`127.0.0.1:${PORT} is in use: stop what listens there`);
-  const persist = join(tmp, 'ledger');
-  const config = join(root, 'wrangler.toml');
-  execFileSync(
-    'wrangler',
-    ['d1', 'migrations', 'apply', 'DB', '--local', '-c', config, '--persist-to', persist],
-    { env, stdio: 'ignore' },
-  );
-  const vars = {
-    ADMIN_TOKEN: ADMIN,
-    LOG_PRIVATE_KEY: randomBytes(32).toString('base64'),
-    MASTER_KEY: randomBytes(32).toString('base64'),
-    DESTINATIONS_LOCAL_HTTP: 'true',
-    DEST_BENCH_KEY: SECRET,
-  };
-  const envFile = join(tmp, 'bench.vars');
-  writeFileSync(
-    envFile,
-    Object.entries(vars)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(''),
-  );
-  child = spawn(
-    'wrangler',
-    [
-      'dev',
-      '-c',
-      config,
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(PORT),
-      '--log-level=error',
-      '--persist-to',
-      persist,
-      // The secrets as a file of their own: with --env-file wrangler reads no .dev.vars
-      // (which `npm start` writes, and which would win over --var).
-      '--env-file',
-      envFile,
-    ],
-    { env, stdio: 'ignore', detached: true },
-  );
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`${LEDGER}/healthz`)).status < 500) return;
-    } catch {}
-    await sleep(500);
-  }
-  throw new Error('the ledger did not start');
+  await startDev({
+    config: join(root, 'wrangler.toml'),
+    port: PORT,
+    persist: join(tmp, 'ledger'),
+    migrate: true,
+    env,
+    vars: {
+      ADMIN_TOKEN: ADMIN,
+      LOG_PRIVATE_KEY: randomBytes(32).toString('base64'),
+      MASTER_KEY: randomBytes(32).toString('base64'),
+      DESTINATIONS_LOCAL_HTTP: 'true',
+      DEST_BENCH_KEY: SECRET,
+    },
+  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -300,5 +250,5 @@ for (let run = 1; run <= RUNS; run++) {
 }
 const missing = [raw, ocsf].map((r) => r.refused);
 console.log(`\nrequests refused by the receivers (bad signature): ${missing.join(', ')}`);
-stop();
+stopAll();
 process.exit(0);

@@ -9,17 +9,17 @@
 // end it times inclusion proofs of the oldest entry (archived: its tile comes from R2) and
 // the newest (hot: from the object's rows), interleaved, so their ratio is of the same run.
 // The capacity run of issue #13 is ENTRIES=10000000 STEPS=10.
-// Env: ENTRIES (default 200000), STEPS (points at which sizes are printed, default 4),
+// Env: ENTRIES (default 100000), PORT (default 8811), STEPS (points at which sizes are printed, default 4),
 // PROOFS (inclusion proofs timed per entry, default 200).
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startDev } from './dev-server.mjs';
 
-const ENTRIES = Number(process.env.ENTRIES ?? 200_000);
+const ENTRIES = Number(process.env.ENTRIES ?? 100_000);
 const STEPS = Number(process.env.STEPS ?? 4);
-const PORT = 8811;
+const PORT = Number(process.env.PORT ?? 8811);
 const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'stele-storage-'));
 const persist = join(tmp, 'ledger');
@@ -30,14 +30,6 @@ const env = {
 };
 const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
 const STREAM = 'storage';
-let child;
-
-process.on('exit', () => {
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {}
-});
-process.on('SIGINT', () => process.exit(130));
 
 const ACTIONS = ['ssh.login', 'ssh.logout', 'db.query', 'db.export', 'k8s.exec', 'secret.read'];
 let counter = 0;
@@ -155,52 +147,19 @@ async function settle(size) {
 const kb = (b) => `${(b / 1024).toFixed(0).padStart(9)} KiB`;
 const per = (b, n) => `${(b / n).toFixed(1).padStart(7)} B/entry`;
 
-execFileSync(
-  'wrangler',
-  [
-    'd1',
-    'migrations',
-    'apply',
-    'DB',
-    '--local',
-    '-c',
-    join(root, 'wrangler.toml'),
-    '--persist-to',
-    persist,
-  ],
-  { env, stdio: 'ignore' },
-);
-child = spawn(
-  'wrangler',
-  [
-    'dev',
-    '-c',
-    join(root, 'wrangler.toml'),
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(PORT),
-    '--log-level=error',
-    '--persist-to',
-    persist,
-    '--var',
-    `ADMIN_TOKEN:${ADMIN}`,
-    '--var',
-    `LOG_PRIVATE_KEY:${randomBytes(32).toString('base64')}`,
-    '--var',
-    `MASTER_KEY:${randomBytes(32).toString('base64')}`,
-    '--var',
-    'MIRROR_INTERVAL_MS:1000',
-  ],
-  { env, stdio: 'ignore', detached: true },
-);
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${PORT}/healthz`)).status < 500) break;
-  } catch {}
-  if (i > 240) throw new Error('the ledger did not start');
-  await new Promise((r) => setTimeout(r, 500));
-}
+await startDev({
+  config: join(root, 'wrangler.toml'),
+  port: PORT,
+  persist,
+  migrate: true,
+  env,
+  vars: {
+    ADMIN_TOKEN: ADMIN,
+    LOG_PRIVATE_KEY: randomBytes(32).toString('base64'),
+    MASTER_KEY: randomBytes(32).toString('base64'),
+    MIRROR_INTERVAL_MS: '1000',
+  },
+});
 
 const sample = JSON.stringify(varied());
 counter = 0;
