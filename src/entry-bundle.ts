@@ -12,7 +12,7 @@
  * Entry i of bundle N is seq N × 256 + i; its leaf hash is item i of level-0 tile N.
  */
 import { NONCE_SIZE, openAesGcm, sealAesGcm, TAG_SIZE } from './aes-gcm.js';
-import { BUNDLE_WIDTH, type KeyNode, leafKey } from './bundle-keys.js';
+import { BUNDLE_WIDTH, type KeyNode, leafKeys } from './bundle-keys.js';
 import { utf8 } from './encoding.js';
 import { MAX_ENTRY_SIZE } from './entry.js';
 import { FormatError } from './format-error.js';
@@ -43,10 +43,11 @@ export async function sealBundle(
     throw new RangeError(`"first" expected a multiple of ${BUNDLE_WIDTH}, got ${first}`);
   if (entries.length < 1 || entries.length > BUNDLE_WIDTH)
     throw new RangeError(`"entries" expected 1 to ${BUNDLE_WIDTH} entries, got ${entries.length}`);
+  const leaves = leafKeys(keys);
   const parts = await Promise.all(
     entries.map(async (bytes, i) => {
       if (bytes === undefined) return new Uint8Array(0);
-      const key = leafKey(keys, i);
+      const key = leaves[i];
       if (key === undefined) throw new RangeError(`entry ${first + i} has no key (punctured)`);
       return sealAesGcm(await aesKey(key), bytes, aad(stream, first + i));
     }),

@@ -17,7 +17,7 @@ import {
   formatHashTile,
   formatTilePath,
   type KeyNode,
-  leafKey,
+  leafKeys,
   openBundleEntry,
   parseBundle,
   TILE_HEIGHT,
@@ -106,13 +106,14 @@ export async function sameBundle(
   } catch {
     return false;
   }
+  const leaves = leafKeys(keys);
   for (const [i, e] of entries.entries()) {
     const s = sealed[i] as Uint8Array;
     if (e === undefined) {
       if (s.length !== 0) return false;
       continue;
     }
-    const key = leafKey(keys, i);
+    const key = leaves[i];
     if (key === undefined) return false;
     const opened = await openBundleEntry(stream, first + i, s, key);
     if (opened === undefined || !bytesEqual(opened, e)) return false;

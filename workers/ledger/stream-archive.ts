@@ -18,7 +18,7 @@ import {
   formatHashTile,
   HASH_SIZE,
   type KeyNode,
-  leafKey,
+  leafKeys,
   type NodeId,
   newBundleKeys,
   openBundleEntry,
@@ -208,6 +208,7 @@ export class StreamArchive {
     const erasures = new Map(
       this.db.archivedErasures(from, from + BUNDLE_WIDTH).map((e) => [e.seq, e]),
     );
+    const leaves = keys === undefined ? undefined : leafKeys(keys);
     let sealed: Uint8Array[] | undefined;
     try {
       sealed = bytes === undefined ? undefined : parseBundle(bytes, BUNDLE_WIDTH);
@@ -229,7 +230,7 @@ export class StreamArchive {
             tampered: false,
           };
         const s = sealed?.[i];
-        const key = keys === undefined ? undefined : leafKey(keys, i);
+        const key = leaves?.[i];
         const opened =
           s === undefined || s.length === 0 || key === undefined || hashes === undefined
             ? undefined
