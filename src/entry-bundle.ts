@@ -26,7 +26,7 @@ import {
   sealAesGcmSingleUse,
   TAG_SIZE,
 } from './aes-gcm.js';
-import { BUNDLE_WIDTH, type KeyNode, leafKey } from './bundle-keys.js';
+import { BUNDLE_WIDTH, type KeyNode, leafKeys } from './bundle-keys.js';
 import { compactEntry, expandEntry, RECEIVED_AT_SIZE } from './compact-entry.js';
 import { bytesEqual, utf8 } from './encoding.js';
 import { entryLeafHash, MAX_ENTRY_SIZE, parseEntry } from './entry.js';
@@ -110,8 +110,10 @@ export async function sealBundle(
 ): Promise<Uint8Array> {
   checkPlace(place, entries.length);
   const { stream, first, leafHashes } = place;
+  // Every leaf key in one walk of the tree (255 expansions, not 8 per entry).
+  const leaves = leafKeys(keys);
   const leaf = (i: number): Uint8Array => {
-    const key = leafKey(keys, i);
+    const key = leaves[i];
     if (key === undefined) throw new RangeError(`entry ${first + i} has no key (punctured)`);
     return key;
   };

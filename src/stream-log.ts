@@ -450,16 +450,18 @@ export class StreamLog {
    * `mirrorBatch`) to the mirror and returns the seq after the last one it wrote, or
    * undefined when there is nothing to send. Only once it returned does the watermark move
    * (a crash in between re-sends the batch; the mirror's writes are idempotent). `moved`
-   * runs after each move.
+   * runs after each move. At most `maxBatches` batches are sent (one slice of an alarm's
+   * work); returns whether entries are left to send.
    */
   async drainOutbox(
     send: (from: number) => Promise<number | undefined>,
     moved?: (next: number) => void,
-  ): Promise<void> {
-    for (;;) {
+    maxBatches = Number.POSITIVE_INFINITY,
+  ): Promise<boolean> {
+    for (let n = 0; n < maxBatches; n++) {
       const from = this.#mirrored;
       const next = await send(from);
-      if (next === undefined) return;
+      if (next === undefined) return false;
       if (!Number.isSafeInteger(next) || next <= from || next > this.size)
         throw new Error(`outbox: a batch from ${from} cannot end at ${next} (size ${this.size})`);
       // Another drain may have moved the watermark while this one was sending.
@@ -468,6 +470,7 @@ export class StreamLog {
       this.#mirrored = next;
       moved?.(next);
     }
+    return this.#mirrored < this.size;
   }
 
   // --- the alarm's policy ----------------------------------------------------------------
@@ -508,16 +511,18 @@ export class StreamLog {
   }
 
   /**
-   * When the next alarm fires after one that ran its steps (`ok`: all succeeded;
-   * `archiveMore`: bundles wait to be archived; `otherWork`: the shell has work of its own
-   * pending), or undefined when nothing waits. Failures back off exponentially.
+   * When the next alarm fires after one that ran its steps (`ok`: all succeeded; `more`:
+   * the alarm stopped at the end of its slice with batches still to mirror or bundles to
+   * archive; `otherWork`: the shell has work of its own pending), or undefined when nothing
+   * waits. Failures back off exponentially.
    */
-  nextAlarm(ok: boolean, archiveMore: boolean, otherWork: () => boolean): number | undefined {
+  nextAlarm(ok: boolean, more: boolean, otherWork: () => boolean): number | undefined {
     this.#failures = ok ? 0 : this.#failures + 1;
     const soon = this.#clock() + ALARM_MIN_DELAY_MS;
     if (!ok) return this.#clock() + this.backoff();
-    // Bundles wait to be archived: go on at once, so the hot tail keeps pace.
-    if (archiveMore) return soon;
+    // The alarm's work is cut into slices, so that appends run between them: go on at
+    // once, so the mirror and the hot tail keep pace.
+    if (more) return soon;
     if (this.size > (this.#signed?.size ?? 0))
       return Math.max(soon, (this.#signed?.signedAt ?? 0) + this.#policy.checkpointIntervalMs);
     if (this.pending() || otherWork())

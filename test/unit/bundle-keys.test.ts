@@ -6,6 +6,7 @@ import {
   formatBundleKeys,
   type KeyNode,
   leafKey,
+  leafKeys,
   newBundleKeys,
   parseBundleKeys,
   puncture,
@@ -61,6 +62,20 @@ describe('bundle keys', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('leafKeys derives the same key as leafKey for every leaf, punctured or not', () => {
+    const hex = (ks: (Uint8Array | undefined)[]) => ks.map((k) => (k === undefined ? k : toHex(k)));
+    expect(hex(leafKeys(root())), 'the whole tree').toEqual(allKeys(root()));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { maxLength: 40 }), (gone) => {
+        let nodes = root();
+        for (const j of gone) nodes = puncture(nodes, j);
+        expect(hex(leafKeys(nodes)), `punctured at ${gone}`).toEqual(allKeys(nodes));
+      }),
+      { numRuns: 100 },
+    );
+    expect(leafKeys([]), 'every leaf punctured').toEqual(new Array(BUNDLE_WIDTH).fill(undefined));
   });
 
   it('punctures every leaf down to nothing', () => {

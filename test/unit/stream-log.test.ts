@@ -408,7 +408,7 @@ describe('the stream log: appends, waiters and the alarm policy', () => {
     expect(log.nextAlarm(false, false, () => false) ?? 0).toBeLessThanOrEqual(now() + 60_000);
     expect(
       log.nextAlarm(true, true, () => false),
-      'archiving goes on at once',
+      'a slice that left work goes on at once',
     ).toBe(now() + 10);
     expect(log.failures).toBe(0);
   });
@@ -421,7 +421,12 @@ describe('the stream log: appends, waiters and the alarm policy', () => {
       k,
     );
     expect(log.archiveLimit(4), 'nothing mirrored').toBe(0);
-    await log.drainOutbox(async (from) => (from < 9 ? Math.min(9, from + 3) : undefined));
+    const send = async (from: number) => (from < 9 ? Math.min(9, from + 3) : undefined);
+    expect(await log.drainOutbox(send, undefined, 2), 'a slice of two batches: more left').toBe(
+      true,
+    );
+    expect(store.watermarks).toEqual([3, 6]);
+    expect(await log.drainOutbox(send, undefined, 2), 'the rest: nothing left').toBe(false);
     expect(store.watermarks).toEqual([3, 6, 9]);
     expect(log.archiveLimit(4)).toBe(8);
     expect(log.archiveLimit(9), 'the newest entry stays').toBe(0);

@@ -18,7 +18,7 @@ import {
   formatHashTile,
   formatTilePath,
   type KeyNode,
-  leafKey,
+  leafKeys,
   openBundleEntry,
   parseBundle,
   type SealedBundle,
@@ -108,12 +108,13 @@ export async function sameBundle(
   } catch {
     return false;
   }
+  const leaves = leafKeys(keys);
   for (const [i, e] of entries.entries()) {
     if (e === undefined) {
       if ((sealed.entries[i] as Uint8Array).length !== 0) return false;
       continue;
     }
-    const key = leafKey(keys, i);
+    const key = leaves[i];
     if (key === undefined) return false;
     const opened = await openBundleEntry(place, sealed, i, key);
     if (!opened.ok || !bytesEqual(opened.bytes, e)) return false;

@@ -138,6 +138,13 @@ const DEFAULT_MIRROR_INTERVAL_MS = 5000;
 /** Entries mirrored to D1 per batch (one D1 transaction). */
 const MIRROR_BATCH = 500;
 /**
+ * Mirror batches per alarm: the alarm's work goes in slices, the next one an alarm of its
+ * own right after, so that appends run in between (under the 100-event batch load an alarm
+ * that drained and archived everything held the object for 0.4-0.5 s at a time, and every
+ * append waited behind it; docs/benchmarks.md).
+ */
+const MIRROR_BATCHES_PER_ALARM = 2;
+/**
  * How long, and for how many of the newest keyed entries, an idempotency key is remembered
  * once its entry is archived (docs/api.md §Idempotency): a retry within both is answered as
  * a duplicate. About 200 bytes each: the cap bounds them to some 200 MB per stream.
@@ -493,7 +500,8 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const head = this.#log.head;
     if (head === undefined) return;
     const now = Date.now();
-    let archiveMore = false;
+    // Whether this alarm's slice left mirror batches or bundles for the next one.
+    let more = false;
     // Independent steps: a failure in one (say, a witness is down) does not hold up the others.
     const steps: [string, () => Promise<void>][] = [
       [
@@ -507,15 +515,15 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         'publish and mirror',
         async () => {
           if (!this.#log.mirrorDue(now, this.#erasuresUnsynced())) return;
-          await this.#publishAndMirror(head.stream);
+          more = await this.#publishAndMirror(head.stream);
           this.#log.drained(now);
         },
       ],
       [
         'archive',
         async () => {
-          archiveMore =
-            (await this.#archiveOf()?.step(this.#log.archiveLimit(BUNDLE_WIDTH))) ?? false;
+          if ((await this.#archiveOf()?.step(this.#log.archiveLimit(BUNDLE_WIDTH))) === true)
+            more = true;
           this.#db.pruneKeys(now - IDEMPOTENCY_WINDOW_MS, IDEMPOTENCY_KEYS, 1000);
           this.#db.thinCheckpoints(now - CHECKPOINTS_KEPT_MS, 5000);
         },
@@ -534,7 +542,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     }
     // Reschedule while anything is pending (the log's policy): unsigned entries, unpublished
     // checkpoints, entries not yet mirrored or archived. Failures back off exponentially.
-    const next = this.#log.nextAlarm(ok, archiveMore, () => this.#pending());
+    const next = this.#log.nextAlarm(ok, more, () => this.#pending());
     if (next !== undefined) await this.#alarmBy(next);
     const ctx = this.#cosigning();
     const signed = this.#log.signed;
@@ -575,11 +583,12 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   }
 
   /**
-   * Publishes unpublished checkpoints to R2 and mirrors entries past the watermark into D1,
-   * with the checkpoint index in the same D1 transaction as the first mirror batch. A failed
-   * R2 write does not hold up the mirror (it is reported after it).
+   * Publishes unpublished checkpoints to R2 and mirrors entries past the watermark into D1
+   * (MIRROR_BATCHES_PER_ALARM batches at most), with the checkpoint index in the same D1
+   * transaction as the first mirror batch. A failed R2 write does not hold up the mirror (it
+   * is reported after it). Returns whether entries are left to mirror.
    */
-  async #publishAndMirror(stream: string): Promise<void> {
+  async #publishAndMirror(stream: string): Promise<boolean> {
     let published: { statements: D1PreparedStatement[]; sizes: number[] } = {
       statements: [],
       sizes: [],
@@ -594,7 +603,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const keys = this.#keys && { ...this.#keys, index: await searchIndex(this.env) };
     // The log moves the watermark only after D1 has the rows: a crash in between re-sends
     // them, and INSERT OR IGNORE drops the repeats.
-    await this.#log.drainOutbox(
+    const more = await this.#log.drainOutbox(
       async (from) => {
         const next =
           keys === undefined
@@ -614,6 +623,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
         return next;
       },
       (next) => this.#unmirrored.mirroredUpTo(next),
+      MIRROR_BATCHES_PER_ALARM,
     );
     // Erasures of entries D1 already holds (later ones are mirrored erased).
     for (;;) {
@@ -622,6 +632,7 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       for (const seq of done) this.#db.markErasureSynced(seq);
     }
     if (publishError !== undefined) throw publishError;
+    return more;
   }
 
   /**
