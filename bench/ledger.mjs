@@ -8,11 +8,12 @@
 // Env: RUNS (default 2), DURATION seconds (default 10), BIG (entries for the large tree,
 // default 1000000), ONLY=batches (the batch cells alone). Installs wrk from apt when it is
 // missing (needs root, as here).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startDev, stopAll } from './dev-server.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 2);
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -26,7 +27,6 @@ const env = {
   WRANGLER_SEND_METRICS: 'false',
 };
 const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
-const children = [];
 
 function ensureWrk() {
   if (spawnSync('wrk', ['--version']).error === undefined) return;
@@ -34,53 +34,6 @@ function ensureWrk() {
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
   execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
 }
-
-async function start(name, config, port, extra = []) {
-  const persist = join(tmp, name);
-  if (name === 'ledger') {
-    execFileSync(
-      'wrangler',
-      ['d1', 'migrations', 'apply', 'DB', '--local', '-c', config, '--persist-to', persist],
-      { env, stdio: 'ignore' },
-    );
-  }
-  const child = spawn(
-    'wrangler',
-    [
-      'dev',
-      '-c',
-      config,
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--log-level=error',
-      '--persist-to',
-      persist,
-      ...extra,
-    ],
-    { env, stdio: 'ignore', detached: true },
-  );
-  children.push(child);
-  for (let i = 0; i < 120; i++) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (r.status < 500) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${name} did not start`);
-}
-
-function stop() {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid, 'SIGTERM');
-    } catch {}
-  }
-}
-process.on('exit', stop);
-process.on('SIGINT', () => process.exit(130));
 
 const EVENT = {
   action: 'ssh.login',
@@ -199,15 +152,24 @@ async function waitCheckpoint(port, stream, size) {
 
 ensureWrk();
 console.log(`node ${process.version}; ${RUNS} runs of ${DURATION} s; wrk on 127.0.0.1`);
-await start('ledger', join(root, 'wrangler.toml'), 8801, [
-  '--var',
-  `ADMIN_TOKEN:${ADMIN}`,
-  '--var',
-  `LOG_PRIVATE_KEY:${randomBytes(32).toString('base64')}`,
-  '--var',
-  `MASTER_KEY:${randomBytes(32).toString('base64')}`,
-]);
-await start('ceiling', join(root, 'bench/ceiling/wrangler.toml'), 8802);
+await startDev({
+  config: join(root, 'wrangler.toml'),
+  port: 8801,
+  persist: join(tmp, 'ledger'),
+  migrate: true,
+  env,
+  vars: {
+    ADMIN_TOKEN: ADMIN,
+    LOG_PRIVATE_KEY: randomBytes(32).toString('base64'),
+    MASTER_KEY: randomBytes(32).toString('base64'),
+  },
+});
+await startDev({
+  config: join(root, 'bench/ceiling/wrangler.toml'),
+  port: 8802,
+  persist: join(tmp, 'ceiling'),
+  env,
+});
 const single = Array.from({ length: 64 }, () => JSON.stringify(varied()));
 const batch100 = Array.from({ length: 64 }, () =>
   JSON.stringify({ events: Array.from({ length: 100 }, varied) }),
@@ -290,4 +252,4 @@ for (let run = 1; run <= RUNS; run++) {
     `${'read one entry, 1 conn'.padEnd(32)} total p50 ${q(total, 0.5)} ms p99 ${q(total, 0.99)} ms; of which the _access record p50 ${q(record, 0.5)} ms p99 ${q(record, 0.99)} ms`,
   );
 }
-stop();
+stopAll();
