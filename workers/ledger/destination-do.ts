@@ -180,8 +180,8 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
 
     const unusable = transport.credentials(config, vars);
     if (unusable !== undefined) {
-      const last_error = { at: new Date().toISOString(), message: unusable };
-      return save(paused({ ...state, last_error }, unusable), undefined);
+      const last_error = { at: new Date().toISOString(), message: unusable.why };
+      return save(paused({ ...state, last_error }, unusable.why), undefined);
     }
 
     let requests = 0;

@@ -14,21 +14,19 @@ import {
   datadogRequest,
   gzip,
 } from '../../../src/index.js';
-import { failure, MAX_ERROR, type Transport } from './transport.js';
+import { failure, MAX_ERROR, type Transport, unusableSecret } from './transport.js';
 
 export const datadog: Transport<DatadogDestination> = {
   envelope: 1, // "["
   size: (r, config) => datadogLogSize(config, r),
   limits: datadogLimits,
 
-  credentials(config, vars) {
-    const value = vars[config.secret];
-    if (typeof value !== 'string')
-      return `the Worker secret ${config.secret} is not set (wrangler secret put ${config.secret})`;
-    if (!DATADOG_API_KEY.test(value))
-      return `the Worker secret ${config.secret} must be a Datadog API key: 32 hexadecimal digits (lower case)`;
-    return undefined;
-  },
+  credentials: (config, vars) =>
+    unusableSecret(vars, 'secret', config.secret, (v) =>
+      DATADOG_API_KEY.test(v)
+        ? undefined
+        : 'must be a Datadog API key: 32 hexadecimal digits (lower case)',
+    ),
 
   async send(config, batch, vars, settings) {
     let request: ReturnType<typeof datadogRequest>;

@@ -15,7 +15,14 @@ import {
   toHex,
   utf8,
 } from '../../../src/index.js';
-import { failure, MAX_ERROR, type Sent, type Transport, type Vars } from './transport.js';
+import {
+  failure,
+  MAX_ERROR,
+  type Sent,
+  type Transport,
+  unusableSecret,
+  type Vars,
+} from './transport.js';
 
 /** Printable ASCII without spaces: what S3 and R2 access keys and secrets are made of. */
 const KEY_TEXT = /^[\x21-\x7e]{1,256}$/;
@@ -81,18 +88,19 @@ export const r2: Transport<R2Destination> = {
   cut: oneDay,
 
   credentials(config, vars) {
-    if (config.endpoint === undefined) {
-      if (bindingOf(vars, config.bucket) !== undefined) return undefined;
-      return `the Worker has no R2 binding ${config.bucket} (add [[r2_buckets]] binding = "${config.bucket}" to its wrangler configuration and deploy)`;
-    }
-    for (const name of [config.access_key_id, config.secret_access_key] as string[]) {
-      const value = vars[name];
-      if (typeof value !== 'string')
-        return `the Worker secret ${name} is not set (wrangler secret put ${name})`;
-      if (!KEY_TEXT.test(value))
-        return `the Worker secret ${name} must be 1 to 256 printable characters without spaces`;
-    }
-    return undefined;
+    if (config.endpoint === undefined)
+      return bindingOf(vars, config.bucket) !== undefined
+        ? undefined
+        : {
+            member: 'bucket',
+            why: `the Worker has no R2 binding ${config.bucket} (add [[r2_buckets]] binding = "${config.bucket}" to its wrangler configuration and deploy)`,
+          };
+    const rule = (v: string) =>
+      KEY_TEXT.test(v) ? undefined : 'must be 1 to 256 printable characters without spaces';
+    return (
+      unusableSecret(vars, 'access_key_id', config.access_key_id as string, rule) ??
+      unusableSecret(vars, 'secret_access_key', config.secret_access_key as string, rule)
+    );
   },
 
   async send(config, batch, vars, settings) {

@@ -9,7 +9,6 @@ import {
   ackedIn,
   concat,
   DEFAULT_HEC_ACK_TIMEOUT_S,
-  FormatError,
   HEC_MAX_CONTENT_LENGTH,
   hecAckQuery,
   hecBody,
@@ -23,7 +22,7 @@ import {
   type SplunkHecDestination,
   utf8,
 } from '../../../src/index.js';
-import { failure, type Sent, type Transport } from './transport.js';
+import { failure, ruleOf, type Sent, type Transport, unusableSecret } from './transport.js';
 
 /** The first wait between acknowledgement queries; each further one doubles it ... */
 const ACK_POLL_MIN_MS = 100;
@@ -40,18 +39,8 @@ export const splunkHec: Transport<SplunkHecDestination> = {
     maxBytes: Math.min(s.maxBytes, HEC_MAX_CONTENT_LENGTH),
   }),
 
-  credentials(config, vars) {
-    const value = vars[config.secret];
-    if (typeof value !== 'string')
-      return `the Worker secret ${config.secret} is not set (wrangler secret put ${config.secret})`;
-    try {
-      parseHecToken(value);
-      return undefined;
-    } catch (e) {
-      if (e instanceof FormatError) return `the Worker secret ${config.secret} ${e.rule}`;
-      throw e;
-    }
-  },
+  credentials: (config, vars) =>
+    unusableSecret(vars, 'secret', config.secret, ruleOf(parseHecToken)),
 
   async send(config, batch, vars, settings) {
     const headers: Record<string, string> = {

@@ -5,7 +5,12 @@
  * every type alike; a type only frames and sends. One file per type beside this one, each
  * registered in transports.ts.
  */
-import type { BatchLimits, DeliverySettings, DestinationConfig } from '../../../src/index.js';
+import {
+  type BatchLimits,
+  type DeliverySettings,
+  type DestinationConfig,
+  FormatError,
+} from '../../../src/index.js';
 
 /** One record of a batch, as the destination's format writes it (src/delivered-record.ts). */
 export interface OutRecord {
@@ -52,13 +57,49 @@ export interface Transport<C extends DestinationConfig> {
    */
   cut?(records: readonly OutRecord[]): number;
   /**
-   * Why the type's secrets cannot be used (not set, malformed), or undefined when they can:
-   * a create is then refused with 400, and a running destination pauses with the reason.
-   * Never echoes a secret.
+   * Why the type's secrets or bindings cannot be used (not set, malformed), and the member
+   * that names them, or undefined when they can: a create is then refused with a 400 naming
+   * that member, and a running destination pauses with the reason. Never echoes a secret.
    */
-  credentials(config: C, vars: Vars): string | undefined;
+  credentials(config: C, vars: Vars): Unusable | undefined;
   /** Sends one batch. Requires credentials(config, vars) to be undefined. */
   send(config: C, batch: OutBatch, vars: Vars, settings: DeliverySettings): Promise<Sent>;
+}
+
+/** Why a destination's credentials cannot be used, and the member of its configuration at fault. */
+export interface Unusable {
+  readonly member: string;
+  readonly why: string;
+}
+
+/**
+ * Whether the Worker secret `name`, named by the configuration's `member`, is set and keeps
+ * `rule` (which returns the rule a value breaks, or undefined): undefined, or why not.
+ */
+export function unusableSecret(
+  vars: Vars,
+  member: string,
+  name: string,
+  rule: (value: string) => string | undefined = () => undefined,
+): Unusable | undefined {
+  const value = vars[name];
+  if (typeof value !== 'string')
+    return { member, why: `the Worker secret ${name} is not set (wrangler secret put ${name})` };
+  const broken = rule(value);
+  return broken === undefined ? undefined : { member, why: `the Worker secret ${name} ${broken}` };
+}
+
+/** A parser that throws FormatError, as a rule for unusableSecret. */
+export function ruleOf(parse: (value: string) => unknown): (value: string) => string | undefined {
+  return (value) => {
+    try {
+      parse(value);
+      return undefined;
+    } catch (e) {
+      if (e instanceof FormatError) return e.rule;
+      throw e;
+    }
+  };
 }
 
 /** Longest error text kept (a receiver's answer is not echoed, only its status). */

@@ -4,14 +4,13 @@
  * `whsec_...` key in the Worker secret the configuration names.
  */
 import {
-  FormatError,
   jsonArrayBody,
   parseWebhookSecret,
   utf8,
   type WebhookDestination,
   webhookHeaders,
 } from '../../../src/index.js';
-import { failure, type Transport } from './transport.js';
+import { failure, ruleOf, type Transport, unusableSecret } from './transport.js';
 
 function key(config: WebhookDestination, vars: Readonly<Record<string, unknown>>): Uint8Array {
   return parseWebhookSecret(vars[config.secret] as string);
@@ -22,18 +21,8 @@ export const webhook: Transport<WebhookDestination> = {
   size: (r) => utf8(r.json).length + 1, // the record and "," or "]"
   limits: (s) => ({ maxRecords: s.maxRecords, maxBytes: s.maxBytes }),
 
-  credentials(config, vars) {
-    const value = vars[config.secret];
-    if (typeof value !== 'string')
-      return `the Worker secret ${config.secret} is not set (wrangler secret put ${config.secret})`;
-    try {
-      parseWebhookSecret(value);
-      return undefined;
-    } catch (e) {
-      if (e instanceof FormatError) return `the Worker secret ${config.secret} ${e.rule}`;
-      throw e;
-    }
-  },
+  credentials: (config, vars) =>
+    unusableSecret(vars, 'secret', config.secret, ruleOf(parseWebhookSecret)),
 
   async send(config, batch, vars, settings) {
     const body = utf8(jsonArrayBody(batch.records.map((r) => r.json)));

@@ -64,9 +64,10 @@ export const destinationHandlers = {
       if (e instanceof FormatError) throw badRequest(e.field, e.rule);
       throw e;
     }
-    // A secret not set yet would pause the destination at once: refused now, by name.
+    // A secret or binding not there yet would pause the destination at once: refused now,
+    // naming the member that names it.
     const unusable = transportOf(config).credentials(config, c.env as unknown as Vars);
-    if (unusable !== undefined) throw badRequest('secret', unusable);
+    if (unusable !== undefined) throw badRequest(unusable.member, unusable.why);
     const count = await c.env.DB.prepare('SELECT count(*) AS n FROM destinations').first<{
       n: number;
     }>();
