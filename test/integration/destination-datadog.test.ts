@@ -26,10 +26,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { type DatadogReceiver, startDatadogReceiver } from '../helpers/receivers/datadog.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'datadog-admin';
@@ -183,23 +183,10 @@ function clean(rx: DatadogReceiver): void {
 async function verifyFrom(ndjson: string, ...args: string[]) {
   const file = join(dir, `copy-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, ndjson);
-  let out = '';
-  let err = '';
-  const code = await main(
-    ['verify', '--from', file, ...args],
-    nodeIo({
-      env: { STELE_LOG_KEY: pub },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      stateDir: join(dir, 'state'),
-    }),
-  );
-  return { code, out, err };
+  return runStele(['verify', '--from', file, ...args], {
+    env: { STELE_LOG_KEY: pub },
+    stateDir: join(dir, 'state'),
+  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

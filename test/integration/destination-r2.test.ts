@@ -27,10 +27,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { type S3Bucket, type S3BucketOptions, startS3Bucket } from '../helpers/receivers/s3.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'r2-admin';
@@ -273,23 +273,10 @@ function checkpointsAfterTheirEntries(records: unknown[], label: string): void {
 async function verifyFrom(ndjson: string, ...args: string[]) {
   const file = join(dir, `copy-${randomBytes(6).toString('hex')}.ndjson`);
   writeFileSync(file, ndjson);
-  let out = '';
-  let err = '';
-  const code = await main(
-    ['verify', '--from', file, ...args],
-    nodeIo({
-      env: { STELE_LOG_KEY: pub },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      stateDir: join(dir, 'state'),
-    }),
-  );
-  return { code, out, err };
+  return runStele(['verify', '--from', file, ...args], {
+    env: { STELE_LOG_KEY: pub },
+    stateDir: join(dir, 'state'),
+  });
 }
 
 describe('the r2 type through an R2 binding', () => {

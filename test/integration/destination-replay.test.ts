@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import { type DatadogReceiver, startDatadogReceiver } from '../helpers/receivers/datadog.js';
 import { type S3Bucket, startS3Bucket } from '../helpers/receivers/s3.js';
 import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
 import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/syslog.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'replay-admin';
@@ -229,23 +229,10 @@ async function delivered(name: string): Promise<void> {
 async function verifyFrom(lines: readonly string[], ...args: string[]) {
   const file = join(dir, `copy-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, `${lines.join('\n')}\n`);
-  let out = '';
-  let err = '';
-  const code = await main(
-    ['verify', '--from', file, ...args],
-    nodeIo({
-      env: { STELE_LOG_KEY: pub },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      stateDir: join(dir, 'state'),
-    }),
-  );
-  return { code, out, err };
+  return runStele(['verify', '--from', file, ...args], {
+    env: { STELE_LOG_KEY: pub },
+    stateDir: join(dir, 'state'),
+  });
 }
 
 /** The index of the line holding the entry record `seq` of the stream (raw or OCSF). */

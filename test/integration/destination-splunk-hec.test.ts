@@ -23,11 +23,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { hecChannel } from '../../src/splunk-hec.js';
 import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'hec-admin';
@@ -171,23 +171,10 @@ function checkpointsAfterTheirEntries(name: string): void {
 async function verifyFrom(lines: readonly string[]) {
   const file = join(dir, `copy-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, `${lines.join('\n')}\n`);
-  let out = '';
-  let err = '';
-  const code = await main(
-    ['verify', '--from', file],
-    nodeIo({
-      env: { STELE_LOG_KEY: logKey },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      stateDir: join(dir, 'state'),
-    }),
-  );
-  return { code, out, err };
+  return runStele(['verify', '--from', file], {
+    env: { STELE_LOG_KEY: logKey },
+    stateDir: join(dir, 'state'),
+  });
 }
 
 describe('the local collector applies HEC rules', () => {

@@ -22,10 +22,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/syslog.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'syslog-admin';
@@ -153,23 +153,11 @@ function checkpointsAfterTheirEntries(app: string): void {
 async function verifyFrom(text: string) {
   const file = join(dir, `copy-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, text);
-  let out = '';
-  let err = '';
-  const code = await main(
-    ['verify', '--from', file],
-    nodeIo({
-      env: { STELE_LOG_KEY: pub },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      stateDir: join(dir, 'state'),
-    }),
-  );
-  return { code, out: out + err };
+  const r = await runStele(['verify', '--from', file], {
+    env: { STELE_LOG_KEY: pub },
+    stateDir: join(dir, 'state'),
+  });
+  return { code: r.code, out: r.out + r.err };
 }
 
 describe('syslog destination', () => {

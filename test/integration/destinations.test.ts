@@ -26,15 +26,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
 import { parseCheckpoint } from '../../src/checkpoint.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import { type DeliveredEntry, parseDeliveredRecord } from '../../src/delivered-record.js';
-import { fromBase64, toBase64, utf8 } from '../../src/encoding.js';
+import { fromBase64, toBase64 } from '../../src/encoding.js';
 import { entryBytes, entryLeafHash, GENESIS_PREV } from '../../src/entry.js';
 import type { AuditEvent } from '../../src/event.js';
 import { hashChildren, splitPoint } from '../../src/merkle.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'destinations-admin';
@@ -393,24 +393,11 @@ describe('destinations', () => {
 });
 
 /** Runs the CLI against the ledger as the admin. */
-async function stele(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = nodeIo({
+const stele = (args: string[]) =>
+  runStele(args, {
     env: { STELE_URL: ledger.url, STELE_TOKEN: ADMIN },
-    isTTY: false,
-    stdout: (x: string) => {
-      out += x;
-    },
-    stderr: (x: string) => {
-      err += x;
-    },
-    readStdin: async () => utf8(''),
     stateDir: '/nonexistent',
   });
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 describe('stele destinations', () => {
   it('adds, lists, shows, resumes and removes, with --json and --help', async () => {

@@ -11,8 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeIo } from '../../bin/node-io.js';
-import { EXIT, main } from '../../src/cli/main.js';
+import { EXIT } from '../../src/cli/main.js';
 import {
   CHECKPOINT_RECORD,
   type DeliveredEntry,
@@ -20,6 +19,7 @@ import {
   type JsonValue,
   toOcsf,
 } from '../../src/index.js';
+import { runStele } from './run-stele.js';
 import { type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'from-admin';
@@ -91,23 +91,10 @@ async function delivered(stream: string, ocsf: boolean): Promise<JsonValue[]> {
 async function verifyFrom(lines: readonly string[], ...args: string[]) {
   const file = join(dir, `copy-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, `${lines.join('\n')}\n`);
-  let out = '';
-  let err = '';
-  const code = await main(
-    ['verify', '--from', file, ...args],
-    nodeIo({
-      env: { STELE_LOG_KEY: pub },
-      isTTY: false,
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: (s) => {
-        err += s;
-      },
-      stateDir: join(dir, 'state'),
-    }),
-  );
-  return { code, out, err };
+  return runStele(['verify', '--from', file, ...args], {
+    env: { STELE_LOG_KEY: pub },
+    stateDir: join(dir, 'state'),
+  });
 }
 
 describe('stele verify --from', () => {
