@@ -29,8 +29,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { type DatadogReceiver, startDatadogReceiver } from '../helpers/receivers/datadog.js';
+import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { type RunningWorker, startLedger } from './workers.js';
+import { callJson, type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'datadog-admin';
 const LOG_KEY = randomBytes(32).toString('base64');
@@ -72,15 +73,8 @@ afterAll(async () => {
   for (const r of receivers) await r.stop();
 });
 
-async function call(w: RunningWorker, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${w.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+const call = (w: RunningWorker, method: string, path: string, body?: unknown) =>
+  callJson(w.url, ADMIN, method, path, body);
 
 const event = (stream: string, i: number, extra = {}) => ({
   action: 'doc.read',
@@ -108,13 +102,8 @@ async function append(
   return performance.now() - t;
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`not within ${DEADLINE} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, ok: () => boolean | Promise<boolean>) =>
+  untilWithin(what, ok, DEADLINE);
 
 const destination = (name: string, streams: string[], rx: DatadogReceiver, extra = {}) => ({
   name,

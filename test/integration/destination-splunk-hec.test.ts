@@ -27,8 +27,9 @@ import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { hecChannel } from '../../src/splunk-hec.js';
 import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
+import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { type RunningWorker, startLedger } from './workers.js';
+import { callJson, type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'hec-admin';
 const DEADLINE = 45_000;
@@ -75,15 +76,8 @@ afterAll(async () => {
   await hec?.stop();
 });
 
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${ledger.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-};
+const call = (method: string, path: string, body?: unknown) =>
+  callJson(ledger.url, ADMIN, method, path, body);
 
 const event = (stream: string, i: number) => ({
   action: 'doc.read',
@@ -99,13 +93,8 @@ async function append(stream: string, from: number, n: number): Promise<void> {
   expect(r.status, `append ${stream} ${from}+${n}`).toBe(201);
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`not within ${DEADLINE} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, ok: () => boolean | Promise<boolean>) =>
+  untilWithin(what, ok, DEADLINE);
 
 const state = async (name: string) => (await call('GET', `/v1/destinations/${name}`)).body.state;
 

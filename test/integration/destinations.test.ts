@@ -34,8 +34,9 @@ import { entryBytes, entryLeafHash, GENESIS_PREV } from '../../src/entry.js';
 import type { AuditEvent } from '../../src/event.js';
 import { hashChildren, splitPoint } from '../../src/merkle.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
+import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { type RunningWorker, startLedger } from './workers.js';
+import { callJson, type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'destinations-admin';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -65,15 +66,8 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${ledger.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-};
+const call = (method: string, path: string, body?: unknown) =>
+  callJson(ledger.url, ADMIN, method, path, body);
 
 const event = (stream: string, i: number) => ({
   action: 'doc.read',
@@ -92,13 +86,8 @@ async function append(stream: string, from: number, n: number): Promise<number> 
   return performance.now() - t;
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`not within ${DEADLINE} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, ok: () => boolean | Promise<boolean>) =>
+  untilWithin(what, ok, DEADLINE);
 
 const destination = (name: string, streams: string[], path: string, extra = {}) => ({
   name,

@@ -203,3 +203,24 @@ export async function startLedger(opts: {
   }
   return w;
 }
+
+/**
+ * One JSON request to a running Worker as `token`'s bearer: the status, and the answer parsed
+ * (undefined when empty). Never throws on a status: the tests check it.
+ */
+export async function callJson(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the members it expects
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+}
