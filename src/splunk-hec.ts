@@ -248,6 +248,16 @@ export interface HecAnswer {
   readonly ackId?: number;
 }
 
+/** A collector's answer as JSON, or undefined when it is too long or not JSON. */
+function answerJson(text: string): unknown {
+  if (text.length > MAX_HEC_ANSWER) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The collector's JSON answer `{"text": ..., "code": N[, "ackId": N]}`, or undefined when
  * the text is not one (a proxy's page, an empty body).
@@ -256,13 +266,7 @@ export interface HecAnswer {
  *   parseHecAnswer('{"text":"Success","code":0,"ackId":7}') // { code: 0, ackId: 7 }
  */
 export function parseHecAnswer(text: string): HecAnswer | undefined {
-  if (text.length > MAX_HEC_ANSWER) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const v = answerJson(text);
   if (!isJsonObject(v) || !isCount(v.code)) return undefined;
   if (!('ackId' in v)) return { code: v.code };
   return isCount(v.ackId) ? { code: v.code, ackId: v.ackId } : undefined;
@@ -276,13 +280,7 @@ export function parseHecAnswer(text: string): HecAnswer | undefined {
  *   ackedIn('{"acks":{"7":true}}', 7) // true
  */
 export function ackedIn(text: string, ackId: number): boolean | undefined {
-  if (text.length > MAX_HEC_ANSWER) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const v = answerJson(text);
   if (!isJsonObject(v) || !isJsonObject(v.acks)) return undefined;
   const got = v.acks[String(ackId)];
   return typeof got === 'boolean' ? got : undefined;
