@@ -25,6 +25,7 @@ import {
   TILE_HEIGHT,
   TILE_WIDTH,
 } from '../../src/index.js';
+import type { ArchiveBucket } from './archive-store.js';
 
 /** The prefix every archived object is under (the one a bucket lock covers). */
 export const ARCHIVE_PREFIX = 'archive/';
@@ -52,7 +53,7 @@ const BINARY = { contentType: 'application/octet-stream' };
  * archive is never overwritten.
  */
 export async function putOnce(
-  bucket: R2Bucket,
+  bucket: ArchiveBucket,
   key: string,
   bytes: Uint8Array,
   same: (existing: Uint8Array) => Promise<boolean> | boolean,
@@ -70,14 +71,17 @@ export async function putOnce(
 }
 
 /** A stored object's bytes, or undefined when there is none. */
-export async function readArchived(bucket: R2Bucket, key: string): Promise<Uint8Array | undefined> {
+export async function readArchived(
+  bucket: ArchiveBucket,
+  key: string,
+): Promise<Uint8Array | undefined> {
   const obj = await bucket.get(key);
   return obj === null ? undefined : new Uint8Array(await obj.arrayBuffer());
 }
 
 /** A full hash tile's bytes from its archive object; undefined when absent or not full. */
 export async function readFullTile(
-  bucket: R2Bucket,
+  bucket: ArchiveBucket,
   stream: string,
   level: number,
   index: number,

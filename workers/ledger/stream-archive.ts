@@ -8,7 +8,9 @@
  * The order that makes a crash at any point harmless: the bundle's key tree is stored
  * first; then the bundle and its tiles are created in R2 (a retry finds them and checks
  * they are the same); only then, in one transaction, the rows are dropped and the watermark
- * moves. A crash before the transaction leaves the rows where they were.
+ * moves. A crash before the transaction leaves the rows where they were. The order holds
+ * because of what the store and the bucket guarantee (archive-store.ts): the store's writes
+ * are synchronous, atomic and durable before any put that follows leaves the object.
  */
 import {
   BUNDLE_WIDTH,
@@ -32,7 +34,7 @@ import {
   TILE_HEIGHT,
 } from '../../src/index.js';
 import { archiveKey, openRows, putOnce, readArchived, sameBundle } from './archive.js';
-import type { StreamStore } from './stream-store.js';
+import type { ArchiveBucket, ArchiveStore } from './archive-store.js';
 
 /**
  * Bundles archived per alarm, so that an alarm stays short whatever the backlog (appends
@@ -59,8 +61,8 @@ export class StreamArchive {
   readonly #tiles = new Map<number, Promise<Uint8Array[] | undefined>>();
 
   constructor(
-    readonly db: StreamStore,
-    readonly bucket: R2Bucket,
+    readonly db: ArchiveStore,
+    readonly bucket: ArchiveBucket,
     readonly stream: string,
     readonly cipher: EntryCipher,
   ) {}
