@@ -304,15 +304,20 @@ export class StreamArchive {
       sealedTrees.set(bundle, await this.cipher.sealBundleKeys(bundle, formatBundleKeys(keys)));
     }
     const erased: number[] = [];
-    this.db.transaction(() => {
-      for (const [bundle, sealed] of sealedTrees) this.db.setBundleKeys(bundle, sealed);
-      for (const list of byBundle.values())
-        for (const r of list) {
-          this.db.insertArchivedErasure(r.seq, r.received_at, erasure);
-          erased.push(r.seq);
-        }
-    });
-    for (const bundle of byBundle.keys()) this.#cache.delete(bundle);
+    try {
+      this.db.transaction(() => {
+        for (const [bundle, sealed] of sealedTrees) this.db.setBundleKeys(bundle, sealed);
+        for (const list of byBundle.values())
+          for (const r of list) {
+            this.db.insertArchivedErasure(r.seq, r.received_at, erasure);
+            erased.push(r.seq);
+          }
+      });
+    } finally {
+      // Even when the write throws: it may have been saved (archive-store.ts), and then the
+      // cached rows would serve erased contents until evicted.
+      for (const bundle of byBundle.keys()) this.#cache.delete(bundle);
+    }
     return erased.sort((a, b) => a - b);
   }
 }
