@@ -96,9 +96,10 @@ export function tileBytes(hashes: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Whether an existing bundle holds exactly `entries` (undefined: erased before archiving)
- * under `keys`, in either form: a retry after a crash may find one sealed by the version
- * before (v1, random nonces), so it is compared by what it opens to, not byte for byte.
+ * Whether an existing bundle holds exactly `entries` under `keys`, in either form: a retry
+ * after a crash may find one sealed by the version before (v1, random nonces), so it is
+ * compared by what it opens to, not byte for byte. An erased entry (undefined) may be
+ * absent, or there as sealed before it was erased: the caller punctures its key.
  */
 export async function sameBundle(
   place: BundlePlace,
@@ -114,10 +115,7 @@ export async function sameBundle(
   }
   const leaves = leafKeys(keys);
   for (const [i, e] of entries.entries()) {
-    if (e === undefined) {
-      if ((sealed.entries[i] as Uint8Array).length !== 0) return false;
-      continue;
-    }
+    if (e === undefined) continue;
     const key = leaves[i];
     if (key === undefined) return false;
     const opened = await openBundleEntry(place, sealed, i, key);

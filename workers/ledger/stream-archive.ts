@@ -20,6 +20,7 @@ import {
   formatHashTile,
   HASH_SIZE,
   type KeyNode,
+  leafKey,
   leafKeys,
   type NodeId,
   newBundleKeys,
@@ -104,11 +105,16 @@ export class StreamArchive {
     const place = { stream: this.stream, first: from, leafHashes };
     const sealed = await sealBundle(place, entries, tree);
     const tile = formatHashTile(leafHashes);
+    // Which entries the bundle in R2 holds: those sealed here, or, when an attempt before
+    // this one uploaded it, those it holds (some may have been erased since).
+    let held = entries.map((e) => e !== undefined);
     // Every object of the bundle is written (in parallel) before its rows go.
     const puts = [
-      putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, (have) =>
-        sameBundle(place, have, entries, tree),
-      ),
+      putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, async (have) => {
+        if (!(await sameBundle(place, have, entries, tree))) return false;
+        held = parseBundle(have, BUNDLE_WIDTH).entries.map((e) => e.length > 0);
+        return true;
+      }),
       putOnce(this.bucket, archiveKey(this.stream, 0, bundle), tile, (have) =>
         bytesEqual(have, tile),
       ),
@@ -146,10 +152,28 @@ export class StreamArchive {
       );
     }
     await Promise.all(puts);
-    this.db.transaction(() =>
+    // An entry erased after it was sealed into the bundle (an erasure of a hot row does not
+    // wait for the archive: it may come while the puts are out, or between a failed attempt
+    // and this one) is in R2 under its leaf key: the key tree is punctured at it, and stored
+    // in the transaction that drops its row, read again after the last await.
+    let now = rows;
+    let punctured: Uint8Array | undefined;
+    for (let kept = tree; ; ) {
+      now = this.db.archiveRows(from, BUNDLE_WIDTH);
+      if (now.length !== BUNDLE_WIDTH)
+        throw new Error(`bundle ${bundle}: ${now.length} of its 256 rows are stored`);
+      const shred = now.filter(
+        (r, i) => r.erased !== null && held[i] === true && leafKey(kept, i) !== undefined,
+      );
+      if (shred.length === 0) break;
+      for (const r of shred) kept = puncture(kept, r.seq - from);
+      punctured = await this.cipher.sealBundleKeys(bundle, formatBundleKeys(kept));
+    }
+    this.db.transaction(() => {
+      if (punctured !== undefined) this.db.setBundleKeys(bundle, punctured);
       this.db.completeArchive(from, from + BUNDLE_WIDTH, {
         nodes,
-        erasures: rows
+        erasures: now
           .filter((r) => r.erased !== null)
           .map((r) => ({
             seq: r.seq,
@@ -157,7 +181,7 @@ export class StreamArchive {
             erased: r.erased as string,
             synced: r.erased_synced === 1,
           })),
-        keys: rows
+        keys: now
           .filter((r) => r.idem_key !== null && r.body_hash !== null)
           .map((r) => ({
             idemKey: r.idem_key as string,
@@ -167,8 +191,8 @@ export class StreamArchive {
             leafHash: new Uint8Array(r.leaf_hash),
             at: Date.parse(r.received_at),
           })),
-      }),
-    );
+      });
+    });
   }
 
   /** A bundle's key tree, or undefined before it was first archived. */
