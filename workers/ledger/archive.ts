@@ -25,6 +25,7 @@ import {
   TILE_HEIGHT,
   TILE_WIDTH,
 } from '../../src/index.js';
+import type { ArchiveBucket } from './archive-store.js';
 
 /** The prefix every archived object is under (the one a bucket lock covers). */
 export const ARCHIVE_PREFIX = 'archive/';
@@ -52,7 +53,7 @@ const BINARY = { contentType: 'application/octet-stream' };
  * archive is never overwritten.
  */
 export async function putOnce(
-  bucket: R2Bucket,
+  bucket: ArchiveBucket,
   key: string,
   bytes: Uint8Array,
   same: (existing: Uint8Array) => Promise<boolean> | boolean,
@@ -70,14 +71,17 @@ export async function putOnce(
 }
 
 /** A stored object's bytes, or undefined when there is none. */
-export async function readArchived(bucket: R2Bucket, key: string): Promise<Uint8Array | undefined> {
+export async function readArchived(
+  bucket: ArchiveBucket,
+  key: string,
+): Promise<Uint8Array | undefined> {
   const obj = await bucket.get(key);
   return obj === null ? undefined : new Uint8Array(await obj.arrayBuffer());
 }
 
 /** A full hash tile's bytes from its archive object; undefined when absent or not full. */
 export async function readFullTile(
-  bucket: R2Bucket,
+  bucket: ArchiveBucket,
   stream: string,
   level: number,
   index: number,
@@ -92,9 +96,10 @@ export function tileBytes(hashes: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Whether an existing bundle holds exactly `entries` (undefined: erased before archiving)
- * under `keys`, in either form: a retry after a crash may find one sealed by the version
- * before (v1, random nonces), so it is compared by what it opens to, not byte for byte.
+ * Whether an existing bundle holds exactly `entries` under `keys`, in either form: a retry
+ * after a crash may find one sealed by the version before (v1, random nonces), so it is
+ * compared by what it opens to, not byte for byte. An erased entry (undefined) may be
+ * absent, or there as sealed before it was erased: the caller punctures its key.
  */
 export async function sameBundle(
   place: BundlePlace,
@@ -110,10 +115,7 @@ export async function sameBundle(
   }
   const leaves = leafKeys(keys);
   for (const [i, e] of entries.entries()) {
-    if (e === undefined) {
-      if ((sealed.entries[i] as Uint8Array).length !== 0) return false;
-      continue;
-    }
+    if (e === undefined) continue;
     const key = leaves[i];
     if (key === undefined) return false;
     const opened = await openBundleEntry(place, sealed, i, key);

@@ -8,7 +8,9 @@
  * The order that makes a crash at any point harmless: the bundle's key tree is stored
  * first; then the bundle and its tiles are created in R2 (a retry finds them and checks
  * they are the same); only then, in one transaction, the rows are dropped and the watermark
- * moves. A crash before the transaction leaves the rows where they were.
+ * moves. A crash before the transaction leaves the rows where they were. The order holds
+ * because of what the store and the bucket guarantee (archive-store.ts): the store's writes
+ * are synchronous, atomic and durable before any put that follows leaves the object.
  */
 import {
   BUNDLE_WIDTH,
@@ -18,6 +20,7 @@ import {
   formatHashTile,
   HASH_SIZE,
   type KeyNode,
+  leafKey,
   leafKeys,
   type NodeId,
   newBundleKeys,
@@ -32,7 +35,7 @@ import {
   TILE_HEIGHT,
 } from '../../src/index.js';
 import { archiveKey, openRows, putOnce, readArchived, sameBundle } from './archive.js';
-import type { StreamStore } from './stream-store.js';
+import type { ArchiveBucket, ArchiveStore } from './archive-store.js';
 
 /**
  * Bundles archived per alarm, so that an alarm stays short whatever the backlog (appends
@@ -59,8 +62,8 @@ export class StreamArchive {
   readonly #tiles = new Map<number, Promise<Uint8Array[] | undefined>>();
 
   constructor(
-    readonly db: StreamStore,
-    readonly bucket: R2Bucket,
+    readonly db: ArchiveStore,
+    readonly bucket: ArchiveBucket,
     readonly stream: string,
     readonly cipher: EntryCipher,
   ) {}
@@ -102,11 +105,16 @@ export class StreamArchive {
     const place = { stream: this.stream, first: from, leafHashes };
     const sealed = await sealBundle(place, entries, tree);
     const tile = formatHashTile(leafHashes);
+    // Which entries the bundle in R2 holds: those sealed here, or, when an attempt before
+    // this one uploaded it, those it holds (some may have been erased since).
+    let held = entries.map((e) => e !== undefined);
     // Every object of the bundle is written (in parallel) before its rows go.
     const puts = [
-      putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, (have) =>
-        sameBundle(place, have, entries, tree),
-      ),
+      putOnce(this.bucket, archiveKey(this.stream, -1, bundle), sealed, async (have) => {
+        if (!(await sameBundle(place, have, entries, tree))) return false;
+        held = parseBundle(have, BUNDLE_WIDTH).entries.map((e) => e.length > 0);
+        return true;
+      }),
       putOnce(this.bucket, archiveKey(this.stream, 0, bundle), tile, (have) =>
         bytesEqual(have, tile),
       ),
@@ -144,10 +152,28 @@ export class StreamArchive {
       );
     }
     await Promise.all(puts);
-    this.db.transaction(() =>
+    // An entry erased after it was sealed into the bundle (an erasure of a hot row does not
+    // wait for the archive: it may come while the puts are out, or between a failed attempt
+    // and this one) is in R2 under its leaf key: the key tree is punctured at it, and stored
+    // in the transaction that drops its row, read again after the last await.
+    let now = rows;
+    let punctured: Uint8Array | undefined;
+    for (let kept = tree; ; ) {
+      now = this.db.archiveRows(from, BUNDLE_WIDTH);
+      if (now.length !== BUNDLE_WIDTH)
+        throw new Error(`bundle ${bundle}: ${now.length} of its 256 rows are stored`);
+      const shred = now.filter(
+        (r, i) => r.erased !== null && held[i] === true && leafKey(kept, i) !== undefined,
+      );
+      if (shred.length === 0) break;
+      for (const r of shred) kept = puncture(kept, r.seq - from);
+      punctured = await this.cipher.sealBundleKeys(bundle, formatBundleKeys(kept));
+    }
+    this.db.transaction(() => {
+      if (punctured !== undefined) this.db.setBundleKeys(bundle, punctured);
       this.db.completeArchive(from, from + BUNDLE_WIDTH, {
         nodes,
-        erasures: rows
+        erasures: now
           .filter((r) => r.erased !== null)
           .map((r) => ({
             seq: r.seq,
@@ -155,7 +181,7 @@ export class StreamArchive {
             erased: r.erased as string,
             synced: r.erased_synced === 1,
           })),
-        keys: rows
+        keys: now
           .filter((r) => r.idem_key !== null && r.body_hash !== null)
           .map((r) => ({
             idemKey: r.idem_key as string,
@@ -165,8 +191,8 @@ export class StreamArchive {
             leafHash: new Uint8Array(r.leaf_hash),
             at: Date.parse(r.received_at),
           })),
-      }),
-    );
+      });
+    });
   }
 
   /** A bundle's key tree, or undefined before it was first archived. */
@@ -302,15 +328,20 @@ export class StreamArchive {
       sealedTrees.set(bundle, await this.cipher.sealBundleKeys(bundle, formatBundleKeys(keys)));
     }
     const erased: number[] = [];
-    this.db.transaction(() => {
-      for (const [bundle, sealed] of sealedTrees) this.db.setBundleKeys(bundle, sealed);
-      for (const list of byBundle.values())
-        for (const r of list) {
-          this.db.insertArchivedErasure(r.seq, r.received_at, erasure);
-          erased.push(r.seq);
-        }
-    });
-    for (const bundle of byBundle.keys()) this.#cache.delete(bundle);
+    try {
+      this.db.transaction(() => {
+        for (const [bundle, sealed] of sealedTrees) this.db.setBundleKeys(bundle, sealed);
+        for (const list of byBundle.values())
+          for (const r of list) {
+            this.db.insertArchivedErasure(r.seq, r.received_at, erasure);
+            erased.push(r.seq);
+          }
+      });
+    } finally {
+      // Even when the write throws: it may have been saved (archive-store.ts), and then the
+      // cached rows would serve erased contents until evicted.
+      for (const bundle of byBundle.keys()) this.#cache.delete(bundle);
+    }
     return erased.sort((a, b) => a - b);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * A stream's storage in its Durable Object: every table, every SQL statement and the
  * numbered migrations, in this one file (docs/storage.md lists the tables). The object and
- * its helpers (cosigning.ts, publishing.ts, stream-archive.ts) read and write only through
- * this class, and the stream's log (src/stream-log.ts) through the LogStore it implements.
+ * its helpers (cosigning.ts, publishing.ts) read and write only through this class, the
+ * stream's log (src/stream-log.ts) through the LogStore it implements, and the archive
+ * (stream-archive.ts) through the ArchiveStore it implements (archive-store.ts).
  *
  * Guarantees, from the SQLite-backed Durable Object storage underneath (they are the ones
- * LogStore asks for, src/log-store.ts):
+ * LogStore and ArchiveStore ask for, src/log-store.ts, archive-store.ts):
  *   - every call is synchronous and sees every write made before it;
  *   - `transaction(fn)` commits all of fn's writes or none (a throw rolls back), and every
  *     LogStore write runs in one;
@@ -21,17 +22,11 @@ import {
   nodeOwner,
   TILE_HEIGHT,
 } from '../../src/index.js';
+import type { ArchivedBundle, ArchiveRow, ArchiveStore } from './archive-store.js';
 import { multiRowInserts } from './sql.js';
 
 /** One stored entry row, as kept (sealed, or emptied when erased). */
-export type StoredRow = {
-  readonly seq: number;
-  readonly received_at: string;
-  readonly leaf_hash: ArrayBuffer;
-  readonly entry: ArrayBuffer;
-  /** The erasure (JSON), or null. */
-  readonly erased: string | null;
-};
+export type StoredRow = Pick<ArchiveRow, 'seq' | 'received_at' | 'leaf_hash' | 'entry' | 'erased'>;
 
 export type CheckpointRow = {
   readonly size: number;
@@ -107,15 +102,7 @@ CREATE INDEX idempotency_at ON idempotency (at);`,
   },
 ];
 
-/** A hot row with everything archiving moves or keeps of it. */
-export type ArchiveRow = StoredRow & {
-  readonly nodes: ArrayBuffer;
-  readonly idem_key: string | null;
-  readonly body_hash: string | null;
-  readonly erased_synced: number;
-};
-
-export class StreamStore implements LogStore {
+export class StreamStore implements LogStore, ArchiveStore {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
 
@@ -369,22 +356,7 @@ export class StreamStore implements LogStore {
    * keeps the given tree nodes, erasures and idempotency keys of those rows, then drops the
    * rows.
    */
-  completeArchive(
-    from: number,
-    to: number,
-    moved: {
-      nodes: readonly { level: number; index: number; hash: Uint8Array }[];
-      erasures: readonly { seq: number; received_at: string; erased: string; synced: boolean }[];
-      keys: readonly {
-        idemKey: string;
-        seq: number;
-        bodyHash: string;
-        receivedAt: string;
-        leafHash: Uint8Array;
-        at: number;
-      }[];
-    },
-  ): void {
+  completeArchive(from: number, to: number, moved: ArchivedBundle): void {
     for (const q of multiRowInserts(
       'INSERT OR REPLACE',
       'tree_nodes (level, idx, hash)',
