@@ -1,7 +1,7 @@
 /**
  * One Durable Object per destination (docs/destinations.md §Design): its alarm reads the
- * followed streams from their own objects (the public RPC methods status, entries and
- * checkpoints; nothing is added to the append path) and sends them, in seq order per
+ * followed streams from their own objects (one deliveryPage call per batch: a read, nothing
+ * is added to the append path) and sends them, in seq order per
  * stream, to the destination; a cursor per stream in this object's storage moves only after
  * a 2xx. Ingest never waits for it: a stream does not know its destinations exist.
  *
@@ -12,25 +12,27 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   advanced,
   afterFailure,
+  type BatchLimits,
   batchLength,
-  type DeliverySettings,
   type DestinationConfig,
+  type Due,
   deliveryId,
   deliverySettings,
   due,
   entryRecord,
   FormatError,
-  fromBase64,
   globMatches,
   parseEntry,
   type StreamCursor,
+  toBase64,
   toOcsf,
 } from '../../src/index.js';
 import type { OutBatch, OutRecord, Vars } from './destinations/transport.js';
 import { transportOf } from './destinations/transports.js';
 import type { LedgerEnv } from './env.js';
 import { likePatterns } from './routes/streams.js';
-import type { StoredEntry } from './stream-do.js';
+import type { ArchivedRow } from './stream-archive.js';
+import type { DeliveryPage } from './stream-do.js';
 
 /** Streams one destination follows at most (the first by name; docs/destinations.md). */
 export const MAX_FOLLOWED_STREAMS = 1000;
@@ -186,6 +188,7 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
 
     let requests = 0;
     let more = false;
+    const limits = transport.limits(settings);
     const streams = await followedStreams(this.env, config.streams);
     const first = streams.length === 0 ? 0 : this.#turn++ % streams.length;
     for (const stream of [...streams.slice(first), ...streams.slice(0, first)]) {
@@ -195,16 +198,18 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
           more = true;
           break;
         }
-        const status = await stub.status(stream);
         const known = state.streams[stream] ?? { next: 0, checkpoint: 0, tree_size: 0 };
-        const cursor = { ...known, tree_size: status.tree_size };
-        const d = due(cursor, status.checkpoint_size);
+        // One call to the stream's object per batch: its size, checkpoint and entries.
+        const page = await stub.deliveryPage(stream, known.next, limits.maxRecords);
+        if (!page.ok) break;
+        const cursor = { ...known, tree_size: page.value.tree_size };
+        const d = due(cursor, page.value.checkpoint?.size ?? 0);
         if (d === undefined) {
           if (known.tree_size !== cursor.tree_size)
             await save({ ...state, streams: { ...state.streams, [stream]: cursor } }, undefined);
           break;
         }
-        const batch = await this.#batch(config, stream, d, settings);
+        const batch = batchOf(config, stream, d, page.value, limits);
         if (batch === undefined) break;
         requests++;
         const sent = await transport.send(config, batch, vars, settings);
@@ -243,62 +248,55 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
     // More may be due (the alarm stopped at a budget): look again at once.
     if (current()) await this.ctx.storage.setAlarm(Date.now() + (more ? 0 : settings.pollMs));
   }
+}
 
-  /** The next request's records for `stream`: entries of `d` and, when all fit, its checkpoint. */
-  async #batch(
-    config: DestinationConfig,
-    stream: string,
-    d: { from: number; to: number; checkpoint: boolean },
-    settings: DeliverySettings,
-  ): Promise<Batch | undefined> {
-    const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
-    const transport = transportOf(config);
-    const limits = transport.limits(settings);
-    const records: OutRecord[] = [];
-    if (d.to > d.from) {
-      const page = await stub.entries(stream, d.from, Math.min(d.to - d.from, limits.maxRecords));
-      if (!page.ok) return undefined;
-      for (const e of page.value.entries) {
-        if (e.seq >= d.to) break;
-        const json = JSON.stringify(recordOf(config, stream, e));
-        records.push({ json, seq: e.seq, receivedAt: e.received_at });
-      }
-    }
-    const entries = records.length;
-    let checkpoint: { size: number; note: string } | undefined;
-    if (d.checkpoint && (entries === 0 ? d.from : (records.at(-1)?.seq as number) + 1) === d.to) {
-      const page = await stub.checkpoints(stream, d.to - 1, 1);
-      const cp = page.ok ? page.value.checkpoints[0] : undefined;
-      if (cp?.size === d.to) {
-        checkpoint = cp;
-        records.push({ json: checkpointJson(stream, cp) });
-      }
-    }
-    const n = Math.min(
-      batchLength(
-        records.map((r) => transport.size(r, config)),
-        limits,
-        transport.envelope,
-      ),
-      transport.cut?.(records) ?? records.length,
-    );
-    if (n === 0) return undefined;
-    const withCheckpoint = checkpoint !== undefined && n === records.length;
-    const taken = records.slice(0, Math.min(n, entries));
-    const first = taken[0]?.seq;
-    const last = taken.at(-1)?.seq;
-    const cpSize = withCheckpoint ? checkpoint?.size : undefined;
-    return {
-      id: deliveryId(config.name, stream, {
-        ...(first === undefined ? {} : { first, last }),
-        ...(cpSize === undefined ? {} : { checkpoint: cpSize }),
-      }),
-      stream,
-      records: records.slice(0, n),
-      lastSeq: last,
-      checkpoint: cpSize,
-    };
+/**
+ * The next request's records for `stream` from `page`: the entries of `d` it holds and, when
+ * they reach the checkpoint and all fit, the checkpoint.
+ */
+function batchOf(
+  config: DestinationConfig,
+  stream: string,
+  d: Due,
+  page: DeliveryPage,
+  limits: BatchLimits,
+): Batch | undefined {
+  const transport = transportOf(config);
+  const records: OutRecord[] = [];
+  for (const e of page.entries) {
+    if (e.seq >= d.to) break;
+    const json = JSON.stringify(recordOf(config, stream, e));
+    records.push({ json, seq: e.seq, receivedAt: e.received_at });
   }
+  const entries = records.length;
+  const cp = page.checkpoint;
+  const reaches = (entries === 0 ? d.from : (records.at(-1)?.seq as number) + 1) === d.to;
+  const checkpoint = d.checkpoint && reaches && cp?.size === d.to ? cp : undefined;
+  if (checkpoint !== undefined) records.push({ json: checkpointJson(stream, checkpoint) });
+  const n = Math.min(
+    batchLength(
+      records.map((r) => transport.size(r, config)),
+      limits,
+      transport.envelope,
+    ),
+    transport.cut?.(records) ?? records.length,
+  );
+  if (n === 0) return undefined;
+  const withCheckpoint = checkpoint !== undefined && n === records.length;
+  const taken = records.slice(0, Math.min(n, entries));
+  const first = taken[0]?.seq;
+  const last = taken.at(-1)?.seq;
+  const cpSize = withCheckpoint ? checkpoint?.size : undefined;
+  return {
+    id: deliveryId(config.name, stream, {
+      ...(first === undefined ? {} : { first, last }),
+      ...(cpSize === undefined ? {} : { checkpoint: cpSize }),
+    }),
+    stream,
+    records: records.slice(0, n),
+    lastSeq: last,
+    checkpoint: cpSize,
+  };
 }
 
 /** A batch and where it moves the cursor once sent. */
@@ -308,14 +306,12 @@ interface Batch extends OutBatch {
 }
 
 /** One stored entry as the destination's format delivers it (src/delivered-record.ts). */
-function recordOf(config: DestinationConfig, stream: string, e: StoredEntry): object {
+function recordOf(config: DestinationConfig, stream: string, e: ArchivedRow): object {
   const head = { type: 'stele.entry', stream, seq: e.seq, received_at: e.received_at };
-  if (e.tampered) return { ...head, leaf_hash: e.leaf_hash, tampered: true };
-  if (e.entry === undefined) return { ...head, leaf_hash: e.leaf_hash, erased: e.erased ?? {} };
-  const record = entryRecord(
-    parseEntry(fromBase64(e.entry) as Uint8Array),
-    fromBase64(e.leaf_hash) as Uint8Array,
-  );
+  if (e.tampered) return { ...head, leaf_hash: toBase64(e.leaf_hash), tampered: true };
+  if (e.bytes === undefined)
+    return { ...head, leaf_hash: toBase64(e.leaf_hash), erased: JSON.parse(e.erased ?? '{}') };
+  const record = entryRecord(parseEntry(e.bytes), e.leaf_hash);
   return config.format === 'ocsf' ? toOcsf(record, config.ocsf_rules ?? []) : record;
 }
 

@@ -115,6 +115,15 @@ export interface Erasure {
 /** A stored row, decrypted: hot rows take the shape archived ones are read back in. */
 type OpenRow = ArchivedRow;
 
+/** What StreamDurableObject.deliveryPage answers. */
+export interface DeliveryPage {
+  readonly tree_size: number;
+  /** The newest signed checkpoint (null: none yet). */
+  readonly checkpoint: { readonly size: number; readonly note: string } | null;
+  /** Entries from the seq asked for, in order, all below `checkpoint.size`. */
+  readonly entries: readonly OpenRow[];
+}
+
 export interface StreamStatus {
   readonly stream: string;
   readonly tree_size: number;
@@ -654,6 +663,29 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       witnessed_size: this.#log.witnessed?.size ?? 0,
       mirrored_size: this.#log.mirrored,
     };
+  }
+
+  /**
+   * What a destination reads to send one batch (destination-do.ts), in one call so that a
+   * batch costs one round trip to this object however busy it is: the stream's size, its
+   * newest signed checkpoint, and up to `limit` entries from `from` that the checkpoint
+   * covers (entries past it wait for the next one: src/delivery.ts `due`). Entries come as
+   * bytes, not base64: they only go from one object to another.
+   */
+  async deliveryPage(
+    stream: string,
+    from: number,
+    limit: number,
+  ): Promise<LogOutcome<DeliveryPage>> {
+    const head = this.#existing(stream);
+    if (head === undefined) return refused({ reason: 'no_stream', stream });
+    const signed = this.#log.signed;
+    const to = Math.min(from + limit, signed?.size ?? 0);
+    return done({
+      tree_size: head.range.size,
+      checkpoint: signed === undefined ? null : { size: signed.size, note: signed.note },
+      entries: to > from ? await this.#rows(from, to - from) : [],
+    });
   }
 
   /** A page of entries from `start`, and the `start` of the next page (null at the end). */
