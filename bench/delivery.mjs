@@ -7,7 +7,8 @@
 //      Delivery lag of each record = when the receiver got it - its receive time in the
 //      ledger (same machine, same clock). Target (issue #16): p95 under 5 s.
 //   2. Full speed: 100-event batches from 4 clients for DURATION seconds, first on a stream
-//      no destination follows (the ceiling: ingest alone), then on one both follow. Each
+//      no destination follows (the ceiling: ingest alone), then on one both follow. Before
+//      each phase the previous one's stream is left to finish its mirror and archive. Each
 //      second, the entries acknowledged and not yet at a receiver (what the receivers hold,
 //      not the destinations' own view); after the load stops, the time until both hold
 //      everything. Target: ingest not slowed
@@ -160,6 +161,19 @@ async function delivered(receivers, stream, n, deadlineMs) {
   return Date.now() - t0;
 }
 
+/**
+ * Waits until `stream`'s background work is done (its search mirror, and the archive that
+ * follows it), so that one phase's backlog is not measured in the next phase.
+ */
+async function settle(stream) {
+  for (;;) {
+    const { streams } = await api('GET', '/v1/streams?limit=1000');
+    if ((streams.find((x) => x.stream === stream)?.mirror_lag ?? 0) === 0) break;
+    await sleep(500);
+  }
+  await sleep(3000);
+}
+
 /** Phase 1: 1,000 events/s as one 100-event batch every 100 ms. */
 async function steady(stream, receivers) {
   for (const r of receivers) {
@@ -245,8 +259,11 @@ for (let run = 1; run <= RUNS; run++) {
   console.log(
     `  appends meanwhile: p50 ${q(st.latencies, 0.5).toFixed(1)} ms  p99 ${q(st.latencies, 0.99).toFixed(1)} ms; both delivered everything ${s1(st.wait)} after the last append`,
   );
+  await settle(`steady-${run}`);
   const alone = await fullSpeed(`alone-${run}`, []);
+  await settle(`alone-${run}`);
   const with2 = await fullSpeed(`followed-${run}`, [raw, ocsf]);
+  await settle(`followed-${run}`);
   console.log(
     `full speed, no destination        ${Math.round(alone.rate).toLocaleString('en-US').padStart(7)} events/s  append p50 ${q(alone.latencies, 0.5).toFixed(1)} ms p99 ${q(alone.latencies, 0.99).toFixed(1)} ms`,
   );
