@@ -131,7 +131,7 @@ export class MemoryArchiveStore implements ArchiveStore {
     this.#writes.write(op, apply);
   }
 
-  // --- what the rest of the object writes (the fixture's setup and the object's erase) ----
+  // --- what the rest of the object writes (the fixture's setup) ---------------------------
 
   /** Appends entries as StreamStore.appendEntries stores them (not counted: setup). */
   appendRows(rows: readonly LogRow[]): void {
@@ -149,19 +149,6 @@ export class MemoryArchiveStore implements ArchiveStore {
         erased_synced: 0,
       });
     }
-  }
-
-  /**
-   * Erases a hot entry as StreamStore.eraseEntry does (its sealed bytes emptied); false
-   * when it is not a hot row or is erased already.
-   */
-  eraseEntry(seq: number, erasure: string): boolean {
-    const r = this.#t.rows.get(seq);
-    if (r === undefined || r.erased !== null) return false;
-    this.#write('eraseEntry', () =>
-      this.#t.rows.set(seq, { ...r, entry: new ArrayBuffer(0), erased: erasure, erased_synced: 0 }),
-    );
-    return true;
   }
 
   /** Marks a hot entry's erasure as carried to D1 (not counted: setup). */
@@ -263,6 +250,16 @@ export class MemoryArchiveStore implements ArchiveStore {
         this.#t.erasures.set(seq, { seq, received_at: receivedAt, erased, synced: false });
     });
   }
+
+  /** As StreamStore.eraseEntry: the sealed bytes emptied, the erasure not yet in D1. */
+  eraseEntry(seq: number, erasure: string): boolean {
+    const r = this.#t.rows.get(seq);
+    if (r === undefined || r.erased !== null) return false;
+    this.#write('eraseEntry', () =>
+      this.#t.rows.set(seq, { ...r, entry: new ArrayBuffer(0), erased: erasure, erased_synced: 0 }),
+    );
+    return true;
+  }
 }
 
 const EMPTY: Tables = {
@@ -279,6 +276,11 @@ export class MemoryBucket implements ArchiveBucket {
   #writes: Writes;
   /** Called when an object is created, with its key (a test can act while a put is in flight). */
   onCreate: ((key: string) => void) | undefined;
+  /**
+   * Called at each get before it reads, with its key: the get waits for what it returns (a
+   * test holds a read until something else has happened).
+   */
+  beforeGet: ((key: string) => Promise<unknown> | undefined) | undefined;
 
   constructor(writes: Writes, objects?: ReadonlyMap<string, Uint8Array>) {
     this.#writes = writes;
@@ -296,6 +298,7 @@ export class MemoryBucket implements ArchiveBucket {
   }
 
   async get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null> {
+    await this.beforeGet?.(key);
     const b = this.#objects.get(key);
     return b === undefined ? null : { arrayBuffer: async () => buffer(b) };
   }

@@ -14,6 +14,9 @@
  *   - an erasure acknowledged holds, one asked for either holds or did not happen, what
  *     reads as erased is what the store says is, and an erased entry's contents open from
  *     no byte left in the store or the bucket (no hot row, no leaf key in its bundle's tree);
+ *   - an erasure answered names as erased now every entry it asked for that was not erased
+ *     before (the caller takes the others for erased already), even when the alarm
+ *     archived some of them while it read R2;
  *   - the hash tiles and the kept tree nodes are the tree's (computed here from the leaf
  *     hashes alone), a tile of a level above exists exactly where it is complete;
  *   - the erasures and idempotency keys of archived entries are kept;
@@ -220,33 +223,17 @@ async function fixture(o: {
   return { rows, first, plain, erasedBefore, store, bucket, limit, workload, nodes, tiles };
 }
 
-/**
- * Erases entries as the stream's object does (stream-do.ts erase): archived ones by
- * puncturing their bundles' key trees, hot ones in one transaction. Returns the seqs erased.
- */
-async function eraseAsTheObject(
-  archive: StreamArchive,
-  store: MemoryArchiveStore,
-  seqs: readonly number[],
-): Promise<number[]> {
-  const json = erasure(9999);
-  const erased: number[] = [];
-  const cold = seqs.filter((q) => q < archive.archived);
-  if (cold.length > 0) {
-    const rows: ArchivedRow[] = [];
-    for (const b of new Set(cold.map((q) => Math.floor(q / BUNDLE_WIDTH))))
-      rows.push(...(await archive.rows(b)).filter((r) => cold.includes(r.seq)));
-    erased.push(...(await archive.erase(rows, json)));
-  }
-  store.transaction(() => {
-    for (const seq of seqs)
-      if (!cold.includes(seq) && store.eraseEntry(seq, json)) erased.push(seq);
-  });
-  return erased.sort((a, b) => a - b);
-}
-
 /** Something the object does while the archive waits for R2: it sees each object created. */
-type During = (key: string, erase: (seqs: readonly number[]) => void) => void;
+type During = (
+  key: string,
+  object: {
+    /** Asks the object to erase `seqs` (it answers once the erasures before it have). */
+    erase: (seqs: readonly number[]) => void;
+    bucket: MemoryBucket;
+    /** The workload's operation that made the put (an alarm step). */
+    running: Promise<unknown>;
+  },
+) => void;
 
 /** One run of `f`'s workload with `inject`ed (none: a clean run), then the alarm, then the checks. */
 async function run(f: Fixture, inject?: { at: number; fault: Fault }, during?: During) {
@@ -269,22 +256,45 @@ async function run(f: Fixture, inject?: { at: number; fault: Fault }, during?: D
   /** Erasures asked for: each holds, or did not happen. */
   const asked = new Set<number>();
   const erasing: Promise<void>[] = [];
+  /** Whether the store holds `seq` erased: a hot row marked so, or an archived erasure. */
+  const erasedNow = (seq: number) =>
+    seq < store.archived()
+      ? store.tables.erasures.has(seq)
+      : (store.tables.rows.get(seq)?.erased ?? null) !== null;
+  // Erasures run one at a time, as the object runs them (StreamLog.exclusive); the alarm's
+  // steps do not wait for them.
+  let queue: Promise<unknown> = Promise.resolve();
   const erase = (seqs: readonly number[]) => {
     for (const s of seqs) asked.add(s);
-    const p = eraseAsTheObject(archive, store, seqs).then((done) => {
+    const p = queue.then(async () => {
+      const before = seqs.filter(erasedNow);
+      const done = await archive.erase(seqs, erasure(9999));
       for (const s of done) acked.add(s);
+      // The answer names each entry asked for that was not erased before, once: the caller
+      // takes every other one for erased already.
+      const want = seqs.filter((s) => !before.includes(s)).sort((a, b) => a - b);
+      if (done.join() !== want.join())
+        problems.push(`an erasure of ${seqs} answered ${done} erased, not ${want}`);
     });
+    queue = p.catch(() => {});
     erasing.push(p);
     return p;
   };
-  bucket.onCreate = (key) => during?.(key, erase);
+  let running: Promise<unknown> = Promise.resolve();
+  bucket.onCreate = (key) => during?.(key, { erase, bucket, running });
   const steps: boolean[] = [];
   let crashes = 0;
   let failures = 0;
   for (const op of f.workload) {
     try {
-      if (op.kind === 'step') steps.push(await archive.step(f.limit));
-      else await erase(op.seqs);
+      if (op.kind === 'step') {
+        const step = archive.step(f.limit);
+        running = step;
+        steps.push(await step);
+      } else {
+        running = erase(op.seqs);
+        await running;
+      }
     } catch (e) {
       if (e instanceof Crash) {
         crashes++;
@@ -471,8 +481,8 @@ describe('the archive on a store and a bucket that fail', () => {
       `put ${archiveKey(STREAM, 0, 255)}`,
       `put ${archiveKey(STREAM, 1, 0)}`,
       'transaction(completeArchive)',
-      `transaction(${['setBundleKeys', 'setBundleKeys', ...Array(3).fill('insertArchivedErasure')].join(', ')})`,
-      'transaction(eraseEntry)',
+      // One erasure, hot and archived entries alike: one transaction.
+      `transaction(${['setBundleKeys', 'setBundleKeys', ...Array(3).fill('insertArchivedErasure'), 'eraseEntry'].join(', ')})`,
     ]);
   });
 
@@ -487,7 +497,7 @@ describe('the archive on a store and a bucket that fail', () => {
   );
 
   it('an entry erased while its bundle is being uploaded stays erased', async () => {
-    const during: During = (key, erase) => {
+    const during: During = (key, { erase }) => {
       if (key === archiveKey(STREAM, -1, 255)) erase([65_401]);
     };
     const r = await run(stream, undefined, during);
@@ -495,9 +505,41 @@ describe('the archive on a store and a bucket that fail', () => {
     expect(r.acked.has(65_401), 'the erasure was answered').toBe(true);
     // And with the object crashing once that erasure is stored, before the rows go.
     const at = r.writes.findIndex((w) => w.includes('completeArchive'));
+    expect(
+      r.writes.findIndex((w) => w.includes('eraseEntry')),
+      'the erasure was stored before the rows went',
+    ).toBeLessThan(at);
     const crashed = await run(stream, { at, fault: 'crash-before' }, during);
     expect(crashed.crashes).toBe(1);
     expect(crashed.problems).toEqual([]);
+  });
+
+  it('an erasure that reads R2 while the hot entries it asked for are archived erases them all', async () => {
+    // 65,020 is archived (bundle 254) and 65,402 is hot, in bundle 255, whose puts are out:
+    // the erasure finds which is which, then reads bundle 254 from R2, held until the alarm
+    // step has settled. The step drops bundle 255's rows and moves the watermark meanwhile,
+    // unless it fails or crashes before (then 65,402 is still a hot row).
+    const bundle254 = new Set([archiveKey(STREAM, -1, 254), archiveKey(STREAM, 0, 254)]);
+    const during: During = (key, { erase, bucket, running }) => {
+      if (key !== archiveKey(STREAM, -1, 255)) return;
+      const settled = running.catch(() => {});
+      bucket.beforeGet = (k) => (bundle254.has(k) ? settled : undefined);
+      erase([65_020, 65_402]);
+    };
+    const r = await run(stream, undefined, during);
+    expect(r.problems).toEqual([]);
+    expect(r.acked.has(65_020) && r.acked.has(65_402), 'both erasures were answered').toBe(true);
+    // And with the step failing or crashing as it drops the rows, saved or not.
+    const at = r.writes.findIndex((w) => w.includes('completeArchive'));
+    expect(at, 'bundle 255 was archived while the erasure waited').toBeLessThan(
+      r.writes.findIndex((w) => w.includes('insertArchivedErasure')),
+    );
+    for (const fault of FAULTS) {
+      const faulted = await run(stream, { at, fault }, during);
+      expect(faulted.problems, fault).toEqual([]);
+      expect(faulted.crashes + faulted.failures, `${fault}: the fault fired once`).toBe(1);
+      expect(faulted.acked.has(65_020) && faulted.acked.has(65_402), fault).toBe(true);
+    }
   });
 });
 

@@ -88,6 +88,11 @@ export interface ArchiveStore {
   ): { seq: number; received_at: string; erased: string }[];
   /** Records the erasure of an archived entry (to be carried to D1); kept if one is held. */
   insertArchivedErasure(seq: number, receivedAt: string, erased: string): void;
+  /**
+   * Erases a hot entry: empties its sealed bytes and records the erasure (to be carried to
+   * D1). False when it is not a hot row or is erased already.
+   */
+  eraseEntry(seq: number, erasure: string): boolean;
 }
 
 /** What the archive needs of an R2 bucket (R2Bucket is one). */

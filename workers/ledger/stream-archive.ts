@@ -1,9 +1,11 @@
 /**
  * A stream object's side of the archive (archive.ts): moving full bundles of 256 entries
- * from its own storage to R2, reading them back, and erasing archived entries by puncturing
- * their bundle's key tree. What the object keeps of an archived bundle: its tree nodes of
- * level 8 and up, its key tree (sealed), the erasures of its entries, and for a window of
- * time the idempotency keys of its entries (docs/storage.md gives the bounds).
+ * from its own storage to R2, reading them back, and erasing entries: archived ones by
+ * puncturing their bundle's key tree, hot ones in the same transaction (erasure is here
+ * because whether an entry is a row or in R2 changes only here). What the object keeps of
+ * an archived bundle: its tree nodes of level 8 and up, its key tree (sealed), the
+ * erasures of its entries, and for a window of time the idempotency keys of its entries
+ * (docs/storage.md gives the bounds).
  *
  * The order that makes a crash at any point harmless: the bundle's key tree is stored
  * first; then the bundle and its tiles are created in R2 (a retry finds them and checks
@@ -309,38 +311,63 @@ export class StreamArchive {
   }
 
   /**
-   * Erases archived entries: each bundle's key tree is punctured at them and stored in
-   * place of the old one (whose keys are then gone), and each erasure is recorded to be
-   * carried to D1. `rows` are the entries as read before (for their receive times). Returns
-   * the seqs erased now.
+   * Erases the entries at `seqs` (each below the tree's size), in one transaction: a hot
+   * entry's sealed bytes are emptied; an archived entry's bundle key tree is punctured at it
+   * and stored in place of the old one (whose keys are then gone), and its erasure recorded
+   * to be carried to D1. Returns the seqs erased now, in order: each of `seqs` not erased
+   * before. Requires erasures to run one at a time (the object runs them in its log's
+   * exclusive section); the alarm's archiving does not wait for them.
+   *
+   * @example
+   * await archive.erase([17, 70_000], JSON.stringify({ record, at })); // [17, 70000]
    */
-  async erase(rows: readonly ArchivedRow[], erasure: string): Promise<number[]> {
-    const byBundle = new Map<number, ArchivedRow[]>();
-    for (const r of rows) {
-      if (r.erased !== null) continue;
-      const b = Math.floor(r.seq / BUNDLE_WIDTH);
-      byBundle.set(b, [...(byBundle.get(b) ?? []), r]);
-    }
-    const sealedTrees = new Map<number, Uint8Array>();
-    for (const [bundle, list] of byBundle) {
-      let keys = (await this.#keys(bundle)) ?? [];
-      for (const r of list) keys = puncture(keys, r.seq % BUNDLE_WIDTH);
-      sealedTrees.set(bundle, await this.cipher.sealBundleKeys(bundle, formatBundleKeys(keys)));
+  async erase(seqs: readonly number[], erasure: string): Promise<number[]> {
+    const wanted = new Set(seqs);
+    // Archived bundles are read from R2 and their trees punctured before the transaction.
+    // The alarm archives outside the object's exclusive section, so it may drop a bundle's
+    // rows and move the watermark during any of these awaits: which entries are archived is
+    // decided again after each, and the transaction follows the last decision with no await
+    // between. An entry taken for a hot row whose row went meanwhile would be erased in
+    // neither place (its contents left in R2 under a live key) and answered as erased before.
+    const trees = new Map<number, { rows: ArchivedRow[]; sealed: Uint8Array | undefined }>();
+    let archived = this.db.archived();
+    for (;;) {
+      const bundles = new Set<number>();
+      for (const q of wanted)
+        if (q < archived && !trees.has(Math.floor(q / BUNDLE_WIDTH)))
+          bundles.add(Math.floor(q / BUNDLE_WIDTH));
+      if (bundles.size === 0) break;
+      for (const bundle of bundles) {
+        const rows = (await this.rows(bundle)).filter(
+          (r) => r.erased === null && wanted.has(r.seq),
+        );
+        let sealed: Uint8Array | undefined;
+        if (rows.length > 0) {
+          let keys = (await this.#keys(bundle)) ?? [];
+          for (const r of rows) keys = puncture(keys, r.seq % BUNDLE_WIDTH);
+          sealed = await this.cipher.sealBundleKeys(bundle, formatBundleKeys(keys));
+        }
+        trees.set(bundle, { rows, sealed });
+      }
+      archived = this.db.archived();
     }
     const erased: number[] = [];
     try {
       this.db.transaction(() => {
-        for (const [bundle, sealed] of sealedTrees) this.db.setBundleKeys(bundle, sealed);
-        for (const list of byBundle.values())
-          for (const r of list) {
+        for (const [bundle, { sealed }] of trees)
+          if (sealed !== undefined) this.db.setBundleKeys(bundle, sealed);
+        for (const { rows } of trees.values())
+          for (const r of rows) {
             this.db.insertArchivedErasure(r.seq, r.received_at, erasure);
             erased.push(r.seq);
           }
+        for (const seq of wanted)
+          if (seq >= archived && this.db.eraseEntry(seq, erasure)) erased.push(seq);
       });
     } finally {
       // Even when the write throws: it may have been saved (archive-store.ts), and then the
       // cached rows would serve erased contents until evicted.
-      for (const bundle of byBundle.keys()) this.#cache.delete(bundle);
+      for (const bundle of trees.keys()) this.#cache.delete(bundle);
     }
     return erased.sort((a, b) => a - b);
   }

@@ -749,28 +749,20 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
       const wanted = [...new Set(seqs)].filter(
         (q) => Number.isSafeInteger(q) && q >= 0 && q < size,
       );
-      const json = JSON.stringify(erasure);
-      const erased: number[] = [];
-      // Archived entries: their bundles' key trees are punctured (the bundles stay in R2,
-      // written once, but nothing can open those entries any more).
+      if (wanted.length === 0) return [];
       const archive = this.#archiveOf();
-      const cold = archive === undefined ? [] : wanted.filter((q) => q < archive.archived);
-      if (archive !== undefined && cold.length > 0) {
-        const rows: Awaited<ReturnType<StreamArchive['rows']>> = [];
-        for (const b of new Set(cold.map((q) => Math.floor(q / BUNDLE_WIDTH))))
-          rows.push(...(await archive.rows(b)).filter((r) => cold.includes(r.seq)));
-        erased.push(...(await archive.erase(rows, json)));
-      }
-      this.#db.transaction(() => {
-        for (const seq of wanted)
-          if (!cold.includes(seq) && this.#db.eraseEntry(seq, json)) erased.push(seq);
-      });
+      if (archive === undefined)
+        throw new Error(`stream ${stream}: entries are stored but no data key is`);
+      // Hot rows and archived entries (whose bundles' key trees are punctured: the bundles
+      // stay in R2, written once, but nothing can open those entries any more) in one
+      // transaction, decided after the archive's last await (the alarm may archive meanwhile).
+      const erased = await archive.erase(wanted, JSON.stringify(erasure));
       if (erased.length > 0) {
         // The mirror must not write their contents: it reads what is left from storage.
         this.#unmirrored.reset(size);
         await this.#alarmBy(Date.now() + 10);
       }
-      return erased.sort((a, b) => a - b);
+      return erased;
     });
   }
 
