@@ -263,8 +263,9 @@ function batchOf(
 ): Batch | undefined {
   const transport = transportOf(config);
   const records: OutRecord[] = [];
-  for (const e of page.entries) {
-    if (e.seq >= d.to) break;
+  // Only consecutive entries from d.from: a page with a gap would move the cursor past it.
+  for (const [i, e] of page.entries.entries()) {
+    if (e.seq !== d.from + i || e.seq >= d.to) break;
     const json = JSON.stringify(recordOf(config, stream, e));
     records.push({ json, seq: e.seq, receivedAt: e.received_at });
   }

@@ -218,8 +218,11 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     const archive = this.#archiveOf();
     let at = from;
     if (archive !== undefined) {
-      const archived = archive.archived;
-      while (at < archived && out.length < limit) {
+      // The watermark is read again after every await: the alarm may archive a bundle while
+      // this one is read, and its rows are then gone from the hot table (read as hot from
+      // the old watermark, they would be skipped, a gap in a page or a tail replay). The hot
+      // rows below are read before any further await.
+      while (at < archive.archived && out.length < limit) {
         const bundle = Math.floor(at / BUNDLE_WIDTH);
         for (const r of await archive.rows(bundle))
           if (r.seq >= at && out.length < limit) out.push(r);
