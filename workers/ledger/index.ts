@@ -4,6 +4,8 @@
  * serves is exactly the route table (route-table.ts), each route by its handler below.
  */
 import { createHash } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import { useDeflateRaw } from '../../src/deflate-raw.js';
 import { useSha256 } from '../../src/sha256.js';
 import { consoleHandlers } from './console/handlers.js';
 import type { LedgerEnv } from './env.js';
@@ -24,6 +26,8 @@ export { StreamDurableObject } from './stream-do.js';
 
 // The runtime's native SHA-256 (nodejs_compat), checked against @noble/hashes first.
 useSha256((d) => new Uint8Array(createHash('sha256').update(d).digest()));
+// And its zlib for archiving each entry's event (a copy: a Buffer may share its memory).
+useDeflateRaw((d) => new Uint8Array(deflateRawSync(d)));
 
 /** The app: every declared route (tests read its routes). */
 export const app = buildApp({
