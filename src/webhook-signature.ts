@@ -5,10 +5,9 @@
  * base64-decoded part of a `whsec_...` secret. A receiver recomputes it over the raw body
  * and refuses a timestamp too far from its clock (the reference libraries: 5 minutes).
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { concat, fromBase64, toBase64, utf8 } from './encoding.js';
+import { fromBase64, toBase64, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
+import { hmacSha256 } from './hmac.js';
 
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 /** Key length the spec recommends: "between 24 bytes and 64 bytes". */
@@ -61,7 +60,7 @@ export function signWebhook(
     );
   if (!Number.isSafeInteger(timestamp) || timestamp < 0)
     throw new RangeError(`"timestamp" expected whole Unix seconds, got ${timestamp}`);
-  const mac = hmac(sha256, key, concat(utf8(`${id}.${timestamp}.`), body));
+  const mac = hmacSha256(key, utf8(`${id}.${timestamp}.`), body);
   return `v1,${toBase64(mac)}`;
 }
 

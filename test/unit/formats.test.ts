@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, fromHex, parseDecimal, toBase64, toHex, utf8 } from '../../src/encoding.js';
 import { FormatError } from '../../src/format-error.js';
-import { HmacSha256 } from '../../src/hmac.js';
+import { HmacSha256, hmacSha256 } from '../../src/hmac.js';
 import { signNote } from '../../src/note.js';
 import { ed25519Signer, generateNoteKey, SIG_TYPE_COSIGNATURE_V1 } from '../../src/note-key.js';
 import { parsePolicy, quorumMet } from '../../src/policy.js';
@@ -228,12 +228,20 @@ describe('HMAC-SHA-256 over the installed SHA-256', () => {
     expect(toHex(new HmacSha256(utf8('Jefe')).mac(utf8('what do ya want for nothing?')))).toBe(
       '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
     );
+    expect(toHex(hmacSha256(utf8('Jefe'), utf8('what do ya want '), utf8('for nothing?')))).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
     for (const n of [0, 1, 32, 63, 64, 65, 131]) {
       const key = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
       const msg = Uint8Array.from({ length: n * 3 }, (_, i) => i & 255);
       expect(toHex(new HmacSha256(key).mac(msg)), `key of ${n} bytes`).toBe(
         toHex(hmac(sha256, key, msg)),
       );
+      const cut = Math.floor(msg.length / 3);
+      expect(
+        toHex(hmacSha256(key, msg.subarray(0, cut), new Uint8Array(), msg.subarray(cut))),
+        `one-shot, key of ${n} bytes`,
+      ).toBe(toHex(hmac(sha256, key, msg)));
     }
   });
 });
