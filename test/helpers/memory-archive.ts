@@ -21,6 +21,7 @@ import type {
   ArchivedBundle,
   ArchiveRow,
   ArchiveStore,
+  StoredRow,
 } from '../../workers/ledger/archive-store.js';
 import { Crash, type Fault, StorageFailure } from './memory-log-store.js';
 
@@ -198,6 +199,25 @@ export class MemoryArchiveStore implements ArchiveStore {
         });
     }
     return out;
+  }
+
+  /** As StreamStore.rows: the first `limit` rows from seq `from` on, in seq order. */
+  rows(from: number, limit: number): StoredRow[] {
+    return [...this.#t.rows.keys()]
+      .filter((seq) => seq >= from)
+      .sort((a, b) => a - b)
+      .slice(0, limit)
+      .map((seq) => {
+        const r = this.#t.rows.get(seq) as ArchiveRow;
+        const { received_at, erased } = r;
+        return {
+          seq,
+          received_at,
+          leaf_hash: r.leaf_hash.slice(0),
+          entry: r.entry.slice(0),
+          erased,
+        };
+      });
   }
 
   completeArchive(from: number, to: number, moved: ArchivedBundle): void {
