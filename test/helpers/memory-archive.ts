@@ -158,6 +158,15 @@ export class MemoryArchiveStore implements ArchiveStore {
     if (r !== undefined) this.#t.rows.set(seq, { ...r, erased_synced: 1 });
   }
 
+  /** Flips a bit of a hot entry's sealed bytes, as a change at rest would (not counted: setup). */
+  tamper(seq: number): void {
+    const r = this.#t.rows.get(seq);
+    if (r === undefined || r.entry.byteLength === 0) throw new Error(`entries: no sealed ${seq}`);
+    const entry = new Uint8Array(r.entry.slice(0));
+    entry[entry.length - 1] = (entry[entry.length - 1] as number) ^ 1;
+    this.#t.rows.set(seq, { ...r, entry: entry.buffer });
+  }
+
   // --- ArchiveStore ----------------------------------------------------------------------
 
   transaction<T>(fn: () => T): T {
