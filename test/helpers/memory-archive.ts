@@ -21,6 +21,7 @@ import type {
   ArchivedBundle,
   ArchiveRow,
   ArchiveStore,
+  StoredRow,
 } from '../../workers/ledger/archive-store.js';
 import { Crash, type Fault, StorageFailure } from './memory-log-store.js';
 
@@ -157,6 +158,15 @@ export class MemoryArchiveStore implements ArchiveStore {
     if (r !== undefined) this.#t.rows.set(seq, { ...r, erased_synced: 1 });
   }
 
+  /** Flips a bit of a hot entry's sealed bytes, as a change at rest would (not counted: setup). */
+  tamper(seq: number): void {
+    const r = this.#t.rows.get(seq);
+    if (r === undefined || r.entry.byteLength === 0) throw new Error(`entries: no sealed ${seq}`);
+    const entry = new Uint8Array(r.entry.slice(0));
+    entry[entry.length - 1] = (entry[entry.length - 1] as number) ^ 1;
+    this.#t.rows.set(seq, { ...r, entry: entry.buffer });
+  }
+
   // --- ArchiveStore ----------------------------------------------------------------------
 
   transaction<T>(fn: () => T): T {
@@ -198,6 +208,25 @@ export class MemoryArchiveStore implements ArchiveStore {
         });
     }
     return out;
+  }
+
+  /** As StreamStore.rows: the first `limit` rows from seq `from` on, in seq order. */
+  rows(from: number, limit: number): StoredRow[] {
+    return [...this.#t.rows.keys()]
+      .filter((seq) => seq >= from)
+      .sort((a, b) => a - b)
+      .slice(0, limit)
+      .map((seq) => {
+        const r = this.#t.rows.get(seq) as ArchiveRow;
+        const { received_at, erased } = r;
+        return {
+          seq,
+          received_at,
+          leaf_hash: r.leaf_hash.slice(0),
+          entry: r.entry.slice(0),
+          erased,
+        };
+      });
   }
 
   completeArchive(from: number, to: number, moved: ArchivedBundle): void {

@@ -22,13 +22,17 @@
  *   - the erasures and idempotency keys of archived entries are kept;
  *   - no object was put without `if-none-match: *` or deleted, and the watermark moved only
  *     once every object of the bundles below it was in R2.
+ * A page of entries as the object reads it (StreamArchive.page: archived ones from R2, the
+ * rest from the hot rows) has every entry from where it starts, once, in order, as appended,
+ * erased or tampered; also when it is held at its R2 read while an alarm step archives the
+ * next bundles and drops their rows.
  * Sealing a bundle costs about 0.1-0.2 s in Node (a deflate stream per entry), so the
  * faulted workload archives one bundle, the one that completes the first tile of level 1;
  * of the bundles before it, one is archived by a clean alarm step and the others (65,024
  * entries) are stood in for by the tree nodes the store keeps of them. Several steps over
  * three bundles run clean.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   BUNDLE_WIDTH,
   bytesEqual,
@@ -569,4 +573,122 @@ describe('the archive over several alarm steps', () => {
       'each erased once',
     ).toEqual([5, 6, 601]);
   });
+});
+
+describe('a page of entries, as the object reads it (StreamArchive.page)', async () => {
+  // 808 entries; bundle 0 archived, the rest hot; 600 erased while hot.
+  const f = await fixture({
+    rows: await appendStream(3 * BUNDLE_WIDTH + 40),
+    erasedBefore: new Map([[600, false]]),
+    archived: BUNDLE_WIDTH,
+    limit: BUNDLE_WIDTH,
+    workload: [],
+  });
+  /** The stream's archive on its own copy of the store and bucket, with the R2 gets it makes. */
+  const open = () => {
+    const store = f.store.fork(new Writes());
+    const bucket = f.bucket.fork(new Writes());
+    const gets: string[] = [];
+    bucket.beforeGet = (key) => {
+      gets.push(key);
+      return undefined;
+    };
+    return { store, bucket, gets, archive: new StreamArchive(store, bucket, STREAM, cipher) };
+  };
+  /** What is wrong with `page` as the entries [from, to): each as appended, erased, or tampered. */
+  const problemsOf = (
+    page: readonly ArchivedRow[],
+    from: number,
+    to: number,
+    tampered: ReadonlySet<number> = new Set(),
+  ): string[] => {
+    const problems: string[] = [];
+    // Consecutive from `from`: the first seq out of place names the gap or the repeat.
+    const wrong = page.findIndex((r, i) => r.seq !== from + i);
+    if (wrong >= 0)
+      problems.push(
+        `the page goes from ${page[wrong - 1]?.seq ?? 'its start'} to ${page[wrong]?.seq}, not ${from + wrong}`,
+      );
+    if (page.length !== to - from) problems.push(`${page.length} entries, not ${to - from}`);
+    for (const r of page) {
+      const row = f.rows[r.seq] as LogRow;
+      const at = `entry ${r.seq}`;
+      if (!bytesEqual(r.leaf_hash, row.leafHash)) problems.push(`${at} has another leaf hash`);
+      if (tampered.has(r.seq)) {
+        if (!r.tampered || r.bytes !== undefined || r.erased !== null)
+          problems.push(`${at} does not read as tampered`);
+        continue;
+      }
+      if (r.tampered) problems.push(`${at} reads as tampered`);
+      if (r.received_at !== row.receivedAt) problems.push(`${at} has another time`);
+      if (f.erasedBefore.has(r.seq)) {
+        if (r.erased !== erasure(r.seq) || r.bytes !== undefined)
+          problems.push(`${at} does not carry its erasure`);
+      } else if (
+        r.erased !== null ||
+        r.bytes === undefined ||
+        !bytesEqual(r.bytes, f.plain[r.seq] as Uint8Array)
+      )
+        problems.push(`${at} does not read as appended`);
+    }
+    return problems;
+  };
+  const bundle0 = [archiveKey(STREAM, -1, 0), archiveKey(STREAM, 0, 0)];
+
+  it.each([
+    { name: 'entirely hot', from: 300, limit: 100, to: 400, fromR2: [] },
+    { name: 'archived, then hot', from: 250, limit: 20, to: 270, fromR2: bundle0 },
+    { name: 'smaller than a bundle, archived', from: 10, limit: 5, to: 15, fromR2: bundle0 },
+    { name: 'one whole archived bundle', from: 0, limit: 256, to: 256, fromR2: bundle0 },
+    { name: 'over an erased hot entry', from: 590, limit: 20, to: 610, fromR2: [] },
+    { name: 'past the newest entry', from: 800, limit: 100, to: 808, fromR2: [] },
+    { name: 'from past the newest entry', from: 808, limit: 10, to: 808, fromR2: [] },
+  ])('$name: [$from, $to)', async ({ from, limit, to, fromR2 }) => {
+    const { archive, gets } = open();
+    expect(problemsOf(await archive.page(from, limit), from, to)).toEqual([]);
+    expect(gets.sort(), 'what is read from R2').toEqual([...fromR2].sort());
+  });
+
+  it('marks a hot entry that fails authentication tampered, logs it, and reads the rest', async () => {
+    const { archive, store } = open();
+    store.tamper(301);
+    // Watched, not replaced: the message still goes where it goes.
+    const logged = vi.spyOn(console, 'error');
+    try {
+      expect(problemsOf(await archive.page(250, 60), 250, 310, new Set([301]))).toEqual([]);
+      expect(logged.mock.calls).toEqual([[`stream ${STREAM}: entry 301 fails authentication`]]);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  // The alarm's archive step runs outside the object's exclusive section: while a page reads
+  // bundle 0 from R2 (held at its get here), the step archives the next bundle or two and
+  // drops their rows. Read as hot rows from the watermark the page started with, they would
+  // be a gap of 256 entries or more.
+  it.each([
+    { bundles: 1, from: 200, limit: 400 },
+    { bundles: 2, from: 200, limit: 600 },
+  ])(
+    'a page held at its R2 read while the alarm archives $bundles bundle(s) has every entry from where it starts, once',
+    async ({ bundles, from, limit }) => {
+      const { archive, store, bucket, gets } = open();
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      bucket.beforeGet = (key) => {
+        gets.push(key);
+        return bundle0.includes(key) ? held : undefined;
+      };
+      const page = archive.page(from, limit);
+      expect(gets.sort(), 'the page waits at its read of bundle 0').toEqual([...bundle0].sort());
+      expect(await archive.step((1 + bundles) * BUNDLE_WIDTH), 'the step archived all').toBe(false);
+      expect(store.archived(), 'the watermark moved while the page waited').toBe(
+        (1 + bundles) * BUNDLE_WIDTH,
+      );
+      release();
+      expect(problemsOf(await page, from, from + limit)).toEqual([]);
+    },
+  );
 });

@@ -1,9 +1,9 @@
 /**
  * The storage a stream's archive (stream-archive.ts) runs on: the object's tables it moves
- * bundles out of (ArchiveStore) and the R2 bucket it moves them to (ArchiveBucket). The
- * ledger gives it the Durable Object's SQLite (stream-store.ts) and its R2 binding; the
- * unit tests give it memory, with a storage failure and a crash injected at every write
- * (test/unit/stream-archive.test.ts).
+ * bundles out of and reads hot entries from (ArchiveStore), and the R2 bucket it moves them
+ * to (ArchiveBucket). The ledger gives it the Durable Object's SQLite (stream-store.ts) and
+ * its R2 binding; the unit tests give it memory, with a storage failure and a crash injected
+ * at every write (test/unit/stream-archive.test.ts).
  *
  * Guarantees an ArchiveStore gives, and the archive relies on (LogStore's, src/log-store.ts):
  *   - Synchronous: every call completes before it returns, and every read sees every write
@@ -16,6 +16,8 @@
  *     does next leaves the object, R2 puts included (the Durable Object's output gate). So
  *     a bundle's key tree, stored before its bundle is uploaded, outlives any crash after.
  *   - `archived()` moves only with completeArchive, only forward, by whole bundles.
+ *   - The hot rows are every seq from `archived()` to the newest entry, none missing: rows
+ *     are appended at the top and dropped only by completeArchive, from the bottom.
  *
  * Guarantees an ArchiveBucket gives (R2's): a get sees every put that returned before it
  * (strong consistency); a put with `if-none-match: *` creates the whole object or nothing,
@@ -39,6 +41,9 @@ export type ArchiveRow = {
   /** 1 once the erasure is in D1. */
   readonly erased_synced: number;
 };
+
+/** A hot row as a read of entries needs it (sealed, or emptied when erased). */
+export type StoredRow = Pick<ArchiveRow, 'seq' | 'received_at' | 'leaf_hash' | 'entry' | 'erased'>;
 
 /** What stays of an archived bundle's rows in the object (completeArchive). */
 export interface ArchivedBundle {
@@ -70,6 +75,13 @@ export interface ArchiveStore {
   archived(): number;
   /** The hot rows of [from, from + count) that exist, in seq order. */
   archiveRows(from: number, count: number): ArchiveRow[];
+  /**
+   * The first `limit` hot rows with seq `from` or more, in seq order: consecutive, starting
+   * at `from` when `from >= archived()` (the rows below the watermark are gone). Read in
+   * the same synchronous run as a call of archived(), they are the rows from that watermark
+   * on: no bundle can move between two calls that no await separates.
+   */
+  rows(from: number, limit: number): StoredRow[];
   /**
    * Records that [from, to) is archived: keeps `moved`, drops the rows, moves `archived` to
    * `to`. Only inside transaction(), with the writes it must not be apart from.

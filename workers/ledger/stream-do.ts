@@ -6,8 +6,8 @@
  * (stream-store.ts, every SQL statement and migration, implementing the log's LogStore).
  * Here: loading state at start, the stream's data key, the alarm's steps that write outside
  * (witnesses, R2 and D1 through cosigning.ts and publishing.ts, the archive through
- * stream-archive.ts), reads and proofs (hot rows here, archived ones from R2), erasure,
- * and tails.
+ * stream-archive.ts), reads (through stream-archive.ts: archived entries from R2, hot rows
+ * here) and proofs, erasure, and tails.
  *
  * An append commits its entries in ONE storage write with no await between reading the head
  * and writing; the answer leaves only after the commit is durable (the output gate). The
@@ -208,51 +208,17 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   };
 
   /**
-   * Stored entries [from, from + limit), in seq order, decrypted. A row whose sealed bytes
-   * fail authentication is marked tampered (someone changed it at rest); the others are
-   * read as usual, so one damaged row never hides the rest.
+   * Stored entries [from, from + limit), in seq order, decrypted (StreamArchive.page: a row
+   * whose sealed bytes fail authentication is marked tampered, so one damaged row never
+   * hides the rest; consecutive while the alarm archives).
    */
   async #rows(from: number, limit: number): Promise<OpenRow[]> {
-    // Archived entries come from R2 (a bundle at a time), the rest from the hot rows here.
-    const out: OpenRow[] = [];
     const archive = this.#archiveOf();
-    let at = from;
-    if (archive !== undefined) {
-      // The watermark is read again after every await: the alarm may archive a bundle while
-      // this one is read, and its rows are then gone from the hot table (read as hot from
-      // the old watermark, they would be skipped, a gap in a page or a tail replay). The hot
-      // rows below are read before any further await.
-      while (at < archive.archived && out.length < limit) {
-        const bundle = Math.floor(at / BUNDLE_WIDTH);
-        for (const r of await archive.rows(bundle))
-          if (r.seq >= at && out.length < limit) out.push(r);
-        at = (bundle + 1) * BUNDLE_WIDTH;
-      }
-    }
-    if (out.length === limit) return out;
-    return [...out, ...(await this.#hotRows(at, limit - out.length))];
-  }
-
-  /** Hot rows [from, from + limit) that exist, opened. */
-  async #hotRows(from: number, limit: number): Promise<OpenRow[]> {
-    const rows = this.#db.rows(from, limit);
-    if (rows.length === 0) return [];
-    const cipher = this.#cipherOrThrow();
-    return Promise.all(
-      rows.map(async (r) => {
-        const row = {
-          seq: r.seq,
-          received_at: r.received_at,
-          leaf_hash: new Uint8Array(r.leaf_hash),
-          erased: r.erased,
-        };
-        if (r.erased !== null) return { ...row, bytes: undefined, tampered: false };
-        const bytes = await cipher.tryOpen(r.seq, new Uint8Array(r.entry));
-        if (bytes === undefined)
-          console.error(`stream ${this.#log.head?.stream}: entry ${r.seq} fails authentication`);
-        return { ...row, bytes, tampered: bytes === undefined };
-      }),
-    );
+    if (archive !== undefined) return archive.page(from, limit);
+    // No archive: no entry yet, or rows stored with no data key to open them.
+    if (this.#db.rows(from, limit).length > 0)
+      throw new Error(`stream ${this.#log.head?.stream}: entries are stored but no data key is`);
+    return [];
   }
 
   #archive: StreamArchive | undefined;
@@ -264,12 +230,6 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
     if (this.#archive?.stream !== stream || this.#archive.cipher !== this.#keys.cipher)
       this.#archive = new StreamArchive(this.#db, this.env.CHECKPOINTS, stream, this.#keys.cipher);
     return this.#archive;
-  }
-
-  #cipherOrThrow(): EntryCipher {
-    if (this.#keys === undefined)
-      throw new Error(`stream ${this.#log.head?.stream}: entries are stored but no data key is`);
-    return this.#keys.cipher;
   }
 
   /** The stream's data key: its cipher, and the key wrapped under the current master key. */

@@ -22,11 +22,8 @@ import {
   nodeOwner,
   TILE_HEIGHT,
 } from '../../src/index.js';
-import type { ArchivedBundle, ArchiveRow, ArchiveStore } from './archive-store.js';
+import type { ArchivedBundle, ArchiveRow, ArchiveStore, StoredRow } from './archive-store.js';
 import { multiRowInserts } from './sql.js';
-
-/** One stored entry row, as kept (sealed, or emptied when erased). */
-export type StoredRow = Pick<ArchiveRow, 'seq' | 'received_at' | 'leaf_hash' | 'entry' | 'erased'>;
 
 export type CheckpointRow = {
   readonly size: number;
@@ -267,7 +264,7 @@ export class StreamStore implements LogStore, ArchiveStore {
 
   // --- entries ---------------------------------------------------------------------------
 
-  /** Rows [from, from + limit) that exist, in seq order. */
+  /** The first `limit` rows from seq `from` on, in seq order (ArchiveStore.rows). */
   rows(from: number, limit: number): StoredRow[] {
     return this.#sql
       .exec<{
