@@ -162,7 +162,8 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
   retryMaxMs: 300_000,
   // With the defaults above: about 75 minutes of failing before the destination pauses.
   pauseAfter: 20,
-  maxRecords: 500,
+  // Datadog's own limit; a destination that is behind sends fewer, larger requests.
+  maxRecords: 1000,
   // 1 MiB: under the body limits of common receivers (Splunk HEC and Datadog: 5 MB).
   maxBytes: 1 << 20,
 };

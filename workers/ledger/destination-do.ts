@@ -193,6 +193,15 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
     const first = streams.length === 0 ? 0 : this.#turn++ % streams.length;
     for (const stream of [...streams.slice(first), ...streams.slice(0, first)]) {
       const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
+      const read = (from: number) => {
+        const p = stub.deliveryPage(stream, from, limits.maxRecords, limits.maxBytes);
+        p.catch(() => {}); // awaited when used; a page read ahead may be dropped
+        return p;
+      };
+      // The page after a batch, read while the batch is sent (from where the cursor will be
+      // once it is delivered); dropped when the batch fails. Under load each call to the
+      // stream's object waits behind its appends, so this takes a wait off every batch.
+      let ahead: ReturnType<typeof read> | undefined;
       for (let mine = 0; ; mine++) {
         if (requests >= REQUESTS_PER_ALARM || mine >= REQUESTS_PER_STREAM) {
           more = true;
@@ -200,7 +209,8 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
         }
         const known = state.streams[stream] ?? { next: 0, checkpoint: 0, tree_size: 0 };
         // One call to the stream's object per batch: its size, checkpoint and entries.
-        const page = await stub.deliveryPage(stream, known.next, limits.maxRecords);
+        const page = await (ahead ?? read(known.next));
+        ahead = undefined;
         if (!page.ok) break;
         const cursor = { ...known, tree_size: page.value.tree_size };
         const d = due(cursor, page.value.checkpoint?.size ?? 0);
@@ -212,6 +222,8 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
         const batch = batchOf(config, stream, d, page.value, limits);
         if (batch === undefined) break;
         requests++;
+        if (requests < REQUESTS_PER_ALARM && mine + 1 < REQUESTS_PER_STREAM)
+          ahead = read(advanced(cursor, batch.lastSeq, batch.checkpoint).next);
         const sent = await transport.send(config, batch, vars, settings);
         if (!sent.ok) {
           const failures = state.failures + 1;

@@ -631,23 +631,32 @@ export class StreamDurableObject extends DurableObject<LedgerEnv> {
   /**
    * What a destination reads to send one batch (destination-do.ts), in one call so that a
    * batch costs one round trip to this object however busy it is: the stream's size, its
-   * newest signed checkpoint, and up to `limit` entries from `from` that the checkpoint
-   * covers (entries past it wait for the next one: src/delivery.ts `due`). Entries come as
-   * bytes, not base64: they only go from one object to another.
+   * newest signed checkpoint, and entries from `from` that the checkpoint covers (entries
+   * past it wait for the next one: src/delivery.ts `due`), at most `limit` of them and no more
+   * than fill `maxBytes` of entry bytes (at least one): a batch's body holds each entry's
+   * bytes and more, so it cannot need more, and the answer stays far below the limit of a
+   * call between objects (32 MiB) whatever the events' size. Entries come as bytes, not
+   * base64: they only go from one object to another.
    */
   async deliveryPage(
     stream: string,
     from: number,
     limit: number,
+    maxBytes: number,
   ): Promise<LogOutcome<DeliveryPage>> {
     const head = this.#existing(stream);
     if (head === undefined) return refused({ reason: 'no_stream', stream });
     const signed = this.#log.signed;
     const to = Math.min(from + limit, signed?.size ?? 0);
+    const rows = to > from ? await this.#rows(from, to - from) : [];
+    let bytes = 0;
+    let n = 0;
+    while (n < rows.length && (n === 0 || bytes + (rows[n]?.bytes?.length ?? 0) <= maxBytes))
+      bytes += rows[n++]?.bytes?.length ?? 0;
     return done({
       tree_size: head.range.size,
       checkpoint: signed === undefined ? null : { size: signed.size, note: signed.note },
-      entries: to > from ? await this.#rows(from, to - from) : [],
+      entries: rows.slice(0, n),
     });
   }
 
