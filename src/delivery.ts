@@ -9,6 +9,7 @@
  * right after it (in the same request when it fits): a copy proves itself on arrival. The
  * cursor moves only after a 2xx, so delivery is at least once, in seq order per stream.
  */
+import { concat, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
 
 /** Where one stream's delivery stands. */
@@ -72,9 +73,37 @@ export function batchLength(
   return n;
 }
 
-/** A request body: the records (each a JSON text) as one JSON array. */
-export function jsonArrayBody(records: readonly string[]): string {
-  return `[${records.join(',')}]`;
+const COMMA = 0x2c; // ","
+const CLOSE = 0x5d; // "]"
+
+/**
+ * A record's frame in a JSON array body (jsonArrayBody): its JSON text in UTF-8 and the ","
+ * after it, the bytes it takes in the body (the last one's "," becomes the "]").
+ *
+ * @example
+ *   jsonArrayFrame('{"a":"é"}') // the 11 bytes of '{"a":"é"},'
+ */
+export function jsonArrayFrame(json: string): Uint8Array {
+  return utf8(`${json},`);
+}
+
+/**
+ * A request body: the records of `frames` (each from jsonArrayFrame) as one JSON array, "["
+ * then the frames with the last "," made "]". One byte more than the frames (the envelope),
+ * so a batch's size is known exactly from its frames; "[]" for none.
+ * Requires every frame to end with "," (throws RangeError otherwise).
+ *
+ * @example
+ *   jsonArrayBody([jsonArrayFrame('1'), jsonArrayFrame('{}')]) // the bytes of "[1,{}]"
+ */
+export function jsonArrayBody(frames: readonly Uint8Array[]): Uint8Array {
+  for (const [i, f] of frames.entries())
+    if (f.at(-1) !== COMMA)
+      throw new RangeError(`"frames" expected frames ending with ",", frame ${i} does not`);
+  if (frames.length === 0) return utf8('[]');
+  const body = concat(utf8('['), ...frames);
+  body[body.length - 1] = CLOSE;
+  return body;
 }
 
 /**

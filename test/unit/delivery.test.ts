@@ -1,6 +1,7 @@
 /**
- * The destination's decisions (src/delivery.ts): what is due, how records are batched, the
- * webhook id of a batch, backoff and pausing, and the settings' variables.
+ * The destination's decisions (src/delivery.ts): what is due, how records are batched and
+ * framed in a JSON array, the webhook id of a batch, backoff and pausing, and the settings'
+ * variables.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
   deliverySettings,
   due,
   jsonArrayBody,
+  jsonArrayFrame,
   retryDelay,
 } from '../../src/delivery.js';
 import { expectRejected } from '../helpers/format-error.js';
@@ -74,23 +76,59 @@ describe('batchLength', () => {
 
   it('agrees with the body it bounds', () => {
     for (let n = 0; n < 200; n++) {
-      const records = Array.from({ length: 1 + (n % 7) }, (_, i) =>
-        'x'.repeat(1 + ((n * 7 + i * 13) % 11)),
+      const frames = Array.from({ length: 1 + (n % 7) }, (_, i) =>
+        jsonArrayFrame(`"${'é'.repeat((n * 7 + i * 13) % 11)}"`),
       );
       const maxBytes = 5 + (n % 40);
       const k = batchLength(
-        records.map((r) => r.length + 1),
+        frames.map((f) => f.length),
         { maxRecords: 100, maxBytes },
         1,
       );
-      const body = jsonArrayBody(records.slice(0, k));
+      const body = jsonArrayBody(frames.slice(0, k));
       if (k > 1) expect(body.length, `case ${n}`).toBeLessThanOrEqual(maxBytes);
-      if (k < records.length)
+      if (k < frames.length)
         expect(
-          jsonArrayBody(records.slice(0, k + 1)).length,
+          jsonArrayBody(frames.slice(0, k + 1)).length,
           `case ${n}: one more does not fit`,
         ).toBeGreaterThan(maxBytes);
     }
+  });
+});
+
+describe('jsonArrayFrame and jsonArrayBody', () => {
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  it('make the JSON array of the records, exactly the envelope and the frames long', () => {
+    const cases: [string, string[]][] = [
+      ['none', []],
+      ['one', ['{"a":1}']],
+      ['several', ['{"a":1}', '"x"', '[]', '{"b":"\\u00e9"}']],
+      ['multi-byte UTF-8', ['{"a":"é"}', '"𝄞"', '{"k":"日本"}']],
+      ['a record with "," and "]" inside', ['{"a":"],"}', '{"b":","}']],
+    ];
+    for (const [label, jsons] of cases) {
+      const frames = jsons.map(jsonArrayFrame);
+      for (const [i, f] of frames.entries())
+        expect(text(f), `${label}: frame ${i}`).toBe(`${jsons[i]},`);
+      const body = jsonArrayBody(frames);
+      expect(text(body), label).toBe(`[${jsons.join(',')}]`);
+      expect(JSON.parse(text(body)), label).toEqual(jsons.map((j) => JSON.parse(j)));
+      if (jsons.length > 0)
+        expect(body.length, `${label}: the length counted`).toBe(
+          1 + frames.reduce((n, f) => n + f.length, 0),
+        );
+    }
+  });
+
+  it('refuses a frame that does not end with ","', () => {
+    const te = new TextEncoder();
+    for (const [label, frames] of [
+      ['no ","', [te.encode('1')]],
+      ['the last one without', [jsonArrayFrame('1'), te.encode('2')]],
+      ['an empty frame', [new Uint8Array(0)]],
+      ['"]" instead', [te.encode('1]')]],
+    ] as const)
+      expect(() => jsonArrayBody(frames), label).toThrow(RangeError);
   });
 });
 

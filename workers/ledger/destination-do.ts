@@ -27,7 +27,7 @@ import {
   toBase64,
   toOcsf,
 } from '../../src/index.js';
-import type { OutBatch, OutRecord, Vars } from './destinations/transport.js';
+import type { FramedRecord, OutBatch, OutRecord, Vars } from './destinations/transport.js';
 import { transportOf } from './destinations/transports.js';
 import type { LedgerEnv } from './env.js';
 import { likePatterns } from './routes/streams.js';
@@ -273,7 +273,8 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
 
 /**
  * The next request's records for `stream` from `page`: the entries of `d` it holds and, when
- * they reach the checkpoint and all fit, the checkpoint.
+ * they reach the checkpoint and all fit, the checkpoint. Each record is framed once here, its
+ * frame counted to fill the request and then sent as it is.
  */
 function batchOf(
   config: DestinationConfig,
@@ -283,21 +284,22 @@ function batchOf(
   limits: BatchLimits,
 ): Batch | undefined {
   const transport = transportOf(config);
-  const records: OutRecord[] = [];
+  const framed = (r: OutRecord): FramedRecord => ({ ...r, frame: transport.frame(r, config) });
+  const records: FramedRecord[] = [];
   // Only consecutive entries from d.from: a page with a gap would move the cursor past it.
   for (const [i, e] of page.entries.entries()) {
     if (e.seq !== d.from + i || e.seq >= d.to) break;
     const json = JSON.stringify(recordOf(config, stream, e));
-    records.push({ json, seq: e.seq, receivedAt: e.received_at });
+    records.push(framed({ json, seq: e.seq, receivedAt: e.received_at }));
   }
   const entries = records.length;
   const cp = page.checkpoint;
   const reaches = (entries === 0 ? d.from : (records.at(-1)?.seq as number) + 1) === d.to;
   const checkpoint = d.checkpoint && reaches && cp?.size === d.to ? cp : undefined;
-  if (checkpoint !== undefined) records.push({ json: checkpointJson(stream, checkpoint) });
+  if (checkpoint !== undefined) records.push(framed({ json: checkpointJson(stream, checkpoint) }));
   const n = Math.min(
     batchLength(
-      records.map((r) => transport.size(r, config)),
+      records.map((r) => r.frame.length),
       limits,
       transport.envelope,
     ),
