@@ -49,28 +49,28 @@ export interface BatchLimits {
 }
 
 /**
- * How many of the records go in the next request, each taking `sizes[i]` bytes of the body
- * (its framing included) and the body `envelope` bytes besides: as many as fit `limits`, and
- * always at least one when there is one (a record larger than maxBytes goes alone).
+ * The filling of one request whose body has `envelope` bytes besides its records: each call
+ * offers the next record, `size` bytes of the body (its framing included), and says whether
+ * it goes in. Records go in while they fit `limits`, the first always (a record larger than
+ * maxBytes goes alone); once one does not, the request is full and refuses every one after
+ * it, so the records offered are only made while there is room and stay in order.
  *
  * @example
  *   // A JSON array: "[" then each record and its "," or "]".
- *   batchLength([11, 11, 11], { maxRecords: 100, maxBytes: 24 }, 1) // 2
+ *   const fits = requestFill({ maxRecords: 100, maxBytes: 24 }, 1);
+ *   fits(11); fits(11); fits(11) // true, true, false: 1 + 11 + 11 + 11 > 24
  */
-export function batchLength(
-  sizes: readonly number[],
-  limits: BatchLimits,
-  envelope: number,
-): number {
+export function requestFill(limits: BatchLimits, envelope: number): (size: number) => boolean {
   let bytes = envelope;
   let n = 0;
-  for (const size of sizes) {
-    if (n === limits.maxRecords) break;
-    if (n > 0 && bytes + size > limits.maxBytes) break;
+  let full = false;
+  return (size) => {
+    full ||= n === limits.maxRecords || (n > 0 && bytes + size > limits.maxBytes);
+    if (full) return false;
     bytes += size;
     n++;
-  }
-  return n;
+    return true;
+  };
 }
 
 const COMMA = 0x2c; // ","

@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import {
   advanced,
   afterFailure,
-  batchLength,
+  type BatchLimits,
   DEFAULT_DELIVERY,
   deliveryId,
   deliverySettings,
   due,
   jsonArrayBody,
   jsonArrayFrame,
+  requestFill,
   retryDelay,
 } from '../../src/delivery.js';
 import { expectRejected } from '../helpers/format-error.js';
@@ -49,11 +50,21 @@ describe('due', () => {
   });
 });
 
-describe('batchLength', () => {
+describe('requestFill', () => {
+  /** How many of the records of `sizes` one request takes: those it accepts, in order. */
+  const taken = (sizes: number[], limits: BatchLimits, envelope: number) => {
+    const fits = requestFill(limits, envelope);
+    let n = 0;
+    for (const size of sizes) {
+      if (!fits(size)) break;
+      n++;
+    }
+    return n;
+  };
   const limits = { maxRecords: 3, maxBytes: 24 };
   // A JSON array: "[" (the envelope) then each record and its "," or "]" (length + 1).
   const array = (lengths: number[]) =>
-    batchLength(
+    taken(
       lengths.map((n) => n + 1),
       limits,
       1,
@@ -69,9 +80,27 @@ describe('batchLength', () => {
 
   it('counts another framing as it is given', () => {
     // Octet-counted syslog frames: "<len> <msg>", no envelope.
-    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 26 }, 0)).toBe(2);
-    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 0)).toBe(1);
-    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 20)).toBe(1);
+    expect(taken([13, 13, 13], { maxRecords: 10, maxBytes: 26 }, 0)).toBe(2);
+    expect(taken([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 0)).toBe(1);
+    expect(taken([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 20)).toBe(1);
+  });
+
+  it('once full, refuses every record after, a smaller one too (records stay in order)', () => {
+    const bytesFull = requestFill({ maxRecords: 10, maxBytes: 20 }, 0);
+    expect(
+      [15, 6, 1, 0].map((size) => bytesFull(size)),
+      'by bytes',
+    ).toEqual([true, false, false, false]);
+    const countFull = requestFill({ maxRecords: 2, maxBytes: 100 }, 0);
+    expect(
+      [1, 1, 1, 1].map((size) => countFull(size)),
+      'by count',
+    ).toEqual([true, true, false, false]);
+    const large = requestFill({ maxRecords: 10, maxBytes: 20 }, 0);
+    expect(
+      [50, 1].map((size) => large(size)),
+      'a large record alone',
+    ).toEqual([true, false]);
   });
 
   it('agrees with the body it bounds', () => {
@@ -80,7 +109,7 @@ describe('batchLength', () => {
         jsonArrayFrame(`"${'é'.repeat((n * 7 + i * 13) % 11)}"`),
       );
       const maxBytes = 5 + (n % 40);
-      const k = batchLength(
+      const k = taken(
         frames.map((f) => f.length),
         { maxRecords: 100, maxBytes },
         1,

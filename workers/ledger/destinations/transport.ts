@@ -62,9 +62,9 @@ export interface Transport<C extends DestinationConfig> {
   /** One request's bounds: the settings', tightened to what the receiver accepts. */
   limits(settings: DeliverySettings): BatchLimits;
   /**
-   * Optional: how many of the leading `records` (the next ones due, in order) one request may
-   * hold when that depends on the records themselves (r2: one day per object); at least 1.
-   * The request holds the fewer of these and of what fits limits. Unset: no such bound.
+   * Optional: how many of the leading `records` (the next ones due that fit limits, in order)
+   * one request may hold when that depends on the records themselves (r2: one day per
+   * object); at least 1. Unset: no such bound.
    */
   cut?(records: readonly OutRecord[]): number;
   /**
