@@ -17,10 +17,9 @@
  * object store (docs/destinations.md §Older than 18 hours).
  */
 import type { JsonValue } from './canonical-json.js';
-import type { BatchLimits } from './delivery.js';
+import { type BatchLimits, jsonArrayBody, jsonArrayFrame } from './delivery.js';
 import type { DestinationCommon, TypeMembers } from './destination-config.js';
 import { badMember as bad, httpsUrl, matching, secretName } from './destination-fields.js';
-import { utf8 } from './encoding.js';
 
 /** The Datadog sites (DD_SITE values) whose log intake is `http-intake.logs.<site>`. */
 export const DATADOG_SITES = [
@@ -153,12 +152,18 @@ export function datadogLog(
   return JSON.stringify(log);
 }
 
-/** Bytes a record takes in a request body: its log object and the "," or "]" after it. */
-export function datadogLogSize(
+/**
+ * A record's frame in a request body: its log object (datadogLog) in UTF-8 and the "," after
+ * it (src/delivery.ts jsonArrayFrame), made once per record and assembled by datadogRequest.
+ *
+ * @example
+ *   datadogFrame({}, { json: '{}' }) // the bytes of '{"ddsource":"stele","message":"{}"},'
+ */
+export function datadogFrame(
   config: Pick<DatadogDestination, 'ddsource' | 'ddtags' | 'service' | 'hostname'>,
   record: DatadogRecord,
-): number {
-  return utf8(datadogLog(config, record)).length + 1;
+): Uint8Array {
+  return jsonArrayFrame(datadogLog(config, record));
 }
 
 /**
@@ -195,32 +200,34 @@ export interface DatadogRequest {
   readonly skipped: number;
 }
 
+/** A record with its frame (datadogFrame): what a request is assembled from. */
+export interface DatadogFramed {
+  readonly receivedAt?: string;
+  readonly frame: Uint8Array;
+}
+
 /**
- * The request for `records` at `nowMs`: every record not too old, as a JSON array of logs.
- * Requires the records to fit Datadog's limits (the batcher's datadogLimits); throws
- * RangeError naming the limit otherwise, so a log is never truncated by Datadog.
+ * The request for `records` at `nowMs`: every record not too old, its frame as it is, in a
+ * JSON array of logs (src/delivery.ts jsonArrayBody). Requires the records to fit Datadog's
+ * limits (the batcher's datadogLimits); throws RangeError naming the limit otherwise, so a
+ * log is never truncated by Datadog.
  *
  * @example
- *   datadogRequest({}, [{ json: '{}' }], Date.now()).logs // 1
+ *   datadogRequest([{ frame: datadogFrame({}, { json: '{}' }) }], Date.now()).logs // 1
  */
-export function datadogRequest(
-  config: Pick<DatadogDestination, 'ddsource' | 'ddtags' | 'service' | 'hostname'>,
-  records: readonly DatadogRecord[],
-  nowMs: number,
-): DatadogRequest {
+export function datadogRequest(records: readonly DatadogFramed[], nowMs: number): DatadogRequest {
   const kept = records.filter((r) => !tooOld(r.receivedAt, nowMs));
   if (kept.length > MAX_LOGS_PER_REQUEST)
     throw new RangeError(`a Datadog request holds at most ${MAX_LOGS_PER_REQUEST} logs`);
-  const logs = kept.map((r) => datadogLog(config, r));
-  for (const log of logs) {
-    const n = utf8(log).length;
+  for (const { frame } of kept) {
+    const n = frame.length - 1; // the log, without its ","
     if (n > MAX_LOG_BYTES)
       throw new RangeError(`a Datadog log is at most ${MAX_LOG_BYTES} bytes, this one ${n}`);
   }
-  const body = utf8(`[${logs.join(',')}]`);
+  const body = jsonArrayBody(kept.map((r) => r.frame));
   if (body.length > MAX_REQUEST_BYTES)
     throw new RangeError(`a Datadog request is at most ${MAX_REQUEST_BYTES} bytes before gzip`);
-  return { logs: logs.length, body, skipped: records.length - kept.length };
+  return { logs: kept.length, body, skipped: records.length - kept.length };
 }
 
 /** Why Datadog refused a request, from its status (the API's list of codes). */

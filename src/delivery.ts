@@ -9,6 +9,7 @@
  * right after it (in the same request when it fits): a copy proves itself on arrival. The
  * cursor moves only after a 2xx, so delivery is at least once, in seq order per stream.
  */
+import { concat, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
 
 /** Where one stream's delivery stands. */
@@ -48,33 +49,61 @@ export interface BatchLimits {
 }
 
 /**
- * How many of the records go in the next request, each taking `sizes[i]` bytes of the body
- * (its framing included) and the body `envelope` bytes besides: as many as fit `limits`, and
- * always at least one when there is one (a record larger than maxBytes goes alone).
+ * The filling of one request whose body has `envelope` bytes besides its records: each call
+ * offers the next record, `size` bytes of the body (its framing included), and says whether
+ * it goes in. Records go in while they fit `limits`, the first always (a record larger than
+ * maxBytes goes alone); once one does not, the request is full and refuses every one after
+ * it, so the records offered are only made while there is room and stay in order.
  *
  * @example
  *   // A JSON array: "[" then each record and its "," or "]".
- *   batchLength([11, 11, 11], { maxRecords: 100, maxBytes: 24 }, 1) // 2
+ *   const fits = requestFill({ maxRecords: 100, maxBytes: 24 }, 1);
+ *   fits(11); fits(11); fits(11) // true, true, false: 1 + 11 + 11 + 11 > 24
  */
-export function batchLength(
-  sizes: readonly number[],
-  limits: BatchLimits,
-  envelope: number,
-): number {
+export function requestFill(limits: BatchLimits, envelope: number): (size: number) => boolean {
   let bytes = envelope;
   let n = 0;
-  for (const size of sizes) {
-    if (n === limits.maxRecords) break;
-    if (n > 0 && bytes + size > limits.maxBytes) break;
+  let full = false;
+  return (size) => {
+    full ||= n === limits.maxRecords || (n > 0 && bytes + size > limits.maxBytes);
+    if (full) return false;
     bytes += size;
     n++;
-  }
-  return n;
+    return true;
+  };
 }
 
-/** A request body: the records (each a JSON text) as one JSON array. */
-export function jsonArrayBody(records: readonly string[]): string {
-  return `[${records.join(',')}]`;
+const COMMA = 0x2c; // ","
+const CLOSE = 0x5d; // "]"
+
+/**
+ * A record's frame in a JSON array body (jsonArrayBody): its JSON text in UTF-8 and the ","
+ * after it, the bytes it takes in the body (the last one's "," becomes the "]").
+ *
+ * @example
+ *   jsonArrayFrame('{"a":"é"}') // the 11 bytes of '{"a":"é"},'
+ */
+export function jsonArrayFrame(json: string): Uint8Array {
+  return utf8(`${json},`);
+}
+
+/**
+ * A request body: the records of `frames` (each from jsonArrayFrame) as one JSON array, "["
+ * then the frames with the last "," made "]". One byte more than the frames (the envelope),
+ * so a batch's size is known exactly from its frames; "[]" for none.
+ * Requires every frame to end with "," (throws RangeError otherwise).
+ *
+ * @example
+ *   jsonArrayBody([jsonArrayFrame('1'), jsonArrayFrame('{}')]) // the bytes of "[1,{}]"
+ */
+export function jsonArrayBody(frames: readonly Uint8Array[]): Uint8Array {
+  for (const [i, f] of frames.entries())
+    if (f.at(-1) !== COMMA)
+      throw new RangeError(`"frames" expected frames ending with ",", frame ${i} does not`);
+  if (frames.length === 0) return utf8('[]');
+  const body = concat(utf8('['), ...frames);
+  body[body.length - 1] = CLOSE;
+  return body;
 }
 
 /**

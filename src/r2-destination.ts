@@ -20,7 +20,7 @@ import {
   matching,
   secretName,
 } from './destination-fields.js';
-import { toHex, utf8 } from './encoding.js';
+import { concat, toHex, utf8 } from './encoding.js';
 import { gzip } from './gzip.js';
 import { isJsonObject } from './json-shape.js';
 import { sha256 } from './sha256.js';
@@ -250,11 +250,28 @@ function checkpointSize(json: string): number {
 }
 
 /**
- * An object's bytes: the records as NDJSON (each JSON text and "\n"), gzipped (RFC 1952)
- * with the runtime's CompressionStream.
+ * A record's frame in an object: its JSON text and "\n" in UTF-8, one NDJSON line, the bytes
+ * it takes before gzip (gzipNdjson).
+ *
+ * @example
+ *   ndjsonLine('{"a":"é"}') // the 11 bytes of '{"a":"é"}\n'
  */
-export async function gzipNdjson(records: readonly ObjectRecord[]): Promise<Uint8Array> {
-  return gzip(utf8(records.map((r) => `${r.json}\n`).join('')));
+export function ndjsonLine(json: string): Uint8Array {
+  return utf8(`${json}\n`);
+}
+
+const NEWLINE = 0x0a; // "\n"
+
+/**
+ * An object's bytes: the records' lines (ndjsonLine) as NDJSON, gzipped (RFC 1952) with the
+ * runtime's CompressionStream. Requires every line to end with "\n" (throws RangeError
+ * otherwise: the records would run together).
+ */
+export async function gzipNdjson(lines: readonly Uint8Array[]): Promise<Uint8Array> {
+  for (const [i, l] of lines.entries())
+    if (l.at(-1) !== NEWLINE)
+      throw new RangeError(`"lines" expected lines ending with "\\n", line ${i} does not`);
+  return gzip(concat(...lines));
 }
 
 /** The content type of every object: a gzip file (no Content-Encoding: nothing unzips it on the way). */

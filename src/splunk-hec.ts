@@ -15,7 +15,7 @@
  */
 import type { DestinationRules } from './destination-fields.js';
 import { badMember, httpsUrl, matching, secretName } from './destination-fields.js';
-import { toHex, utf8 } from './encoding.js';
+import { concat, toHex, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
 import { isCount, isJsonObject } from './json-shape.js';
 import { sha256 } from './sha256.js';
@@ -178,9 +178,24 @@ export function hecEvent(
   return `${out}"event":${record.json}}`;
 }
 
-/** A request's body: its events concatenated, with nothing between [HEC §Batch]. */
-export function hecBody(events: readonly string[]): Uint8Array {
-  return utf8(events.join(''));
+/**
+ * One record's frame: its HEC event (hecEvent) in UTF-8, the bytes it takes in a request's
+ * body (events have nothing between them: hecBody).
+ *
+ * @example
+ *   hecFrame({ json: '{"a":"é"}' }, { type: 'splunk-hec', url: 'https://s.example', secret: 'S' })
+ *   // the 20 bytes of '{"event":{"a":"é"}}'
+ */
+export function hecFrame(
+  record: { readonly json: string; readonly receivedAt?: string },
+  members: SplunkHecMembers,
+): Uint8Array {
+  return utf8(hecEvent(record, members));
+}
+
+/** A request's body: its events' frames (hecFrame) concatenated, nothing between [HEC §Batch]. */
+export function hecBody(frames: readonly Uint8Array[]): Uint8Array {
+  return concat(...frames);
 }
 
 /**

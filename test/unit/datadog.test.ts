@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import {
   DATADOG_SITES,
   type DatadogDestination,
+  datadogFrame,
   datadogIntake,
   datadogLimits,
   datadogLog,
-  datadogLogSize,
   datadogRefusal,
   datadogRequest,
   MAX_AGE_MS,
@@ -168,9 +168,9 @@ describe('what is sent', () => {
     expect(datadogLog({}, { json: '{"type":"stele.checkpoint"}' })).toBe(
       '{"ddsource":"stele","message":"{\\"type\\":\\"stele.checkpoint\\"}"}',
     );
-    // Size: the UTF-8 bytes of the log and one byte of framing.
-    expect(datadogLogSize(VALID, entry)).toBe(
-      new TextEncoder().encode(datadogLog(VALID, entry)).length + 1,
+    // The frame: the UTF-8 bytes of the log and the "," after it.
+    expect(new TextDecoder().decode(datadogFrame(VALID, entry))).toBe(
+      `${datadogLog(VALID, entry)},`,
     );
   });
 
@@ -199,32 +199,33 @@ describe('what is sent', () => {
       { json: '{"seq":2}', receivedAt: at(1000) },
       { json: '{"c":1}' },
     ];
-    const r = datadogRequest({}, records, now);
+    const framed = (rs: typeof records) => rs.map((r) => ({ ...r, frame: datadogFrame({}, r) }));
+    const r = datadogRequest(framed(records), now);
     expect(r).toMatchObject({ logs: 2, skipped: 2 });
     expect(new TextDecoder().decode(r.body)).toBe(
       `[{"ddsource":"stele","date":"${at(1000)}","message":"{\\"seq\\":2}"},` +
         '{"ddsource":"stele","message":"{\\"c\\":1}"}]',
     );
-    const none = datadogRequest({}, records.slice(0, 2), now);
+    const none = datadogRequest(framed(records.slice(0, 2)), now);
     expect(none).toMatchObject({ logs: 0, skipped: 2 });
   });
 
   it("refuses to build a request over Datadog's limits rather than have it truncated", () => {
     const now = Date.now();
-    const one = { json: '{}' };
-    expect(datadogRequest({}, Array(MAX_LOGS_PER_REQUEST).fill(one), now).logs).toBe(1000);
-    expect(() => datadogRequest({}, Array(MAX_LOGS_PER_REQUEST + 1).fill(one), now)).toThrow(
+    const one = { frame: datadogFrame({}, { json: '{}' }) };
+    expect(datadogRequest(Array(MAX_LOGS_PER_REQUEST).fill(one), now).logs).toBe(1000);
+    expect(() => datadogRequest(Array(MAX_LOGS_PER_REQUEST + 1).fill(one), now)).toThrow(
       'a Datadog request holds at most 1000 logs',
     );
     // A log of exactly 1,000,000 bytes passes; one more byte does not.
     const overhead = datadogLog({}, { json: '' }).length;
-    const exact = { json: 'x'.repeat(MAX_LOG_BYTES - overhead) };
-    expect(datadogRequest({}, [exact], now).logs).toBe(1);
-    expect(() => datadogRequest({}, [{ json: `${exact.json}x` }], now)).toThrow(
+    const exact = 'x'.repeat(MAX_LOG_BYTES - overhead);
+    expect(datadogRequest([{ frame: datadogFrame({}, { json: exact }) }], now).logs).toBe(1);
+    expect(() => datadogRequest([{ frame: datadogFrame({}, { json: `${exact}x` }) }], now)).toThrow(
       'a Datadog log is at most 1000000 bytes, this one 1000001',
     );
-    const big = { json: 'y'.repeat(900_000) };
-    expect(() => datadogRequest({}, Array(6).fill(big), now)).toThrow(
+    const big = { frame: datadogFrame({}, { json: 'y'.repeat(900_000) }) };
+    expect(() => datadogRequest(Array(6).fill(big), now)).toThrow(
       'a Datadog request is at most 5000000 bytes before gzip',
     );
   });
@@ -232,7 +233,7 @@ describe('what is sent', () => {
   it('never makes a log over 1 MB from the largest record (escaping doubles it at most)', () => {
     // Every byte of the record's JSON text a quote or a backslash: each is escaped to two.
     const worst = { json: '"'.repeat(MAX_RECORD_SIZE), receivedAt: '2026-12-05T22:00:00.000Z' };
-    expect(datadogLogSize({ ...VALID, ddtags: 'a'.repeat(200) }, worst)).toBeLessThan(
+    expect(datadogFrame({ ...VALID, ddtags: 'a'.repeat(200) }, worst).length - 1).toBeLessThan(
       MAX_LOG_BYTES,
     );
   });

@@ -1,17 +1,20 @@
 /**
- * The destination's decisions (src/delivery.ts): what is due, how records are batched, the
- * webhook id of a batch, backoff and pausing, and the settings' variables.
+ * The destination's decisions (src/delivery.ts): what is due, how records are batched and
+ * framed in a JSON array, the webhook id of a batch, backoff and pausing, and the settings'
+ * variables.
  */
 import { describe, expect, it } from 'vitest';
 import {
   advanced,
   afterFailure,
-  batchLength,
+  type BatchLimits,
   DEFAULT_DELIVERY,
   deliveryId,
   deliverySettings,
   due,
   jsonArrayBody,
+  jsonArrayFrame,
+  requestFill,
   retryDelay,
 } from '../../src/delivery.js';
 import { expectRejected } from '../helpers/format-error.js';
@@ -47,11 +50,21 @@ describe('due', () => {
   });
 });
 
-describe('batchLength', () => {
+describe('requestFill', () => {
+  /** How many of the records of `sizes` one request takes: those it accepts, in order. */
+  const taken = (sizes: number[], limits: BatchLimits, envelope: number) => {
+    const fits = requestFill(limits, envelope);
+    let n = 0;
+    for (const size of sizes) {
+      if (!fits(size)) break;
+      n++;
+    }
+    return n;
+  };
   const limits = { maxRecords: 3, maxBytes: 24 };
   // A JSON array: "[" (the envelope) then each record and its "," or "]" (length + 1).
   const array = (lengths: number[]) =>
-    batchLength(
+    taken(
       lengths.map((n) => n + 1),
       limits,
       1,
@@ -67,30 +80,84 @@ describe('batchLength', () => {
 
   it('counts another framing as it is given', () => {
     // Octet-counted syslog frames: "<len> <msg>", no envelope.
-    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 26 }, 0)).toBe(2);
-    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 0)).toBe(1);
-    expect(batchLength([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 20)).toBe(1);
+    expect(taken([13, 13, 13], { maxRecords: 10, maxBytes: 26 }, 0)).toBe(2);
+    expect(taken([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 0)).toBe(1);
+    expect(taken([13, 13, 13], { maxRecords: 10, maxBytes: 25 }, 20)).toBe(1);
+  });
+
+  it('once full, refuses every record after, a smaller one too (records stay in order)', () => {
+    const bytesFull = requestFill({ maxRecords: 10, maxBytes: 20 }, 0);
+    expect(
+      [15, 6, 1, 0].map((size) => bytesFull(size)),
+      'by bytes',
+    ).toEqual([true, false, false, false]);
+    const countFull = requestFill({ maxRecords: 2, maxBytes: 100 }, 0);
+    expect(
+      [1, 1, 1, 1].map((size) => countFull(size)),
+      'by count',
+    ).toEqual([true, true, false, false]);
+    const large = requestFill({ maxRecords: 10, maxBytes: 20 }, 0);
+    expect(
+      [50, 1].map((size) => large(size)),
+      'a large record alone',
+    ).toEqual([true, false]);
   });
 
   it('agrees with the body it bounds', () => {
     for (let n = 0; n < 200; n++) {
-      const records = Array.from({ length: 1 + (n % 7) }, (_, i) =>
-        'x'.repeat(1 + ((n * 7 + i * 13) % 11)),
+      const frames = Array.from({ length: 1 + (n % 7) }, (_, i) =>
+        jsonArrayFrame(`"${'é'.repeat((n * 7 + i * 13) % 11)}"`),
       );
       const maxBytes = 5 + (n % 40);
-      const k = batchLength(
-        records.map((r) => r.length + 1),
+      const k = taken(
+        frames.map((f) => f.length),
         { maxRecords: 100, maxBytes },
         1,
       );
-      const body = jsonArrayBody(records.slice(0, k));
+      const body = jsonArrayBody(frames.slice(0, k));
       if (k > 1) expect(body.length, `case ${n}`).toBeLessThanOrEqual(maxBytes);
-      if (k < records.length)
+      if (k < frames.length)
         expect(
-          jsonArrayBody(records.slice(0, k + 1)).length,
+          jsonArrayBody(frames.slice(0, k + 1)).length,
           `case ${n}: one more does not fit`,
         ).toBeGreaterThan(maxBytes);
     }
+  });
+});
+
+describe('jsonArrayFrame and jsonArrayBody', () => {
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  it('make the JSON array of the records, exactly the envelope and the frames long', () => {
+    const cases: [string, string[]][] = [
+      ['none', []],
+      ['one', ['{"a":1}']],
+      ['several', ['{"a":1}', '"x"', '[]', '{"b":"\\u00e9"}']],
+      ['multi-byte UTF-8', ['{"a":"é"}', '"𝄞"', '{"k":"日本"}']],
+      ['a record with "," and "]" inside', ['{"a":"],"}', '{"b":","}']],
+    ];
+    for (const [label, jsons] of cases) {
+      const frames = jsons.map(jsonArrayFrame);
+      for (const [i, f] of frames.entries())
+        expect(text(f), `${label}: frame ${i}`).toBe(`${jsons[i]},`);
+      const body = jsonArrayBody(frames);
+      expect(text(body), label).toBe(`[${jsons.join(',')}]`);
+      expect(JSON.parse(text(body)), label).toEqual(jsons.map((j) => JSON.parse(j)));
+      if (jsons.length > 0)
+        expect(body.length, `${label}: the length counted`).toBe(
+          1 + frames.reduce((n, f) => n + f.length, 0),
+        );
+    }
+  });
+
+  it('refuses a frame that does not end with ","', () => {
+    const te = new TextEncoder();
+    for (const [label, frames] of [
+      ['no ","', [te.encode('1')]],
+      ['the last one without', [jsonArrayFrame('1'), te.encode('2')]],
+      ['an empty frame', [new Uint8Array(0)]],
+      ['"]" instead', [te.encode('1]')]],
+    ] as const)
+      expect(() => jsonArrayBody(frames), label).toThrow(RangeError);
   });
 });
 

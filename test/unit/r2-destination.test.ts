@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDestinationConfig } from '../../src/destination-config.js';
 import {
   gzipNdjson,
+  ndjsonLine,
   type ObjectRecord,
   objectKey,
   oneDay,
@@ -260,13 +261,28 @@ describe('oneDay and objectKey', () => {
   });
 });
 
-describe('gzipNdjson', () => {
+describe('ndjsonLine and gzipNdjson', () => {
   it('is gzip of one JSON text per line', async () => {
-    const rs = [entry(0, '2026-12-01T10:00:00.000Z'), checkpoint(1)];
-    const gz = await gzipNdjson(rs);
+    const rs = [entry(0, '2026-12-01T10:00:00.000Z'), checkpoint(1), { json: '{"a":"é"}' }];
+    const lines = rs.map((r) => ndjsonLine(r.json));
+    expect(lines.map((l) => new TextDecoder().decode(l))).toEqual(rs.map((r) => `${r.json}\n`));
+    const gz = await gzipNdjson(lines);
     expect([gz[0], gz[1]], 'the gzip magic').toEqual([0x1f, 0x8b]);
-    expect(gunzipSync(gz).toString('utf8')).toBe(`${rs[0]?.json}\n${rs[1]?.json}\n`);
+    expect(gunzipSync(gz).toString('utf8')).toBe(rs.map((r) => `${r.json}\n`).join(''));
+    expect(gunzipSync(gz).length, 'the lines, byte for byte').toBe(
+      lines.reduce((n, l) => n + l.length, 0),
+    );
     expect(gunzipSync(await gzipNdjson([])).toString('utf8')).toBe('');
+  });
+
+  it('refuses a line that does not end with "\\n" (records would run together)', async () => {
+    const te = new TextEncoder();
+    for (const [label, lines] of [
+      ['no "\\n"', [te.encode('{}')]],
+      ['the last one without', [ndjsonLine('{}'), te.encode('{}')]],
+      ['an empty line', [new Uint8Array(0)]],
+    ] as const)
+      await expect(gzipNdjson(lines), label).rejects.toThrow(RangeError);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   hecEndpoint,
   hecEvent,
   hecFailure,
+  hecFrame,
   hecTime,
   parseHecAnswer,
   parseHecToken,
@@ -241,11 +242,17 @@ describe('HEC events', () => {
     });
   });
 
-  it('concatenates events with nothing between', () => {
-    expect(new TextDecoder().decode(hecBody(['{"event":1}', '{"event":"é"}']))).toBe(
-      '{"event":1}{"event":"é"}',
+  it('frames each event as its UTF-8 bytes and concatenates them with nothing between', () => {
+    const records = [{ json: '1' }, { json: '"é"', receivedAt: '2026-11-26T14:04:44.583Z' }];
+    const frames = records.map((r) => hecFrame(r, members));
+    expect(frames.map((f) => new TextDecoder().decode(f))).toEqual(
+      records.map((r) => hecEvent(r, members)),
     );
-    expect(hecBody(['{"event":"é"}'])).toHaveLength(14);
+    expect(new TextDecoder().decode(hecBody(frames))).toBe(
+      '{"event":1}{"time":1795701884.583,"event":"é"}',
+    );
+    expect(hecBody(frames)).toHaveLength(frames.reduce((n, f) => n + f.length, 0));
+    expect(hecBody([])).toHaveLength(0);
   });
 
   it('names the endpoints under the base URL', () => {

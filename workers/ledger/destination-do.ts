@@ -13,7 +13,6 @@ import {
   advanced,
   afterFailure,
   type BatchLimits,
-  batchLength,
   type DestinationConfig,
   type Due,
   deliveryId,
@@ -23,11 +22,12 @@ import {
   FormatError,
   globMatches,
   parseEntry,
+  requestFill,
   type StreamCursor,
   toBase64,
   toOcsf,
 } from '../../src/index.js';
-import type { OutBatch, OutRecord, Vars } from './destinations/transport.js';
+import type { FramedRecord, OutBatch, OutRecord, Vars } from './destinations/transport.js';
 import { transportOf } from './destinations/transports.js';
 import type { LedgerEnv } from './env.js';
 import { likePatterns } from './routes/streams.js';
@@ -273,7 +273,9 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
 
 /**
  * The next request's records for `stream` from `page`: the entries of `d` it holds and, when
- * they reach the checkpoint and all fit, the checkpoint.
+ * they reach the checkpoint and all fit, the checkpoint. Each record is made and framed once,
+ * and only while the request has room (the next is made in the next request): its frame is
+ * counted to fill the request and then sent as it is.
  */
 function batchOf(
   config: DestinationConfig,
@@ -283,32 +285,34 @@ function batchOf(
   limits: BatchLimits,
 ): Batch | undefined {
   const transport = transportOf(config);
-  const records: OutRecord[] = [];
+  const framed = (r: OutRecord): FramedRecord => ({ ...r, frame: transport.frame(r, config) });
+  const fits = requestFill(limits, transport.envelope);
+  const records: FramedRecord[] = [];
   // Only consecutive entries from d.from: a page with a gap would move the cursor past it.
   for (const [i, e] of page.entries.entries()) {
     if (e.seq !== d.from + i || e.seq >= d.to) break;
     const json = JSON.stringify(recordOf(config, stream, e));
-    records.push({ json, seq: e.seq, receivedAt: e.received_at });
+    const r = framed({ json, seq: e.seq, receivedAt: e.received_at });
+    if (!fits(r.frame.length)) break;
+    records.push(r);
   }
   const entries = records.length;
   const cp = page.checkpoint;
   const reaches = (entries === 0 ? d.from : (records.at(-1)?.seq as number) + 1) === d.to;
-  const checkpoint = d.checkpoint && reaches && cp?.size === d.to ? cp : undefined;
-  if (checkpoint !== undefined) records.push({ json: checkpointJson(stream, checkpoint) });
-  const n = Math.min(
-    batchLength(
-      records.map((r) => transport.size(r, config)),
-      limits,
-      transport.envelope,
-    ),
-    transport.cut?.(records) ?? records.length,
-  );
+  let checkpoint: number | undefined;
+  if (d.checkpoint && reaches && cp?.size === d.to) {
+    const r = framed({ json: checkpointJson(stream, cp) });
+    if (fits(r.frame.length)) {
+      records.push(r);
+      checkpoint = cp.size;
+    }
+  }
+  const n = Math.min(records.length, transport.cut?.(records) ?? records.length);
   if (n === 0) return undefined;
-  const withCheckpoint = checkpoint !== undefined && n === records.length;
+  const cpSize = n === records.length ? checkpoint : undefined;
   const taken = records.slice(0, Math.min(n, entries));
   const first = taken[0]?.seq;
   const last = taken.at(-1)?.seq;
-  const cpSize = withCheckpoint ? checkpoint?.size : undefined;
   return {
     id: deliveryId(config.name, stream, {
       ...(first === undefined ? {} : { first, last }),

@@ -7,9 +7,9 @@
 import {
   DATADOG_API_KEY,
   type DatadogDestination,
+  datadogFrame,
   datadogIntake,
   datadogLimits,
-  datadogLogSize,
   datadogRefusal,
   datadogRequest,
   gzip,
@@ -18,7 +18,7 @@ import { failure, MAX_ERROR, type Transport, unusableSecret } from './transport.
 
 export const datadog: Transport<DatadogDestination> = {
   envelope: 1, // "["
-  size: (r, config) => datadogLogSize(config, r),
+  frame: (r, config) => datadogFrame(config, r), // the log and "," (the last one's becomes "]")
   limits: datadogLimits,
 
   credentials: (config, vars) =>
@@ -31,7 +31,7 @@ export const datadog: Transport<DatadogDestination> = {
   async send(config, batch, vars, settings) {
     let request: ReturnType<typeof datadogRequest>;
     try {
-      request = datadogRequest(config, batch.records, Date.now());
+      request = datadogRequest(batch.records, Date.now());
     } catch (e) {
       // Never truncated by Datadog: the batch fails, and the destination pauses in time.
       if (e instanceof RangeError) return { ok: false, error: e.message.slice(0, MAX_ERROR) };

@@ -6,6 +6,7 @@
  */
 import {
   gzipNdjson,
+  ndjsonLine,
   OBJECT_CONTENT_TYPE,
   objectKey,
   oneDay,
@@ -13,7 +14,6 @@ import {
   s3PutRequest,
   sha256,
   toHex,
-  utf8,
 } from '../../../src/index.js';
 import {
   failure,
@@ -83,7 +83,7 @@ async function putS3(
 
 export const r2: Transport<R2Destination> = {
   envelope: 0,
-  size: (r) => utf8(r.json).length + 1, // the record and "\n"
+  frame: (r) => ndjsonLine(r.json), // the record and "\n" (before gzip)
   limits: (s) => ({ maxRecords: s.maxRecords, maxBytes: s.maxBytes }),
   cut: oneDay,
 
@@ -105,7 +105,7 @@ export const r2: Transport<R2Destination> = {
 
   async send(config, batch, vars, settings) {
     const key = objectKey(config, batch.stream, batch.records, Date.now());
-    const body = await gzipNdjson(batch.records);
+    const body = await gzipNdjson(batch.records.map((r) => r.frame));
     if (config.endpoint !== undefined) return putS3(config, key, body, vars, settings.timeoutMs);
     const bucket = bindingOf(vars, config.bucket) as R2Bucket;
     try {

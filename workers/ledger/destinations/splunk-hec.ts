@@ -14,8 +14,8 @@ import {
   hecBody,
   hecChannel,
   hecEndpoint,
-  hecEvent,
   hecFailure,
+  hecFrame,
   MAX_HEC_ANSWER,
   parseHecAnswer,
   parseHecToken,
@@ -31,7 +31,7 @@ const ACK_POLL_MAX_MS = 5000;
 
 export const splunkHec: Transport<SplunkHecDestination> = {
   envelope: 0, // events are concatenated, nothing around them
-  size: (r, config) => utf8(hecEvent(r, config)).length,
+  frame: (r, config) => hecFrame(r, config),
   // Splunk Cloud and older Splunk Enterprise refuse bodies over max_content_length = 1,000,000
   // bytes (413); the default 1 MiB is 48,576 bytes more.
   limits: (s) => ({
@@ -49,7 +49,7 @@ export const splunkHec: Transport<SplunkHecDestination> = {
       'user-agent': 'stele-ledger',
     };
     if (config.ack === true) headers['x-splunk-request-channel'] = hecChannel(config.name);
-    const body = hecBody(batch.records.map((r) => hecEvent(r, config)));
+    const body = hecBody(batch.records.map((r) => r.frame));
     let ackId: number | undefined;
     try {
       const res = await post(hecEndpoint(config.url, 'event'), headers, body, settings.timeoutMs);

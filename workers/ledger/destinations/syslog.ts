@@ -11,8 +11,7 @@
  * read (queued in memory, written to disk) no TCP peer can tell us.
  */
 import { connect } from 'cloudflare:sockets';
-import type { SyslogDestination } from '../../../src/index.js';
-import { syslogFrame } from '../../../src/index.js';
+import { concat, type SyslogDestination, syslogFrame } from '../../../src/index.js';
 import { failure, type Transport } from './transport.js';
 
 /** Bytes the receiver may send us before we give up on it (RFC 5425 is one-way). */
@@ -20,18 +19,12 @@ const MAX_UNEXPECTED = 64 * 1024;
 
 export const syslog: Transport<SyslogDestination> = {
   envelope: 0,
-  size: (r, config) => syslogFrame(config, r).length,
+  frame: (r, config) => syslogFrame(config, r), // octet-counted: nothing between frames
   limits: (s) => ({ maxRecords: s.maxRecords, maxBytes: s.maxBytes }),
   credentials: () => undefined, // TLS server authentication only: no secret (docs)
 
   async send(config, batch, _vars, settings) {
-    const frames = batch.records.map((r) => syslogFrame(config, r));
-    const bytes = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-    let at = 0;
-    for (const f of frames) {
-      bytes.set(f, at);
-      at += f.length;
-    }
+    const bytes = concat(...batch.records.map((r) => r.frame));
     // 'starttls' then startTls() at once: TLS from the first byte, as RFC 5425 wants, and
     // the only way to name the certificate's expected host (TlsOptions).
     const plain = connect(

@@ -1,6 +1,6 @@
 /**
- * What a destination type does (docs/destinations.md §Types): how big a record is in its
- * requests, which credentials it needs, and how it sends one batch. The destination's
+ * What a destination type does (docs/destinations.md §Types): the bytes a record takes in
+ * its requests, which credentials it needs, and how it sends one batch. The destination's
  * Durable Object (../destination-do.ts) decides what is due, batches, retries and pauses for
  * every type alike; a type only frames and sends. One file per type beside this one, each
  * registered in transports.ts.
@@ -22,12 +22,17 @@ export interface OutRecord {
   readonly receivedAt?: string;
 }
 
+/** A record with its frame (Transport.frame), made once: to count it, then to send it. */
+export interface FramedRecord extends OutRecord {
+  readonly frame: Uint8Array;
+}
+
 /** One request's worth of records of one stream, in seq order (a checkpoint last). */
 export interface OutBatch {
   /** The same for the same records, so a retry repeats it (src/delivery.ts deliveryId). */
   readonly id: string;
   readonly stream: string;
-  readonly records: readonly OutRecord[];
+  readonly records: readonly FramedRecord[];
 }
 
 /**
@@ -44,16 +49,22 @@ export type Vars = Readonly<Record<string, unknown>>;
 
 /** A destination type. */
 export interface Transport<C extends DestinationConfig> {
-  /** Bytes of one request besides its records (a JSON array's "["). */
+  /** Bytes of one request besides its records' frames (a JSON array's "["). */
   readonly envelope: number;
-  /** Bytes `record` takes in a request, its framing included (a JSON array's ","). */
-  size(record: OutRecord, config: C): number;
+  /**
+   * The bytes `record` takes in a request, its framing included (a JSON array's ",", the
+   * last one made "]"), so that a request is exactly `envelope` bytes plus its records'
+   * frames (before any compression). The destination frames each record once, counts the
+   * frames to fill a request and hands them to send, which assembles the body from them and
+   * encodes no record again.
+   */
+  frame(record: OutRecord, config: C): Uint8Array;
   /** One request's bounds: the settings', tightened to what the receiver accepts. */
   limits(settings: DeliverySettings): BatchLimits;
   /**
-   * Optional: how many of the leading `records` (the next ones due, in order) one request may
-   * hold when that depends on the records themselves (r2: one day per object); at least 1.
-   * The request holds the fewer of these and of what fits limits. Unset: no such bound.
+   * Optional: how many of the leading `records` (the next ones due that fit limits, in order)
+   * one request may hold when that depends on the records themselves (r2: one day per
+   * object); at least 1. Unset: no such bound.
    */
   cut?(records: readonly OutRecord[]): number;
   /**
@@ -62,7 +73,10 @@ export interface Transport<C extends DestinationConfig> {
    * that member, and a running destination pauses with the reason. Never echoes a secret.
    */
   credentials(config: C, vars: Vars): Unusable | undefined;
-  /** Sends one batch. Requires credentials(config, vars) to be undefined. */
+  /**
+   * Sends one batch, its body made of the records' frames. Requires credentials(config, vars)
+   * to be undefined.
+   */
   send(config: C, batch: OutBatch, vars: Vars, settings: DeliverySettings): Promise<Sent>;
 }
 

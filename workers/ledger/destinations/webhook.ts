@@ -5,8 +5,8 @@
  */
 import {
   jsonArrayBody,
+  jsonArrayFrame,
   parseWebhookSecret,
-  utf8,
   type WebhookDestination,
   webhookHeaders,
 } from '../../../src/index.js';
@@ -18,14 +18,14 @@ function key(config: WebhookDestination, vars: Readonly<Record<string, unknown>>
 
 export const webhook: Transport<WebhookDestination> = {
   envelope: 1, // "["
-  size: (r) => utf8(r.json).length + 1, // the record and "," or "]"
+  frame: (r) => jsonArrayFrame(r.json), // the record and "," (the last one's becomes "]")
   limits: (s) => ({ maxRecords: s.maxRecords, maxBytes: s.maxBytes }),
 
   credentials: (config, vars) =>
     unusableSecret(vars, 'secret', config.secret, ruleOf(parseWebhookSecret)),
 
   async send(config, batch, vars, settings) {
-    const body = utf8(jsonArrayBody(batch.records.map((r) => r.json)));
+    const body = jsonArrayBody(batch.records.map((r) => r.frame));
     const headers = webhookHeaders(
       key(config, vars),
       batch.id,
