@@ -167,8 +167,9 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
   /** One round of delivery: every followed stream, until nothing is due or the budget is spent. */
   async #deliver(generation: number): Promise<void> {
     const config = await this.ctx.storage.get<DestinationConfig>('config');
-    let state = await this.ctx.storage.get<DeliveryState>('state');
-    if (config === undefined || state === undefined || state.paused !== null) return;
+    const stored = await this.ctx.storage.get<DeliveryState>('state');
+    if (config === undefined || stored === undefined || stored.paused !== null) return;
+    let state: DeliveryState = stored;
     const vars = this.env as unknown as Vars;
     const settings = deliverySettings(vars as Record<string, string | undefined>);
     const transport = transportOf(config);
@@ -192,6 +193,77 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
     const streams = await followedStreams(this.env, config.streams);
     const first = streams.length === 0 ? 0 : this.#turn++ % streams.length;
     const order = [...streams.slice(first), ...streams.slice(0, first)];
+
+    /**
+     * Sends `stream`'s due batches, at most REQUESTS_PER_STREAM of them and within the
+     * alarm's budget: 'more' when it stopped at one of these, 'done' when nothing more is due
+     * now, 'stop' when the round must end (a failure was saved, or the alarm is stale).
+     */
+    const deliverStream = async (stream: string): Promise<'more' | 'done' | 'stop'> => {
+      const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
+      const read = (from: number) => {
+        const p = stub.deliveryPage(stream, from, limits.maxRecords, limits.maxBytes);
+        p.catch(() => {}); // awaited when used; a page read ahead may be dropped
+        return p;
+      };
+      // The page after a batch, read while the batch is sent (from where the cursor will be
+      // once it is delivered); dropped when the batch fails. Under load each call to the
+      // stream's object waits behind its appends, so this takes a wait off every batch.
+      let ahead: ReturnType<typeof read> | undefined;
+      for (let mine = 0; ; mine++) {
+        if (requests >= REQUESTS_PER_ALARM || mine >= REQUESTS_PER_STREAM) return 'more';
+        const known = state.streams[stream] ?? { next: 0, checkpoint: 0, tree_size: 0 };
+        // One call to the stream's object per batch: its size, checkpoint and entries.
+        const page = await (ahead ?? read(known.next));
+        ahead = undefined;
+        if (!page.ok) return 'done';
+        const cursor = { ...known, tree_size: page.value.tree_size };
+        const d = due(cursor, page.value.checkpoint?.size ?? 0);
+        if (d === undefined) {
+          if (known.tree_size !== cursor.tree_size)
+            await save({ ...state, streams: { ...state.streams, [stream]: cursor } }, undefined);
+          return 'done';
+        }
+        const batch = batchOf(config, stream, d, page.value, limits);
+        if (batch === undefined) return 'done';
+        requests++;
+        if (requests < REQUESTS_PER_ALARM && mine + 1 < REQUESTS_PER_STREAM)
+          ahead = read(advanced(cursor, batch.lastSeq, batch.checkpoint).next);
+        const sent = await transport.send(config, batch, vars, settings);
+        if (!sent.ok) {
+          const failures = state.failures + 1;
+          const last_error = { at: new Date().toISOString(), message: sent.error };
+          // The cursor stays; the stream's size is kept, so the lag shows the backlog.
+          const failed = {
+            ...state,
+            streams: { ...state.streams, [stream]: cursor },
+            failures,
+            last_error,
+          };
+          const next = afterFailure(failures, sent.error, settings);
+          if (next.kind === 'pause') await save(paused(failed, next.reason), undefined);
+          else await save(failed, next.delayMs);
+          return 'stop';
+        }
+        const skipped = (known.skipped ?? 0) + (sent.skipped ?? 0);
+        const moved = {
+          ...advanced(cursor, batch.lastSeq, batch.checkpoint),
+          tree_size: cursor.tree_size,
+          ...(skipped === 0 ? {} : { skipped }),
+        };
+        await save(
+          {
+            ...state,
+            streams: { ...state.streams, [stream]: moved },
+            failures: 0,
+            delivered_at: new Date().toISOString(),
+          },
+          undefined,
+        );
+        if (!current()) return 'stop';
+      }
+    };
+
     // Passes over the streams until nothing is due or the alarm's budget is spent: a stream
     // sends at most REQUESTS_PER_STREAM requests a pass, so one backlog cannot hold up the
     // others, and a single busy stream does not wait for the next alarm after each few.
@@ -199,70 +271,11 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
       again = false;
       more = false;
       for (const stream of order) {
-        const stub = this.env.STREAM.get(this.env.STREAM.idFromName(stream));
-        const read = (from: number) => {
-          const p = stub.deliveryPage(stream, from, limits.maxRecords, limits.maxBytes);
-          p.catch(() => {}); // awaited when used; a page read ahead may be dropped
-          return p;
-        };
-        // The page after a batch, read while the batch is sent (from where the cursor will be
-        // once it is delivered); dropped when the batch fails. Under load each call to the
-        // stream's object waits behind its appends, so this takes a wait off every batch.
-        let ahead: ReturnType<typeof read> | undefined;
-        for (let mine = 0; ; mine++) {
-          if (requests >= REQUESTS_PER_ALARM || mine >= REQUESTS_PER_STREAM) {
-            more = true;
-            again = requests < REQUESTS_PER_ALARM;
-            break;
-          }
-          const known = state.streams[stream] ?? { next: 0, checkpoint: 0, tree_size: 0 };
-          // One call to the stream's object per batch: its size, checkpoint and entries.
-          const page = await (ahead ?? read(known.next));
-          ahead = undefined;
-          if (!page.ok) break;
-          const cursor = { ...known, tree_size: page.value.tree_size };
-          const d = due(cursor, page.value.checkpoint?.size ?? 0);
-          if (d === undefined) {
-            if (known.tree_size !== cursor.tree_size)
-              await save({ ...state, streams: { ...state.streams, [stream]: cursor } }, undefined);
-            break;
-          }
-          const batch = batchOf(config, stream, d, page.value, limits);
-          if (batch === undefined) break;
-          requests++;
-          if (requests < REQUESTS_PER_ALARM && mine + 1 < REQUESTS_PER_STREAM)
-            ahead = read(advanced(cursor, batch.lastSeq, batch.checkpoint).next);
-          const sent = await transport.send(config, batch, vars, settings);
-          if (!sent.ok) {
-            const failures = state.failures + 1;
-            const last_error = { at: new Date().toISOString(), message: sent.error };
-            // The cursor stays; the stream's size is kept, so the lag shows the backlog.
-            const failed = {
-              ...state,
-              streams: { ...state.streams, [stream]: cursor },
-              failures,
-              last_error,
-            };
-            const next = afterFailure(failures, sent.error, settings);
-            if (next.kind === 'pause') return save(paused(failed, next.reason), undefined);
-            return save(failed, next.delayMs);
-          }
-          const skipped = (known.skipped ?? 0) + (sent.skipped ?? 0);
-          const moved = {
-            ...advanced(cursor, batch.lastSeq, batch.checkpoint),
-            tree_size: cursor.tree_size,
-            ...(skipped === 0 ? {} : { skipped }),
-          };
-          await save(
-            {
-              ...state,
-              streams: { ...state.streams, [stream]: moved },
-              failures: 0,
-              delivered_at: new Date().toISOString(),
-            },
-            undefined,
-          );
-          if (!current()) return;
+        const outcome = await deliverStream(stream);
+        if (outcome === 'stop') return;
+        if (outcome === 'more') {
+          more = true;
+          again = requests < REQUESTS_PER_ALARM;
         }
       }
     }
