@@ -168,12 +168,45 @@ export type AfterFailure =
   | { readonly kind: 'retry'; readonly delayMs: number }
   | { readonly kind: 'pause'; readonly reason: string };
 
-/** The decision after the `failures`-th failure in a row, the last one being `error`. */
-export function afterFailure(failures: number, error: string, policy: RetryPolicy): AfterFailure {
+/**
+ * The decision after the `failures`-th failure in a row, the last one being `error`. A
+ * receiver that said when to come back (`retryAfterMs`, from its Retry-After) is not asked
+ * again sooner than that, nor later than retryMaxMs.
+ */
+export function afterFailure(
+  failures: number,
+  error: string,
+  policy: RetryPolicy,
+  retryAfterMs?: number,
+): AfterFailure {
   if (failures >= policy.pauseAfter)
     return { kind: 'pause', reason: `${failures} deliveries failed in a row; the last: ${error}` };
-  return { kind: 'retry', delayMs: retryDelay(failures, policy) };
+  const delayMs = Math.max(retryDelay(failures, policy), retryAfterMs ?? 0);
+  return { kind: 'retry', delayMs: Math.min(policy.retryMaxMs, delayMs) };
 }
+
+/**
+ * The wait a Retry-After header asks for (RFC 9110 §10.2.3), in ms from `nowMs`: delay
+ * seconds (at most 10 digits) or an HTTP date (IMF-fixdate, RFC 9110 §5.6.7; a date in the
+ * past is 0). Undefined when absent or in neither form, so a malformed one is ignored.
+ *
+ * @example
+ *   retryAfterMs('120', 0) // 120000
+ *   retryAfterMs('Sun, 06 Dec 2026 05:30:00 GMT', Date.parse('2026-12-06T05:29:00Z')) // 60000
+ */
+export function retryAfterMs(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  if (/^[0-9]{1,10}$/.test(value)) return Number(value) * 1000;
+  if (!IMF_FIXDATE.test(value)) return undefined;
+  const at = Date.parse(value);
+  // Date.parse also takes days that do not exist ("Feb 31"): the date must print back.
+  if (Number.isNaN(at) || new Date(at).toUTCString() !== value) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/** IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
+const IMF_FIXDATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
 
 /** Every setting of delivery, with its default (docs/destinations.md §Settings). */
 export interface DeliverySettings extends RetryPolicy, BatchLimits {

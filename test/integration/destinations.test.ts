@@ -352,6 +352,36 @@ describe('destinations', () => {
     }
   });
 
+  it("wait as long as a receiver's Retry-After asks before sending again", async () => {
+    const busy = new WebhookReceiver(SECRET);
+    busy.failWith = 429;
+    busy.retryAfter = '1';
+    await busy.start();
+    try {
+      const created = await call('POST', '/v1/destinations', {
+        ...destination('busy', ['busy-1'], '/b'),
+        url: busy.url('/b'),
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      await append('busy-1', 0, 3);
+      await until('two requests were refused', async () => busy.failed >= 2);
+      busy.failWith = undefined;
+      await until('the records arrive', async () => busy.records('/b').length >= 3);
+      // Without the header the second attempt would come 100 ms after the first
+      // (DESTINATION_RETRY_MIN_MS); with it, 1 s (also DESTINATION_RETRY_MAX_MS here).
+      const [first, second] = busy.failedAt as [number, number];
+      expect(second - first, 'the second attempt waited for Retry-After: 1').toBeGreaterThanOrEqual(
+        950,
+      );
+      const state = (await call('GET', '/v1/destinations/busy')).body.state;
+      expect(state.last_error.message).toBe('the receiver answered HTTP 429');
+      expect(state.failures).toBe(0);
+      expect((await call('DELETE', '/v1/destinations/busy')).status).toBe(204);
+    } finally {
+      await busy.stop();
+    }
+  });
+
   it('stop delivering once deleted', async () => {
     expect((await call('DELETE', '/v1/destinations/hook')).status).toBe(204);
     expect((await call('GET', '/v1/destinations/hook')).status).toBe(404);

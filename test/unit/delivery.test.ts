@@ -15,6 +15,7 @@ import {
   jsonArrayBody,
   jsonArrayFrame,
   requestFill,
+  retryAfterMs,
   retryDelay,
 } from '../../src/delivery.js';
 import { expectRejected } from '../helpers/format-error.js';
@@ -186,6 +187,39 @@ describe('retries and pausing', () => {
       kind: 'pause',
       reason: '5 deliveries failed in a row; the last: HTTP 503',
     });
+  });
+
+  it("waits at least what the receiver's Retry-After asks, and at most retryMaxMs", () => {
+    expect(afterFailure(1, 'HTTP 429', policy, 700)).toEqual({ kind: 'retry', delayMs: 700 });
+    expect(afterFailure(4, 'HTTP 429', policy, 300)).toEqual({ kind: 'retry', delayMs: 800 });
+    expect(afterFailure(1, 'HTTP 429', policy, 60_000)).toEqual({ kind: 'retry', delayMs: 1000 });
+    expect(afterFailure(5, 'HTTP 429', policy, 10)).toMatchObject({ kind: 'pause' });
+  });
+
+  it('reads Retry-After as delay seconds or an IMF-fixdate, and ignores anything else', () => {
+    const now = Date.parse('2026-12-06T05:29:00.000Z');
+    const cases: [string | null, number | undefined][] = [
+      ['0', 0],
+      ['120', 120_000],
+      ['9999999999', 9_999_999_999_000],
+      ['Sun, 06 Dec 2026 05:30:00 GMT', 60_000],
+      ['Sun, 06 Dec 2026 05:28:00 GMT', 0], // in the past
+      [null, undefined],
+      ['', undefined],
+      ['-5', undefined],
+      ['1.5', undefined],
+      [' 120', undefined],
+      ['120 ', undefined],
+      ['12345678901', undefined], // 11 digits
+      ['0x10', undefined],
+      ['Sunday, 06-Dec-26 05:30:00 GMT', undefined], // obsolete RFC 850 form
+      ['Sun Dec  6 05:30:00 2026', undefined], // asctime
+      ['Sun, 06 Dec 2026 05:30:00 UTC', undefined],
+      ['Mon, 06 Dec 2026 05:30:00 GMT', undefined], // the 6th is a Sunday
+      ['Sun, 31 Feb 2026 05:30:00 GMT', undefined],
+      ['Sun, 06 Dec 2026 25:30:00 GMT', undefined],
+    ];
+    for (const [value, want] of cases) expect(retryAfterMs(value, now), String(value)).toBe(want);
   });
 });
 

@@ -240,7 +240,7 @@ export class DestinationDurableObject extends DurableObject<LedgerEnv> {
             failures,
             last_error,
           };
-          const next = afterFailure(failures, sent.error, settings);
+          const next = afterFailure(failures, sent.error, settings, sent.retryAfterMs);
           if (next.kind === 'pause') await save(paused(failed, next.reason), undefined);
           else await save(failed, next.delayMs);
           return 'stop';

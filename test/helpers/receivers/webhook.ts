@@ -25,6 +25,10 @@ export class WebhookReceiver {
   /** Their webhook-ids. */
   readonly failedIds: string[] = [];
   failWith: number | undefined;
+  /** A Retry-After sent with each failWith answer. */
+  retryAfter: string | undefined;
+  /** When each failWith answer was given (ms since the epoch). */
+  readonly failedAt: number[] = [];
   port = 0;
   #server: Server | undefined;
   readonly #wh: Webhook;
@@ -66,7 +70,13 @@ export class WebhookReceiver {
       if (this.failWith !== undefined) {
         this.failed++;
         this.failedIds.push(String(req.headers['webhook-id']));
-        res.writeHead(this.failWith).end();
+        this.failedAt.push(Date.now());
+        res
+          .writeHead(
+            this.failWith,
+            this.retryAfter === undefined ? {} : { 'retry-after': this.retryAfter },
+          )
+          .end();
         return;
       }
       let records: unknown;

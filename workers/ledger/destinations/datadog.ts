@@ -14,7 +14,7 @@ import {
   datadogRequest,
   gzip,
 } from '../../../src/index.js';
-import { failure, MAX_ERROR, type Transport, unusableSecret } from './transport.js';
+import { failure, MAX_ERROR, refusal, type Transport, unusableSecret } from './transport.js';
 
 export const datadog: Transport<DatadogDestination> = {
   envelope: 1, // "["
@@ -53,7 +53,7 @@ export const datadog: Transport<DatadogDestination> = {
       });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) return { ok: true, skipped: request.skipped };
-      return { ok: false, error: datadogRefusal(res.status) };
+      return refusal(datadogRefusal(res.status), res.headers);
     } catch (e) {
       return failure(e);
     }

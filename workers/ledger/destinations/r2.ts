@@ -18,6 +18,7 @@ import {
 import {
   failure,
   MAX_ERROR,
+  refusal,
   type Sent,
   type Transport,
   unusableSecret,
@@ -75,7 +76,7 @@ async function putS3(
     }
     const code = s3Code((await res.text()).slice(0, 4096));
     const error = `the bucket answered HTTP ${res.status}${code === undefined ? '' : ` ${code}`}`;
-    return { ok: false, error: error.slice(0, MAX_ERROR) };
+    return refusal(error.slice(0, MAX_ERROR), res.headers);
   } catch (e) {
     return failure(e);
   }

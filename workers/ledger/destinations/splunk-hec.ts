@@ -22,7 +22,14 @@ import {
   type SplunkHecDestination,
   utf8,
 } from '../../../src/index.js';
-import { failure, ruleOf, type Sent, type Transport, unusableSecret } from './transport.js';
+import {
+  failure,
+  refusal,
+  ruleOf,
+  type Sent,
+  type Transport,
+  unusableSecret,
+} from './transport.js';
 
 /** The first wait between acknowledgement queries; each further one doubles it ... */
 const ACK_POLL_MIN_MS = 100;
@@ -55,7 +62,7 @@ export const splunkHec: Transport<SplunkHecDestination> = {
       const res = await post(hecEndpoint(config.url, 'event'), headers, body, settings.timeoutMs);
       const answer = parseHecAnswer(res.text);
       if (res.status !== 200 || answer?.code !== 0)
-        return { ok: false, error: hecFailure(res.status, answer) };
+        return refusal(hecFailure(res.status, answer), res.headers);
       if (config.ack !== true) return { ok: true };
       if (answer.ackId === undefined)
         return {
@@ -90,7 +97,7 @@ async function awaitAck(
     try {
       const res = await post(hecEndpoint(config.url, 'ack'), headers, query, timeoutMs);
       if (res.status !== 200)
-        return { ok: false, error: hecFailure(res.status, parseHecAnswer(res.text)) };
+        return refusal(hecFailure(res.status, parseHecAnswer(res.text)), res.headers);
       const acked = ackedIn(res.text, ackId);
       if (acked === undefined)
         return {
@@ -114,7 +121,7 @@ async function post(
   headers: Record<string, string>,
   body: Uint8Array,
   timeoutMs: number,
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(url, {
     method: 'POST',
     headers,
@@ -123,7 +130,7 @@ async function post(
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await boundedText(res, MAX_HEC_ANSWER);
-  return { status: res.status, text };
+  return { status: res.status, text, headers: res.headers };
 }
 
 /** At most `max` + 1 bytes of the answer, decoded (more is not read: it is not HEC's). */

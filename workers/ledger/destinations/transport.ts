@@ -10,6 +10,7 @@ import {
   type DeliverySettings,
   type DestinationConfig,
   FormatError,
+  retryAfterMs,
 } from '../../../src/index.js';
 
 /** One record of a batch, as the destination's format writes it (src/delivered-record.ts). */
@@ -42,7 +43,12 @@ export interface OutBatch {
  */
 export type Sent =
   | { readonly ok: true; readonly skipped?: number }
-  | { readonly ok: false; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /** How long the receiver asked to wait (its Retry-After), when it did. */
+      readonly retryAfterMs?: number;
+    };
 
 /** The Worker's variables and secrets, by name. */
 export type Vars = Readonly<Record<string, unknown>>;
@@ -118,6 +124,12 @@ export function ruleOf(parse: (value: string) => unknown): (value: string) => st
 
 /** Longest error text kept (a receiver's answer is not echoed, only its status). */
 export const MAX_ERROR = 256;
+
+/** A receiver's refusal `error`, with the wait its answer's Retry-After asks for, if any. */
+export function refusal(error: string, headers: Headers): Sent {
+  const wait = retryAfterMs(headers.get('retry-after'), Date.now());
+  return wait === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs: wait };
+}
 
 /** Why a request failed, as the destination's state shows it (bounded). */
 export function failure(e: unknown): Sent {

@@ -10,7 +10,7 @@ import {
   type WebhookDestination,
   webhookHeaders,
 } from '../../../src/index.js';
-import { failure, ruleOf, type Transport, unusableSecret } from './transport.js';
+import { failure, refusal, ruleOf, type Transport, unusableSecret } from './transport.js';
 
 function key(config: WebhookDestination, vars: Readonly<Record<string, unknown>>): Uint8Array {
   return parseWebhookSecret(vars[config.secret] as string);
@@ -42,7 +42,7 @@ export const webhook: Transport<WebhookDestination> = {
       });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) return { ok: true };
-      return { ok: false, error: `the receiver answered HTTP ${res.status}` };
+      return refusal(`the receiver answered HTTP ${res.status}`, res.headers);
     } catch (e) {
       return failure(e);
     }
