@@ -20,6 +20,7 @@
  * Delivery settings are small (poll 100 ms, retries from 100 ms to 1 s, pause after 10
  * failures) and every wait is on a condition with a generous deadline.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
+import * as copy from '../helpers/delivered-records.js';
 import { type DatadogReceiver, startDatadogReceiver } from '../helpers/receivers/datadog.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
@@ -121,41 +123,14 @@ async function create(body: object, w = ledger): Promise<void> {
 }
 
 /** The entry seqs of `stream` at `rx`, de-duplicated, in order of first arrival. */
-function firstArrivals(rx: DatadogReceiver, stream: string): number[] {
-  const seen = new Set<number>();
-  for (const r of rx.records()) {
-    const p = parseDeliveredRecord(r);
-    if (p.kind !== 'checkpoint' && p.record.stream === stream) seen.add(p.record.seq);
-  }
-  return [...seen];
-}
-
-/** Whether `rx` holds every entry of `stream` below `n` and a checkpoint of size `n`. */
-function holds(rx: DatadogReceiver, stream: string, n: number, from = 0): boolean {
-  const cps = rx.records().map((r) => parseDeliveredRecord(r));
-  return (
-    new Set(firstArrivals(rx, stream)).size === n - from &&
-    cps.some((p) => p.kind === 'checkpoint' && p.record.stream === stream && p.record.size === n)
-  );
-}
-
+const firstArrivals = (rx: DatadogReceiver, stream: string) =>
+  copy.firstArrivals(rx.records(), stream);
+/** Whether `rx` holds every entry of `stream` in [from, n) and a checkpoint of size `n`. */
+const holds = (rx: DatadogReceiver, stream: string, n: number, from = 0) =>
+  copy.holds(rx.records(), stream, n, from);
 /** Every checkpoint record at `rx` came after every entry it covers (from `from`). */
-function checkpointsAfterTheirEntries(rx: DatadogReceiver, from = 0): void {
-  const seen = new Map<string, Set<number>>();
-  for (const r of rx.records()) {
-    const p = parseDeliveredRecord(r);
-    const s = seen.get(p.record.stream) ?? new Set<number>();
-    seen.set(p.record.stream, s);
-    if (p.kind !== 'checkpoint') {
-      s.add(p.record.seq);
-      continue;
-    }
-    for (let q = from; q < p.record.size; q++)
-      expect(s.has(q), `checkpoint ${p.record.size} of ${p.record.stream} after seq ${q}`).toBe(
-        true,
-      );
-  }
-}
+const checkpointsAfterTheirEntries = (rx: DatadogReceiver, from = 0) =>
+  copy.expectCheckpointsAfterTheirEntries(rx.records(), 'datadog', from);
 
 /** The intake broke no rule Datadog would have let pass, and every request was gzipped. */
 function clean(rx: DatadogReceiver): void {

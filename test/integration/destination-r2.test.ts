@@ -20,6 +20,7 @@
  * Delivery settings are small (poll 100 ms, retries 100 ms to 1 s, pause after 10 failures)
  * and every wait is on a condition with a generous deadline.
  */
+
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
+import * as copy from '../helpers/delivered-records.js';
 import { type S3Bucket, type S3BucketOptions, startS3Bucket } from '../helpers/receivers/s3.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
@@ -227,36 +229,12 @@ function checkObjects(
   }
 }
 
-/** The entry seqs of `stream` in `records`, de-duplicated, in order of first appearance. */
-function firstArrivals(records: unknown[], stream: string): number[] {
-  const seen = new Set<number>();
-  for (const r of records) {
-    const p = parseDeliveredRecord(r);
-    if (p.kind === 'entry' && p.record.stream === stream) seen.add(p.record.seq);
-  }
-  return [...seen];
-}
-
-/** Every checkpoint record in `records` comes after every entry it covers. */
+/** Every checkpoint record in `records` comes after every entry it covers, and there are some. */
 function checkpointsAfterTheirEntries(records: unknown[], label: string): void {
-  const seen = new Map<string, Set<number>>();
-  let checkpoints = 0;
-  for (const r of records) {
-    const p = parseDeliveredRecord(r);
-    const s = seen.get(p.record.stream) ?? new Set<number>();
-    seen.set(p.record.stream, s);
-    if (p.kind !== 'checkpoint') {
-      s.add(p.record.seq);
-      continue;
-    }
-    checkpoints++;
-    for (let q = 0; q < p.record.size; q++)
-      expect(
-        s.has(q),
-        `${label}: checkpoint ${p.record.size} of ${p.record.stream} after seq ${q}`,
-      ).toBe(true);
-  }
-  expect(checkpoints, `${label}: checkpoints delivered`).toBeGreaterThan(0);
+  expect(
+    copy.expectCheckpointsAfterTheirEntries(records, label),
+    `${label}: checkpoints delivered`,
+  ).toBeGreaterThan(0);
 }
 
 async function verifyFrom(ndjson: string, ...args: string[]) {
@@ -322,7 +300,7 @@ describe('the r2 type through an R2 binding', () => {
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l));
       for (const s of ['r2-a', 'r2-b'] as const)
-        expect(firstArrivals(records, s), `${s}: each seq once, in key order`).toEqual([
+        expect(copy.firstArrivals(records, s), `${s}: each seq once, in key order`).toEqual([
           ...Array(size[s]).keys(),
         ]);
       checkpointsAfterTheirEntries(records, 'r2raw, in key order');
@@ -385,7 +363,7 @@ describe('the r2 type through an R2 binding', () => {
         .split('\n')
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l));
-      expect(firstArrivals(records, 'lake-x')).toEqual([...Array(16).keys()]);
+      expect(copy.firstArrivals(records, 'lake-x')).toEqual([...Array(16).keys()]);
       for (const r of records)
         if (r.type !== 'stele.checkpoint') expect(r.class_uid, 'OCSF API Activity').toBe(6003);
       const ok = await verifyFrom(ndjson);
@@ -443,7 +421,7 @@ describe('the r2 type to an S3-compatible bucket', () => {
       expect(s3.refused, 'every PUT verified').toEqual([]);
       const records = s3.records();
       for (const s of ['s3-a', 's3-b'] as const)
-        expect(firstArrivals(records, s), `${s}: each seq, in order of arrival`).toEqual([
+        expect(copy.firstArrivals(records, s), `${s}: each seq, in order of arrival`).toEqual([
           ...Array(size[s]).keys(),
         ]);
       checkpointsAfterTheirEntries(records, 's3, in order of arrival');
@@ -493,7 +471,7 @@ describe('the r2 type to an S3-compatible bucket', () => {
         failing.failWith = undefined;
         expect((await call('POST', '/v1/destinations/s3-failing/resume')).status).toBe(200);
         await until('the backlog arrives', () => caughtUp('s3-failing', { 'pause-r2': 10 }));
-        expect(firstArrivals(failing.records(), 'pause-r2')).toEqual([...Array(10).keys()]);
+        expect(copy.firstArrivals(failing.records(), 'pause-r2')).toEqual([...Array(10).keys()]);
         expect((await call('DELETE', '/v1/destinations/s3-failing')).status).toBe(204);
 
         // A wrong secret key: the bucket refuses the signature, and the state says so.

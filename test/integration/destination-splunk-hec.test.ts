@@ -18,6 +18,7 @@
  * Delivery settings are small (poll 100 ms, retries from 100 ms to 1 s, pause after 10
  * failures) and every wait is on a condition with a generous deadline.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
 import { hecChannel } from '../../src/splunk-hec.js';
+import * as copy from '../helpers/delivered-records.js';
 import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
@@ -116,45 +118,11 @@ const eventsOf = (name: string) => hec.events.filter((e) => e.source === name);
 const recordsOf = (name: string) => eventsOf(name).map((e) => e.event as Record<string, unknown>);
 
 /** The entry seqs of `stream` at `name`, de-duplicated, in order of first arrival. */
-function firstArrivals(name: string, stream: string): number[] {
-  const seen = new Set<number>();
-  const out: number[] = [];
-  for (const r of recordsOf(name)) {
-    const p = parseDeliveredRecord(r);
-    if (p.kind === 'checkpoint' || p.record.stream !== stream) continue;
-    if (!seen.has(p.record.seq)) out.push(p.record.seq);
-    seen.add(p.record.seq);
-  }
-  return out;
-}
-
+const firstArrivals = (name: string, stream: string) => copy.firstArrivals(recordsOf(name), stream);
 /** Whether `name` holds every entry of `stream` below `n` and a checkpoint of size `n`. */
-function holds(name: string, stream: string, n: number): boolean {
-  return (
-    new Set(firstArrivals(name, stream)).size === n &&
-    recordsOf(name).some(
-      (r) => r.type === 'stele.checkpoint' && r.stream === stream && r.size === n,
-    )
-  );
-}
-
-function checkpointsAfterTheirEntries(name: string): void {
-  const seen = new Map<string, Set<number>>();
-  for (const r of recordsOf(name)) {
-    const p = parseDeliveredRecord(r);
-    const s = seen.get(p.record.stream) ?? new Set<number>();
-    seen.set(p.record.stream, s);
-    if (p.kind !== 'checkpoint') {
-      s.add(p.record.seq);
-      continue;
-    }
-    for (let q = 0; q < p.record.size; q++)
-      expect(
-        s.has(q),
-        `${name}: checkpoint ${p.record.size} of ${p.record.stream} after seq ${q}`,
-      ).toBe(true);
-  }
-}
+const holds = (name: string, stream: string, n: number) => copy.holds(recordsOf(name), stream, n);
+const checkpointsAfterTheirEntries = (name: string) =>
+  copy.expectCheckpointsAfterTheirEntries(recordsOf(name), name);
 
 /** `stele verify --from` on `lines` (an NDJSON export). */
 async function verifyFrom(lines: readonly string[]) {

@@ -17,6 +17,7 @@
  * Delivery settings are small (poll 100 ms, retries 100 ms to 1 s, pause after 10 failures)
  * and every wait is on a condition with a generous deadline.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/main.js';
 import { parseDeliveredRecord } from '../../src/delivered-record.js';
+import * as copy from '../helpers/delivered-records.js';
 import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/syslog.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
@@ -100,44 +102,12 @@ const from = (r: SyslogReceiver, app: string) => r.messages().filter((m) => m['a
 const lines = (r: SyslogReceiver, app: string) => from(r, app).map((m) => m.msg.slice(1));
 const records = (r: SyslogReceiver, app: string) => lines(r, app).map((l) => JSON.parse(l));
 
-function firstArrivals(r: SyslogReceiver, app: string, stream: string): number[] {
-  const seen = new Set<number>();
-  const out: number[] = [];
-  for (const rec of records(r, app)) {
-    const p = parseDeliveredRecord(rec);
-    if (p.kind === 'checkpoint' || p.record.stream !== stream) continue;
-    if (!seen.has(p.record.seq)) out.push(p.record.seq);
-    seen.add(p.record.seq);
-  }
-  return out;
-}
-
-function holds(r: SyslogReceiver, app: string, stream: string, n: number): boolean {
-  return (
-    new Set(firstArrivals(r, app, stream)).size === n &&
-    records(r, app).some(
-      (x) => x.type === 'stele.checkpoint' && x.stream === stream && x.size === n,
-    )
-  );
-}
-
-function checkpointsAfterTheirEntries(app: string): void {
-  const seen = new Map<string, Set<number>>();
-  for (const rec of records(rsyslog, app)) {
-    const p = parseDeliveredRecord(rec);
-    const s = seen.get(p.record.stream) ?? new Set<number>();
-    seen.set(p.record.stream, s);
-    if (p.kind !== 'checkpoint') {
-      s.add(p.record.seq);
-      continue;
-    }
-    for (let q = 0; q < p.record.size; q++)
-      expect(
-        s.has(q),
-        `${app}: checkpoint ${p.record.size} of ${p.record.stream} after seq ${q}`,
-      ).toBe(true);
-  }
-}
+const firstArrivals = (r: SyslogReceiver, app: string, stream: string) =>
+  copy.firstArrivals(records(r, app), stream);
+const holds = (r: SyslogReceiver, app: string, stream: string, n: number) =>
+  copy.holds(records(r, app), stream, n);
+const checkpointsAfterTheirEntries = (app: string) =>
+  copy.expectCheckpointsAfterTheirEntries(records(rsyslog, app), app);
 
 async function verifyFrom(text: string) {
   const file = join(dir, `copy-${Math.random().toString(36).slice(2)}.ndjson`);

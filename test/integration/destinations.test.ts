@@ -21,6 +21,7 @@
  * Delivery settings are small (poll 100 ms, retries from 100 ms to 1 s, pause after 10
  * failures: about 7 s of failing) and every wait is on a condition with a generous deadline.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ import { fromBase64, toBase64 } from '../../src/encoding.js';
 import { entryBytes, entryLeafHash, GENESIS_PREV } from '../../src/entry.js';
 import type { AuditEvent } from '../../src/event.js';
 import { hashChildren, splitPoint } from '../../src/merkle.js';
+import * as copy from '../helpers/delivered-records.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
@@ -100,48 +102,14 @@ const destination = (name: string, streams: string[], path: string, extra = {}) 
 });
 
 /** The entry seqs of `stream` at `path`, de-duplicated, in order of first arrival. */
-function firstArrivals(path: string, stream: string): number[] {
-  const seen = new Set<number>();
-  const out: number[] = [];
-  for (const r of receiver.records(path)) {
-    const p = parseDeliveredRecord(r);
-    if (p.kind === 'checkpoint' || p.record.stream !== stream) continue;
-    if (!seen.has(p.record.seq)) out.push(p.record.seq);
-    seen.add(p.record.seq);
-  }
-  return out;
-}
-
+const firstArrivals = (path: string, stream: string) =>
+  copy.firstArrivals(receiver.records(path), stream);
 /** Whether `path` holds every entry of `stream` below `n` and a checkpoint of size `n`. */
-function holds(path: string, stream: string, n: number): boolean {
-  const cps = receiver
-    .records(path)
-    .map((r) => parseDeliveredRecord(r))
-    .filter((p) => p.kind === 'checkpoint' && p.record.stream === stream);
-  return (
-    new Set(firstArrivals(path, stream)).size === n &&
-    cps.some((p) => p.kind === 'checkpoint' && p.record.size === n)
-  );
-}
-
+const holds = (path: string, stream: string, n: number) =>
+  copy.holds(receiver.records(path), stream, n);
 /** Every checkpoint record at `path` came after every entry it covers. */
-function checkpointsAfterTheirEntries(path: string): void {
-  const seen = new Map<string, Set<number>>();
-  for (const r of receiver.records(path)) {
-    const p = parseDeliveredRecord(r);
-    const s = seen.get(p.record.stream) ?? new Set<number>();
-    seen.set(p.record.stream, s);
-    if (p.kind !== 'checkpoint') {
-      s.add(p.record.seq);
-      continue;
-    }
-    for (let q = 0; q < p.record.size; q++)
-      expect(
-        s.has(q),
-        `${path}: checkpoint ${p.record.size} of ${p.record.stream} after seq ${q}`,
-      ).toBe(true);
-  }
-}
+const checkpointsAfterTheirEntries = (path: string) =>
+  copy.expectCheckpointsAfterTheirEntries(receiver.records(path), path);
 
 /** RFC 9162 §2.1.1 MTH of the leaf hashes. */
 function treeHash(leaves: Uint8Array[]): Uint8Array {
