@@ -13,7 +13,7 @@ import { type CliIo, EXIT, main } from '../../src/cli/main.js';
 import { toBase64, utf8 } from '../../src/index.js';
 import { STELE_VERSION } from '../../src/version.js';
 import { runStele, type SteleRun } from './run-stele.js';
-import { type RunningWorker, startLedger } from './workers.js';
+import { logPublicKey, type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'cli-admin';
 const LOG_KEY = randomBytes(32).toString('base64');
@@ -31,8 +31,7 @@ async function stele(args: string[], stdin = '', url = ledger.url): Promise<Stel
 
 beforeAll(async () => {
   ledger = await startLedger({ logKey: LOG_KEY, adminToken: ADMIN });
-  pub = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
-    .public_key;
+  pub = await logPublicKey(ledger.url);
 });
 afterAll(() => ledger?.dispose());
 

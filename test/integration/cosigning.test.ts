@@ -22,7 +22,7 @@ import {
   verifyCheckpointNote,
   verifyInclusion,
 } from '../../src/index.js';
-import { type RunningWorker, startLedger, startWitness } from './workers.js';
+import { logPublicKey, type RunningWorker, startLedger, startWitness } from './workers.js';
 
 const logKey = randomBytes(32).toString('base64');
 const ADMIN = 'integration-admin';
@@ -287,8 +287,7 @@ describe('ledger with two witnesses over HTTP', () => {
 describe('witness trouble never blocks ingestion', () => {
   it('one witness down: appends go on, 1-of-2 is met, the lagging witness catches up; forged cosignatures are ignored', async () => {
     const probe = await startLedger({ logKey, adminToken: ADMIN });
-    const key = ((await (await fetch(`${probe.url}/v1/log-keys`)).json()) as { public_key: string })
-      .public_key;
+    const key = await logPublicKey(probe.url);
     await probe.dispose();
     const persist = [0, 1].map(
       () => `${process.env.TMPDIR ?? '/tmp'}/stele-w-${randomBytes(6).toString('hex')}`,

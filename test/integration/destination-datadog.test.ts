@@ -33,7 +33,13 @@ import * as copy from '../helpers/delivered-records.js';
 import { type DatadogReceiver, startDatadogReceiver } from '../helpers/receivers/datadog.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { callJson, type RunningWorker, startLedger } from './workers.js';
+import {
+  callJson,
+  FAST_DELIVERY,
+  logPublicKey,
+  type RunningWorker,
+  startLedger,
+} from './workers.js';
 
 const ADMIN = 'datadog-admin';
 const LOG_KEY = randomBytes(32).toString('base64');
@@ -45,10 +51,7 @@ const VARS = {
   DEST_DD_KEY: KEY,
   DEST_DD_WRONG: randomBytes(16).toString('hex'),
   DEST_DD_MALFORMED: KEY.toUpperCase(),
-  DESTINATION_POLL_MS: '100',
-  DESTINATION_RETRY_MIN_MS: '100',
-  DESTINATION_RETRY_MAX_MS: '1000',
-  DESTINATION_PAUSE_AFTER: '10',
+  ...FAST_DELIVERY,
   DESTINATION_TIMEOUT_MS: '10000',
   // Above Datadog's limits, so that its limits are the ones that split a batch.
   DESTINATION_MAX_RECORDS: '5000',
@@ -67,8 +70,7 @@ async function receiver(): Promise<DatadogReceiver> {
 
 beforeAll(async () => {
   ledger = await startLedger({ logKey: LOG_KEY, adminToken: ADMIN, vars: VARS });
-  pub = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
-    .public_key;
+  pub = await logPublicKey(ledger.url);
 });
 afterAll(async () => {
   await ledger?.dispose();

@@ -34,7 +34,13 @@ import * as copy from '../helpers/delivered-records.js';
 import { type S3Bucket, type S3BucketOptions, startS3Bucket } from '../helpers/receivers/s3.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { callJson, type RunningWorker, startLedger } from './workers.js';
+import {
+  callJson,
+  FAST_DELIVERY,
+  logPublicKey,
+  type RunningWorker,
+  startLedger,
+} from './workers.js';
 
 const ADMIN = 'r2-admin';
 const DEADLINE = 60_000;
@@ -68,15 +74,10 @@ beforeAll(async () => {
       DEST_S3_KEY_ID: S3_OPTIONS.accessKeyId,
       DEST_S3_SECRET: S3_OPTIONS.secretAccessKey,
       DEST_S3_WRONG: randomBytes(32).toString('hex'),
-      DESTINATION_POLL_MS: '100',
-      DESTINATION_RETRY_MIN_MS: '100',
-      DESTINATION_RETRY_MAX_MS: '1000',
-      DESTINATION_PAUSE_AFTER: '10',
-      DESTINATION_TIMEOUT_MS: '5000',
+      ...FAST_DELIVERY,
     },
   });
-  pub = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
-    .public_key;
+  pub = await logPublicKey(ledger.url);
 });
 afterAll(async () => {
   await ledger?.dispose();

@@ -22,7 +22,7 @@ import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-
 import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/syslog.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { runStele } from './run-stele.js';
-import { type RunningWorker, startLedger } from './workers.js';
+import { logPublicKey, type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'replay-admin';
 const LOG_KEY = randomBytes(32).toString('base64');
@@ -162,8 +162,7 @@ beforeAll(async () => {
       DESTINATION_TIMEOUT_MS: '30000',
     },
   });
-  pub = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
-    .public_key;
+  pub = await logPublicKey(ledger.url);
 }, 120_000);
 afterAll(async () => {
   await ledger?.dispose();

@@ -31,7 +31,13 @@ import * as copy from '../helpers/delivered-records.js';
 import { type HecReceiver, startHecReceiver } from '../helpers/receivers/splunk-hec.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { callJson, type RunningWorker, startLedger } from './workers.js';
+import {
+  callJson,
+  FAST_DELIVERY,
+  logPublicKey,
+  type RunningWorker,
+  startLedger,
+} from './workers.js';
 
 const ADMIN = 'hec-admin';
 const DEADLINE = 45_000;
@@ -63,15 +69,10 @@ beforeAll(async () => {
       DEST_HEC_ACK: ACK_TOKEN,
       DEST_HEC_UNKNOWN: UNKNOWN_TOKEN,
       DEST_HEC_MALFORMED: 'not-a-guid',
-      DESTINATION_POLL_MS: '100',
-      DESTINATION_RETRY_MIN_MS: '100',
-      DESTINATION_RETRY_MAX_MS: '1000',
-      DESTINATION_PAUSE_AFTER: '10',
-      DESTINATION_TIMEOUT_MS: '5000',
+      ...FAST_DELIVERY,
     },
   });
-  logKey = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
-    .public_key;
+  logKey = await logPublicKey(ledger.url);
 });
 afterAll(async () => {
   await ledger?.dispose();

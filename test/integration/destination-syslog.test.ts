@@ -29,7 +29,13 @@ import * as copy from '../helpers/delivered-records.js';
 import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/syslog.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { callJson, type RunningWorker, startLedger } from './workers.js';
+import {
+  callJson,
+  FAST_DELIVERY,
+  logPublicKey,
+  type RunningWorker,
+  startLedger,
+} from './workers.js';
 
 const ADMIN = 'syslog-admin';
 const DEADLINE = 60_000;
@@ -49,15 +55,11 @@ beforeAll(async () => {
     adminToken: ADMIN,
     trustedCertificates: [rsyslog.certificate, named.certificate],
     vars: {
-      DESTINATION_POLL_MS: '100',
-      DESTINATION_RETRY_MIN_MS: '100',
-      DESTINATION_RETRY_MAX_MS: '1000',
-      DESTINATION_PAUSE_AFTER: '10',
+      ...FAST_DELIVERY,
       DESTINATION_TIMEOUT_MS: '10000',
     },
   });
-  pub = ((await (await fetch(`${ledger.url}/v1/log-keys`)).json()) as { public_key: string })
-    .public_key;
+  pub = await logPublicKey(ledger.url);
 }, 120_000);
 afterAll(async () => {
   await ledger?.dispose();

@@ -38,7 +38,7 @@ import * as copy from '../helpers/delivered-records.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { callJson, type RunningWorker, startLedger } from './workers.js';
+import { callJson, FAST_DELIVERY, type RunningWorker, startLedger } from './workers.js';
 
 const ADMIN = 'destinations-admin';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -55,11 +55,7 @@ beforeAll(async () => {
     vars: {
       DESTINATIONS_LOCAL_HTTP: 'true',
       DEST_HOOK_KEY: SECRET,
-      DESTINATION_POLL_MS: '100',
-      DESTINATION_RETRY_MIN_MS: '100',
-      DESTINATION_RETRY_MAX_MS: '1000',
-      DESTINATION_PAUSE_AFTER: '10',
-      DESTINATION_TIMEOUT_MS: '5000',
+      ...FAST_DELIVERY,
     },
   });
 });

@@ -204,6 +204,23 @@ export async function startLedger(opts: {
   return w;
 }
 
+/** The ledger's log public key, as `GET /v1/log-keys` gives it (what `stele verify` takes). */
+export async function logPublicKey(url: string): Promise<string> {
+  return ((await (await fetch(`${url}/v1/log-keys`)).json()) as { public_key: string }).public_key;
+}
+
+/**
+ * Delivery settings that keep a destination test short: look every 100 ms, retry after 100 ms
+ * doubling to 1 s, pause after 10 failures in a row, a request timing out after 5 s.
+ */
+export const FAST_DELIVERY = {
+  DESTINATION_POLL_MS: '100',
+  DESTINATION_RETRY_MIN_MS: '100',
+  DESTINATION_RETRY_MAX_MS: '1000',
+  DESTINATION_PAUSE_AFTER: '10',
+  DESTINATION_TIMEOUT_MS: '5000',
+} as const;
+
 /**
  * One JSON request to a running Worker as `token`'s bearer: the status, and the answer parsed
  * (undefined when empty). Never throws on a status: the tests check it.
