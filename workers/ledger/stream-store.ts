@@ -267,13 +267,7 @@ export class StreamStore implements LogStore, ArchiveStore {
   /** The first `limit` rows from seq `from` on, in seq order (ArchiveStore.rows). */
   rows(from: number, limit: number): StoredRow[] {
     return this.#sql
-      .exec<{
-        seq: number;
-        received_at: string;
-        leaf_hash: ArrayBuffer;
-        entry: ArrayBuffer;
-        erased: string | null;
-      }>(
+      .exec<StoredRow>(
         'SELECT seq, received_at, leaf_hash, entry, erased FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?',
         from,
         limit,
