@@ -35,7 +35,9 @@ import { type S3Bucket, type S3BucketOptions, startS3Bucket } from '../helpers/r
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
 import {
+  appendEvents,
   callJson,
+  docRead,
   FAST_DELIVERY,
   logPublicKey,
   type RunningWorker,
@@ -87,19 +89,8 @@ afterAll(async () => {
 const call = (method: string, path: string, body?: unknown) =>
   callJson(ledger.url, ADMIN, method, path, body);
 
-const event = (stream: string, i: number) => ({
-  action: 'doc.read',
-  actor: { id: `u-${i % 3}`, type: 'user' },
-  targets: [{ id: `${stream}-${i}` }],
-  outcome: 'success',
-});
-
-async function append(stream: string, from: number, n: number): Promise<void> {
-  const r = await call('POST', `/v1/streams/${stream}/events`, {
-    events: Array.from({ length: n }, (_, i) => event(stream, from + i)),
-  });
-  expect(r.status, `append ${stream} ${from}+${n}`).toBe(201);
-}
+const append = (stream: string, from: number, n: number) =>
+  appendEvents(ledger.url, ADMIN, stream, from, n);
 
 const until = (what: string, ok: () => boolean | Promise<boolean>) =>
   untilWithin(what, ok, DEADLINE);
@@ -309,7 +300,7 @@ describe('the r2 type through an R2 binding', () => {
         const p = parseDeliveredRecord(r);
         if (p.kind === 'entry')
           expect(p.record.event, `${p.record.stream} ${p.record.seq}`).toEqual(
-            event(p.record.stream, p.record.seq),
+            docRead(p.record.stream, p.record.seq),
           );
       }
 

@@ -30,6 +30,7 @@ import { type SyslogReceiver, startSyslogReceiver } from '../helpers/receivers/s
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
 import {
+  appendEvents,
   callJson,
   FAST_DELIVERY,
   logPublicKey,
@@ -77,12 +78,8 @@ const event = (stream: string, i: number) => ({
   outcome: i % 5 === 4 ? 'failure' : 'success',
 });
 
-async function append(stream: string, from: number, n: number): Promise<void> {
-  const r = await call('POST', `/v1/streams/${stream}/events`, {
-    events: Array.from({ length: n }, (_, i) => event(stream, from + i)),
-  });
-  expect(r.status, `append ${stream} ${from}+${n}`).toBe(201);
-}
+const append = (stream: string, from: number, n: number) =>
+  appendEvents(ledger.url, ADMIN, stream, from, n, event);
 
 const until = (what: string, ok: () => boolean | Promise<boolean>) =>
   untilWithin(what, ok, DEADLINE);

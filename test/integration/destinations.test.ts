@@ -38,7 +38,14 @@ import * as copy from '../helpers/delivered-records.js';
 import { WebhookReceiver } from '../helpers/receivers/webhook.js';
 import { until as untilWithin } from '../helpers/until.js';
 import { runStele } from './run-stele.js';
-import { callJson, FAST_DELIVERY, type RunningWorker, startLedger } from './workers.js';
+import {
+  appendEvents,
+  callJson,
+  docRead,
+  FAST_DELIVERY,
+  type RunningWorker,
+  startLedger,
+} from './workers.js';
 
 const ADMIN = 'destinations-admin';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -67,20 +74,10 @@ afterAll(async () => {
 const call = (method: string, path: string, body?: unknown) =>
   callJson(ledger.url, ADMIN, method, path, body);
 
-const event = (stream: string, i: number) => ({
-  action: 'doc.read',
-  actor: { id: `u-${i % 3}`, type: 'user' },
-  targets: [{ id: `${stream}-${i}` }],
-  outcome: 'success',
-});
-
 /** Appends `events` to `stream` in one batch; the answer's time in ms. */
 async function append(stream: string, from: number, n: number): Promise<number> {
   const t = performance.now();
-  const r = await call('POST', `/v1/streams/${stream}/events`, {
-    events: Array.from({ length: n }, (_, i) => event(stream, from + i)),
-  });
-  expect(r.status, `append ${stream} ${from}+${n}`).toBe(201);
+  await appendEvents(ledger.url, ADMIN, stream, from, n);
   return performance.now() - t;
 }
 
@@ -228,7 +225,7 @@ describe('destinations', () => {
       const p = parseDeliveredRecord(r);
       if (p.kind === 'entry')
         expect(p.record.event, `raw ${p.record.stream} ${p.record.seq}`).toEqual(
-          event(p.record.stream, p.record.seq),
+          docRead(p.record.stream, p.record.seq),
         );
     }
     const o = receiver.records('/ocsf').find((r) => 'class_uid' in r) as Record<string, unknown>;

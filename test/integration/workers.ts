@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { expect } from 'vitest';
 
 /** Test-only master key (base64 of 32 bytes), as in vitest.config.ts. */
 const TEST_MASTER_KEY = 'c3RlbGUgdGVzdCBtYXN0ZXIga2V5IC0tIG5vdCBzZWM=';
@@ -207,6 +208,32 @@ export async function startLedger(opts: {
 /** The ledger's log public key, as `GET /v1/log-keys` gives it (what `stele verify` takes). */
 export async function logPublicKey(url: string): Promise<string> {
   return ((await (await fetch(`${url}/v1/log-keys`)).json()) as { public_key: string }).public_key;
+}
+
+/** A `doc.read` event by one of three users on `${stream}-${i}`: what destination tests append. */
+export const docRead = (stream: string, i: number) => ({
+  action: 'doc.read',
+  actor: { id: `u-${i % 3}`, type: 'user' },
+  targets: [{ id: `${stream}-${i}` }],
+  outcome: 'success',
+});
+
+/**
+ * Appends `event(stream, seq)` for each seq in [from, from + n) to `stream` in one request as
+ * `token`'s bearer, and expects it accepted.
+ */
+export async function appendEvents(
+  url: string,
+  token: string,
+  stream: string,
+  from: number,
+  n: number,
+  event: (stream: string, seq: number) => object = docRead,
+): Promise<void> {
+  const r = await callJson(url, token, 'POST', `/v1/streams/${stream}/events`, {
+    events: Array.from({ length: n }, (_, i) => event(stream, from + i)),
+  });
+  expect(r.status, `append ${stream} ${from}+${n}`).toBe(201);
 }
 
 /**
