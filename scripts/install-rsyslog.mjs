@@ -7,6 +7,7 @@
 // installed), 1 when they could not be installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { aptInstall } from './apt-install.mjs';
 
 export const RSYSLOGD = process.env.STELE_RSYSLOGD ?? '/usr/sbin/rsyslogd';
 
@@ -25,38 +26,8 @@ const hasOpenssl = () => spawnSync('openssl', ['version']).status === 0;
 
 if (existsSync(RSYSLOGD) && hasGtls() && hasOpenssl()) process.exit(0);
 
-const root = typeof process.getuid === 'function' && process.getuid() === 0;
-const sudo = !root && spawnSync('sudo', ['-n', 'true']).status === 0;
-if (!root && !sudo) {
-  console.error(
-    'install-rsyslog: rsyslogd or its TLS driver is missing; install them as root: ' +
-      'apt-get install -y --no-install-recommends rsyslog rsyslog-gnutls openssl',
-  );
-  process.exit(1);
-}
-const run = (args) => {
-  console.log(`install-rsyslog: ${args.join(' ')}`);
-  const r = spawnSync(sudo ? 'sudo' : args[0], sudo ? args : args.slice(1), {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  return r.status === 0;
-};
-if (
-  !run(['apt-get', 'update']) ||
-  !run([
-    'apt-get',
-    'install',
-    '-y',
-    '--no-install-recommends',
-    'rsyslog',
-    'rsyslog-gnutls',
-    'openssl',
-  ])
-) {
-  console.error('install-rsyslog: apt-get failed');
-  process.exit(1);
-}
+console.error('install-rsyslog: rsyslogd, its TLS driver or openssl is missing');
+if (!aptInstall('install-rsyslog', ['rsyslog', 'rsyslog-gnutls', 'openssl'])) process.exit(1);
 if (!existsSync(RSYSLOGD) || !hasGtls() || !hasOpenssl()) {
   console.error(`install-rsyslog: apt ran but ${RSYSLOGD}, lmnsd_gtls or openssl is not there`);
   process.exit(1);
