@@ -80,6 +80,39 @@ export function alertBox(text: string): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, text);
 }
 
+/**
+ * Asks in `cell` for the confirmation of a destructive action: a danger button `label` that
+ * runs `act` (if it throws, the cell says so after `failed`) and Cancel, which runs `cancel`.
+ * The confirm button takes the focus.
+ *
+ * @example confirmIn(cell, 'Confirm: revoke ci', () => revoke(id), 'Not revoked', draw)
+ */
+export function confirmIn(
+  cell: Element,
+  label: string,
+  act: () => Promise<void>,
+  failed: string,
+  cancel: () => void,
+): void {
+  const confirmButton = h(
+    'button',
+    {
+      type: 'button',
+      class: 'danger',
+      onclick: async () => {
+        try {
+          await act();
+        } catch (err) {
+          replace(cell, alertBox(`${failed}: ${(err as Error).message}`));
+        }
+      },
+    },
+    label,
+  );
+  replace(cell, confirmButton, ' ', h('button', { type: 'button', onclick: cancel }, 'Cancel'));
+  confirmButton.focus();
+}
+
 /** The page's heading, focused when the view changes (so keyboard and screen reader users land there). */
 export function heading(text: string): HTMLHeadingElement {
   return h('h1', { tabindex: '-1', id: 'page-title' }, text);

@@ -13,7 +13,18 @@ import {
   TYPE_EXAMPLES,
   typeMembersText,
 } from '../../destination-view.js';
-import { alertBox, field, h, heading, patchRows, replace, select, status, time } from '../dom.js';
+import {
+  alertBox,
+  confirmIn,
+  field,
+  h,
+  heading,
+  patchRows,
+  replace,
+  select,
+  status,
+  time,
+} from '../dom.js';
 import { ApiError, apiJson, client } from '../session.js';
 import type { View } from '../view.js';
 
@@ -303,43 +314,23 @@ export async function destinationsPage(v: View) {
       const cell = live.cells[live.cells.length - 1];
       if (cell === undefined) return;
       live.dataset.busy = '';
-      const confirmButton = h(
-        'button',
-        {
-          type: 'button',
-          class: 'danger',
-          onclick: async () => {
-            try {
-              await client().deleteDestination(d.name);
-              await load();
-              note.textContent = `Destination ${d.name} removed: its delivery stopped.`;
-              listTitle.focus();
-            } catch (err) {
-              replace(cell, alertBox(`Not removed: ${(err as Error).message}`));
-            }
-          },
-        },
-        `Confirm: remove ${d.name}`,
-      );
-      replace(
+      confirmIn(
         cell,
-        confirmButton,
-        ' ',
-        h(
-          'button',
-          {
-            type: 'button',
-            onclick: () => {
-              delete live.dataset.busy;
-              void load().then(() =>
-                live.querySelector<HTMLButtonElement>('button[aria-label^="Remove"]')?.focus(),
-              );
-            },
-          },
-          'Cancel',
-        ),
+        `Confirm: remove ${d.name}`,
+        async () => {
+          await client().deleteDestination(d.name);
+          await load();
+          note.textContent = `Destination ${d.name} removed: its delivery stopped.`;
+          listTitle.focus();
+        },
+        'Not removed',
+        () => {
+          delete live.dataset.busy;
+          void load().then(() =>
+            live.querySelector<HTMLButtonElement>('button[aria-label^="Remove"]')?.focus(),
+          );
+        },
       );
-      confirmButton.focus();
     }
     draw();
     return row;

@@ -3,7 +3,7 @@
  * else), list them all, revoke one after a confirmation. Each action is recorded in _access.
  */
 import type { TokenRecord } from '../../../ledger-client.js';
-import { alertBox, field, h, heading, replace, select, status, time } from '../dom.js';
+import { alertBox, confirmIn, field, h, heading, replace, select, status, time } from '../dom.js';
 import { client } from '../session.js';
 import type { View } from '../view.js';
 import { toIso } from './search.js';
@@ -137,32 +137,18 @@ export async function tokensPage(v: View) {
 
   function tokenRow(t: TokenRecord): HTMLTableRowElement {
     const state = h('td', {});
-    const revoke = () => {
-      const confirmButton = h(
-        'button',
-        {
-          type: 'button',
-          class: 'danger',
-          onclick: async () => {
-            try {
-              await client().revokeToken(t.id);
-              note.textContent = `Token ${t.id} (${t.name}) revoked. Other isolates may accept it for up to 30 s more.`;
-              await load();
-            } catch (err) {
-              replace(state, alertBox(`Not revoked: ${(err as Error).message}`));
-            }
-          },
-        },
-        `Confirm: revoke ${t.name}`,
-      );
-      replace(
+    const revoke = () =>
+      confirmIn(
         state,
-        confirmButton,
-        ' ',
-        h('button', { type: 'button', onclick: () => draw() }, 'Cancel'),
+        `Confirm: revoke ${t.name}`,
+        async () => {
+          await client().revokeToken(t.id);
+          note.textContent = `Token ${t.id} (${t.name}) revoked. Other isolates may accept it for up to 30 s more.`;
+          await load();
+        },
+        'Not revoked',
+        () => draw(),
       );
-      confirmButton.focus();
-    };
     const draw = () =>
       replace(
         state,
