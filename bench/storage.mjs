@@ -10,7 +10,8 @@
 // the newest (hot: from the object's rows), interleaved, so their ratio is of the same run.
 // The capacity run of issue #13 is ENTRIES=10000000 STEPS=10.
 // Env: ENTRIES (default 100000), PORT (default 8811), STEPS (points at which sizes are printed, default 4),
-// PROOFS (inclusion proofs timed per entry, default 200).
+// PROOFS (inclusion proofs timed per entry, default 200), CLIENTS (concurrent senders while
+// filling, default 1; 2 fills the capacity run faster, the bytes do not depend on it).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { startDev } from './dev-server.mjs';
 const ENTRIES = Number(process.env.ENTRIES ?? 100_000);
 const STEPS = Number(process.env.STEPS ?? 4);
 const PORT = Number(process.env.PORT ?? 8811);
+const CLIENTS = Number(process.env.CLIENTS ?? 1);
 const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'stele-storage-'));
 const persist = join(tmp, 'ledger');
@@ -112,19 +114,29 @@ async function api(path, init = {}) {
   return { status: r.status, text };
 }
 
+/** Appends `n` events (a multiple of 1,000) in batches of 1,000 from CLIENTS senders. */
 async function fill(n) {
-  for (let sent = 0; sent < n; sent += 1000) {
-    const body = JSON.stringify({ events: Array.from({ length: 1000 }, varied) });
-    for (let attempt = 1; ; attempt++) {
-      const r = await api(`/v1/streams/${STREAM}/events`, { method: 'POST', body }).catch((e) => ({
-        status: 0,
-        text: String(e),
-      }));
-      if (r.status === 201) break;
-      // 429: the mirror is behind (MAX_MIRROR_LAG); anything else is retried a few times.
-      if (r.status !== 429 && attempt >= 5) throw new Error(`fill: ${r.status} ${r.text}`);
-      await new Promise((res) => setTimeout(res, r.status === 429 ? 1000 : 200));
+  let batches = n / 1000;
+  const sender = async () => {
+    while (batches > 0) {
+      batches--;
+      await appendBatch();
     }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, sender));
+}
+
+async function appendBatch() {
+  const body = JSON.stringify({ events: Array.from({ length: 1000 }, varied) });
+  for (let attempt = 1; ; attempt++) {
+    const r = await api(`/v1/streams/${STREAM}/events`, { method: 'POST', body }).catch((e) => ({
+      status: 0,
+      text: String(e),
+    }));
+    if (r.status === 201) return;
+    // 429: the mirror is behind (MAX_MIRROR_LAG); anything else is retried a few times.
+    if (r.status !== 429 && attempt >= 5) throw new Error(`fill: ${r.status} ${r.text}`);
+    await new Promise((res) => setTimeout(res, r.status === 429 ? 1000 : 200));
   }
 }
 
@@ -164,7 +176,7 @@ await startDev({
 const sample = JSON.stringify(varied());
 counter = 0;
 console.log(
-  `node ${process.version}; ${ENTRIES.toLocaleString('en-US')} events of about ${sample.length} bytes (JSON as sent), batches of 1,000, one stream`,
+  `node ${process.version}; ${ENTRIES.toLocaleString('en-US')} events of about ${sample.length} bytes (JSON as sent), batches of 1,000 from ${CLIENTS} client(s), one stream`,
 );
 console.log(
   'entries     | object (DO SQLite)           | D1 (SQLite)                  | R2 (objects)',
