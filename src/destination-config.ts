@@ -59,6 +59,11 @@ export interface WebhookDestination extends DestinationCommon {
   readonly url: string;
   /** The NAME of the Worker secret holding `whsec_...` (src/webhook-signature.ts). */
   readonly secret: string;
+  /**
+   * "gzip": bodies are sent gzipped (`Content-Encoding: gzip`), signed as the JSON they
+   * decode to; left out: sent as they are.
+   */
+  readonly content_encoding?: 'gzip';
 }
 
 /** A Splunk HTTP Event Collector destination (src/splunk-hec.ts). */
@@ -91,12 +96,17 @@ export interface TypeMembers<T extends DestinationConfig> {
 
 const WEBHOOK: TypeMembers<WebhookDestination> = {
   required: ['url', 'secret'],
-  optional: [],
-  parse: (v, rules) => ({
-    type: 'webhook',
-    url: httpsUrl('url', v.url, rules),
-    secret: secretName('secret', v.secret),
-  }),
+  optional: ['content_encoding'],
+  parse: (v, rules) => {
+    if ('content_encoding' in v && v.content_encoding !== 'gzip')
+      bad('content_encoding', 'must be "gzip" (or left out: bodies sent as they are)');
+    return {
+      type: 'webhook',
+      url: httpsUrl('url', v.url, rules),
+      secret: secretName('secret', v.secret),
+      ...('content_encoding' in v ? { content_encoding: 'gzip' as const } : {}),
+    };
+  },
 };
 
 /** Every type's members, by name. */

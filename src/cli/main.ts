@@ -122,10 +122,10 @@ const COMMANDS: Readonly<
   },
   destinations: {
     usage:
-      'stele destinations add --file CONFIG.json [--json]\n       stele destinations add --name NAME --streams GLOB[,GLOB...] --webhook-url URL --secret SECRET_NAME [--format raw|ocsf] [--ocsf-rules FILE] [--json]\n       stele destinations list [--json]\n       stele destinations show <name> [--json]\n       stele destinations remove <name>\n       stele destinations resume <name> [--json]',
+      'stele destinations add --file CONFIG.json [--json]\n       stele destinations add --name NAME --streams GLOB[,GLOB...] --webhook-url URL --secret SECRET_NAME [--format raw|ocsf] [--ocsf-rules FILE] [--gzip] [--json]\n       stele destinations list [--json]\n       stele destinations show <name> [--json]\n       stele destinations remove <name>\n       stele destinations resume <name> [--json]',
     summary: 'deliver streams to a SIEM; list, show, remove and resume them (admin with scope *)',
     details:
-      'CONFIG.json is the whole configuration of a destination of any type, as POST\n/v1/destinations takes it (docs/destinations.md). The flags make a webhook destination:\nSECRET_NAME is the NAME of a Worker secret (DEST_...) holding the whsec_ signing key\n(wrangler secret put DEST_SIEM_KEY); the key itself is never sent. --ocsf-rules FILE is a\nJSON array of {"prefix","class_uid","activity_id"} (with --format ocsf). show prints the\ndelivered seq and lag per stream, the last error, and why a destination is paused.',
+      'CONFIG.json is the whole configuration of a destination of any type, as POST\n/v1/destinations takes it (docs/destinations.md). The flags make a webhook destination:\nSECRET_NAME is the NAME of a Worker secret (DEST_...) holding the whsec_ signing key\n(wrangler secret put DEST_SIEM_KEY); the key itself is never sent. --ocsf-rules FILE is a\nJSON array of {"prefix","class_uid","activity_id"} (with --format ocsf). --gzip sends\nthe bodies gzipped (content_encoding "gzip"). show prints the delivered seq and lag per\nstream, the last error, and why a destination is paused.',
   },
   erase: {
     usage: 'stele erase <stream> (--seqs N[,N...] | --actor ID) --reason TEXT [--json]',
@@ -215,7 +215,9 @@ function parseArgs(argv: readonly string[]): Options {
         const v = argv[++i];
         if (v === undefined) throw new UsageError(`--${name} needs a value`);
         flags.set(name, v);
-      } else if (['json', 'since-last', 'help', 'h', 'forever', 'version', 'v'].includes(name))
+      } else if (
+        ['json', 'since-last', 'help', 'h', 'forever', 'version', 'v', 'gzip'].includes(name)
+      )
         flags.set(name, true);
       else throw new UsageError(`unknown option ${a}`);
     }
@@ -914,7 +916,16 @@ function destinationText(d: DestinationRecord): string {
 }
 
 /** The flags that make a webhook destination, which --file replaces. */
-const WEBHOOK_FLAGS = ['name', 'streams', 'webhook-url', 'secret', 'type', 'format', 'ocsf-rules'];
+const WEBHOOK_FLAGS = [
+  'name',
+  'streams',
+  'webhook-url',
+  'secret',
+  'type',
+  'format',
+  'ocsf-rules',
+  'gzip',
+];
 
 /** What `destinations add` sends: the --file's configuration, or the webhook the flags make. */
 async function destinationConfig(io: CliIo, o: Options): Promise<Record<string, unknown>> {
@@ -952,6 +963,7 @@ async function destinationConfig(io: CliIo, o: Options): Promise<Record<string, 
     ...(rules === undefined ? {} : { ocsf_rules: rules }),
     url: need(o, 'webhook-url', 'URL (where to deliver: https://...)'),
     secret: need(o, 'secret', 'SECRET_NAME (the Worker secret holding whsec_...)'),
+    ...(o.flags.has('gzip') ? { content_encoding: 'gzip' } : {}),
   };
 }
 

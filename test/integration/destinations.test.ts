@@ -157,7 +157,7 @@ describe('destinations', () => {
     const ocsf = await call(
       'POST',
       '/v1/destinations',
-      destination('hook-ocsf', ['dest-a'], '/ocsf', { format: 'ocsf' }),
+      destination('hook-ocsf', ['dest-a'], '/ocsf', { format: 'ocsf', content_encoding: 'gzip' }),
     );
     expect(ocsf.status, JSON.stringify(ocsf.body)).toBe(201);
     expect((await call('POST', '/v1/destinations', destination('hook', ['x'], '/x'))).status).toBe(
@@ -208,6 +208,11 @@ describe('destinations', () => {
     );
 
     expect(receiver.unverified, 'every delivery verified').toBe(0);
+    // The OCSF destination asked for gzip: its bodies came gzipped and verified once decoded.
+    const encodings = (path: string) =>
+      new Set(receiver.deliveries.filter((d) => d.path === path).map((d) => d.encoding));
+    expect(encodings('/ocsf')).toEqual(new Set(['gzip']));
+    expect(encodings('/raw')).toEqual(new Set([undefined]));
     for (const [path, stream] of [
       ['/raw', 'dest-a'],
       ['/raw', 'dest-b'],
@@ -397,6 +402,7 @@ describe('stele destinations', () => {
       url,
       '--secret',
       'DEST_HOOK_KEY',
+      '--gzip',
       '--json',
     ]);
     expect(added.code, added.err).toBe(EXIT.ok);
@@ -404,12 +410,19 @@ describe('stele destinations', () => {
       name: 'cli',
       streams: ['cli-a', 'cli-b'],
       format: 'raw',
+      content_encoding: 'gzip',
     });
     await append('cli-a', 0, 4);
     await until('the CLI destination delivers', async () => {
       const shown = await stele(['destinations', 'show', 'cli']);
       return shown.out.includes('cli-a: delivered to seq 3, checkpoint 4, 4 entries, lag 0');
     });
+    expect(
+      new Set(receiver.deliveries.filter((d) => d.path === '/cli').map((d) => d.encoding)),
+    ).toEqual(new Set(['gzip']));
+    expect((await stele(['destinations', 'show', 'cli'])).out).toContain(
+      '  content_encoding=gzip\n',
+    );
     const listed = await stele(['destinations', 'list']);
     expect(listed.out).toContain(`cli  webhook raw  cli-a,cli-b  ${url}  ok, lag 0\n`);
     const listedJson = JSON.parse((await stele(['destinations', 'list', '--json'])).out);

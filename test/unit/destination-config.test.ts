@@ -50,8 +50,20 @@ describe('parseDestinationConfig', () => {
       'extra member',
       { ...VALID, token: 'x' },
       'token',
-      'is not a member of a webhook destination (name, streams, type, format, url, secret, ocsf_rules)',
+      'is not a member of a webhook destination (name, streams, type, format, url, secret, ocsf_rules, content_encoding)',
     );
+  });
+
+  it('takes gzip as the one content coding of a webhook', () => {
+    const gzipped = { ...VALID, content_encoding: 'gzip' };
+    expect(parse(gzipped)).toEqual(gzipped);
+    for (const content_encoding of ['GZIP', 'identity', 'br', '', true, null])
+      refused(
+        `content_encoding ${JSON.stringify(content_encoding)}`,
+        { ...VALID, content_encoding },
+        'content_encoding',
+        'must be "gzip" (or left out: bodies sent as they are)',
+      );
   });
 
   it('refuses what is not a JSON object, or not strict JSON, or too long', () => {

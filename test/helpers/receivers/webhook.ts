@@ -1,11 +1,13 @@
 /**
- * A Standard Webhooks receiver on 127.0.0.1, as a customer would run one: every request is
- * verified with the `standardwebhooks` library over the raw body (401 when it does not
- * verify), and its records kept by path. It can be stopped, made to fail with a status, and
- * started again on the same port (an outage).
+ * A Standard Webhooks receiver on 127.0.0.1, as a customer would run one: every request's
+ * body is decoded as its Content-Encoding says (gzip, or none; anything else is a 415), as
+ * HTTP frameworks do, then verified with the `standardwebhooks` library (401 when it does
+ * not verify), and its records kept by path. It can be stopped, made to fail with a status,
+ * and started again on the same port (an outage).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { Webhook } from 'standardwebhooks';
 
 /** One delivery as received and verified. */
@@ -13,6 +15,8 @@ export interface Delivery {
   readonly path: string;
   readonly id: string;
   readonly records: Record<string, unknown>[];
+  /** Its Content-Encoding header, if any. */
+  readonly encoding: string | undefined;
 }
 
 /** A webhook receiver on 127.0.0.1 that can be stopped, failed, and started again on its port. */
@@ -79,9 +83,15 @@ export class WebhookReceiver {
           .end();
         return;
       }
+      const encoding = req.headers['content-encoding'];
+      if (encoding !== undefined && encoding !== 'gzip') {
+        res.writeHead(415).end();
+        return;
+      }
       let records: unknown;
       try {
-        records = this.#wh.verify(body, req.headers as Record<string, string>);
+        const decoded = encoding === 'gzip' ? gunzipSync(body) : body;
+        records = this.#wh.verify(decoded, req.headers as Record<string, string>);
       } catch {
         this.unverified++;
         res.writeHead(401).end();
@@ -91,6 +101,7 @@ export class WebhookReceiver {
         path: req.url ?? '',
         id: String(req.headers['webhook-id']),
         records: records as Record<string, unknown>[],
+        encoding,
       });
       res.writeHead(204).end();
     });

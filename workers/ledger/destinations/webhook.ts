@@ -1,9 +1,11 @@
 /**
  * The webhook type (docs/destinations.md §The webhook type): each batch is one POST of a
  * JSON array of records, signed per Standard Webhooks (src/webhook-signature.ts) with the
- * `whsec_...` key in the Worker secret the configuration names.
+ * `whsec_...` key in the Worker secret the configuration names; gzipped on the way when the
+ * configuration asks (`content_encoding`), the signature still over the JSON.
  */
 import {
+  gzip,
   jsonArrayBody,
   jsonArrayFrame,
   parseWebhookSecret,
@@ -33,10 +35,16 @@ export const webhook: Transport<WebhookDestination> = {
       body,
     );
     try {
+      const gzipped = config.content_encoding === 'gzip';
       const res = await fetch(config.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'stele-ledger', ...headers },
-        body,
+        headers: {
+          'content-type': 'application/json',
+          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+          'user-agent': 'stele-ledger',
+          ...headers,
+        },
+        body: gzipped ? await gzip(body) : body,
         redirect: 'manual',
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
