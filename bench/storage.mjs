@@ -8,7 +8,7 @@
 // bench's own reads); SQLite files never shrink, so freed pages show as a flat size. At the
 // end it times inclusion proofs of the oldest entry (archived: its tile comes from R2) and
 // the newest (hot: from the object's rows), interleaved, so their ratio is of the same run.
-// The capacity run of issue #13 is ENTRIES=10000000 STEPS=10.
+// The capacity run of issue #13 is ENTRIES=10000000 STEPS=10 CLIENTS=2 (docs/benchmarks.md).
 // Env: ENTRIES (default 100000), PORT (default 8811), STEPS (points at which sizes are printed, default 4),
 // PROOFS (inclusion proofs timed per entry, default 200), CLIENTS (concurrent senders while
 // filling, default 1; 2 fills the capacity run faster, the bytes do not depend on it).
