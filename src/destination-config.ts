@@ -15,6 +15,8 @@ import { type JsonValue, parseJson } from './canonical-json.js';
 import { DATADOG, type DatadogDestination } from './datadog.js';
 import {
   badMember as bad,
+  type ContentEncoding,
+  contentEncoding,
   type DestinationRules,
   httpsUrl,
   secretName,
@@ -27,7 +29,7 @@ import { SPLUNK_HEC, type SplunkHecMembers } from './splunk-hec.js';
 import { STREAM_GLOB } from './stream-glob.js';
 import { SYSLOG_MEMBERS, type SyslogDestination } from './syslog.js';
 
-export type { DestinationRules } from './destination-fields.js';
+export type { ContentEncoding, DestinationRules } from './destination-fields.js';
 export { MAX_URL_LENGTH, SECRET_NAME } from './destination-fields.js';
 
 /** A destination's name: the path segment of /v1/destinations/{name}. */
@@ -63,7 +65,7 @@ export interface WebhookDestination extends DestinationCommon {
    * "gzip": bodies are sent gzipped (`Content-Encoding: gzip`), signed as the JSON they
    * decode to; left out: sent as they are.
    */
-  readonly content_encoding?: 'gzip';
+  readonly content_encoding?: ContentEncoding;
 }
 
 /** A Splunk HTTP Event Collector destination (src/splunk-hec.ts). */
@@ -97,16 +99,12 @@ export interface TypeMembers<T extends DestinationConfig> {
 const WEBHOOK: TypeMembers<WebhookDestination> = {
   required: ['url', 'secret'],
   optional: ['content_encoding'],
-  parse: (v, rules) => {
-    if ('content_encoding' in v && v.content_encoding !== 'gzip')
-      bad('content_encoding', 'must be "gzip" (or left out: bodies sent as they are)');
-    return {
-      type: 'webhook',
-      url: httpsUrl('url', v.url, rules),
-      secret: secretName('secret', v.secret),
-      ...('content_encoding' in v ? { content_encoding: 'gzip' as const } : {}),
-    };
-  },
+  parse: (v, rules) => ({
+    type: 'webhook',
+    url: httpsUrl('url', v.url, rules),
+    secret: secretName('secret', v.secret),
+    ...contentEncoding(v),
+  }),
 };
 
 /** Every type's members, by name. */

@@ -57,6 +57,26 @@ export function httpsUrl(field: string, value: unknown, rules: DestinationRules)
   return value;
 }
 
+/** The content codings an HTTP destination may ask for: gzip, or none (the member left out). */
+export type ContentEncoding = 'gzip';
+
+/**
+ * The optional `content_encoding` member of `v` (webhook and splunk-hec destinations): "gzip"
+ * or absent; the bodies are then sent gzipped with `Content-Encoding: gzip`.
+ *
+ * @example
+ *   contentEncoding({ content_encoding: 'gzip' }) // { content_encoding: "gzip" }
+ *   contentEncoding({}) // {}
+ */
+export function contentEncoding(v: Readonly<Record<string, unknown>>): {
+  content_encoding?: ContentEncoding;
+} {
+  if (!('content_encoding' in v)) return {};
+  if (v.content_encoding !== 'gzip')
+    badMember('content_encoding', 'must be "gzip" (or left out: bodies sent as they are)');
+  return { content_encoding: 'gzip' };
+}
+
 /**
  * `value` as the NAME of a Worker secret (never the secret itself): so a destination can
  * never be pointed at the log key, the master key or the admin token.

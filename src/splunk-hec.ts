@@ -14,7 +14,14 @@
  * then are the records indexed.
  */
 import type { DestinationRules } from './destination-fields.js';
-import { badMember, httpsUrl, matching, secretName } from './destination-fields.js';
+import {
+  badMember,
+  type ContentEncoding,
+  contentEncoding,
+  httpsUrl,
+  matching,
+  secretName,
+} from './destination-fields.js';
 import { concat, toHex, utf8 } from './encoding.js';
 import { FormatError } from './format-error.js';
 import { isCount, isJsonObject } from './json-shape.js';
@@ -39,6 +46,8 @@ export interface SplunkHecMembers {
   readonly ack?: boolean;
   /** With ack: how long one batch's acknowledgement is awaited, in seconds; default 180. */
   readonly ack_timeout_s?: number;
+  /** "gzip": event requests are sent gzipped (`Content-Encoding: gzip`). */
+  readonly content_encoding?: ContentEncoding;
 }
 
 /**
@@ -62,7 +71,7 @@ export const MAX_HEC_ACK_TIMEOUT_S = 300;
 /** The members and their parser, for src/destination-config.ts's TYPES. */
 export const SPLUNK_HEC = {
   required: ['url', 'secret'],
-  optional: ['index', 'sourcetype', 'source', 'host', 'ack', 'ack_timeout_s'],
+  optional: ['index', 'sourcetype', 'source', 'host', 'ack', 'ack_timeout_s', 'content_encoding'],
   /** The type's members of `v`, each checked; throws FormatError('destination', member, rule). */
   parse(v: Readonly<Record<string, unknown>>, rules: DestinationRules): SplunkHecMembers {
     const url = httpsUrl('url', v.url, rules);
@@ -106,6 +115,7 @@ export const SPLUNK_HEC = {
         badMember('ack_timeout_s', `must be an integer from 1 to ${MAX_HEC_ACK_TIMEOUT_S}`);
       out.ack_timeout_s = t;
     }
+    Object.assign(out, contentEncoding(v));
     return out as unknown as SplunkHecMembers;
   },
 };

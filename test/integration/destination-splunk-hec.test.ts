@@ -232,7 +232,7 @@ describe.each([
       const o = await call(
         'POST',
         '/v1/destinations',
-        destination(ocsf, [a], { ...extra, format: 'ocsf' }),
+        destination(ocsf, [a], { ...extra, format: 'ocsf', content_encoding: 'gzip' }),
       );
       expect(o.status, JSON.stringify(o.body)).toBe(201);
 
@@ -271,6 +271,9 @@ describe.each([
       );
 
       expect(hec.violations, 'nothing Splunk would take but Stele must not send').toEqual([]);
+      // The OCSF destination asked for gzip: its events came in gzipped requests.
+      expect(new Set(eventsOf(ocsf).map((e) => e.encoding))).toEqual(new Set(['gzip']));
+      expect(new Set(eventsOf(raw).map((e) => e.encoding))).toEqual(new Set([undefined]));
       for (const [name, stream] of [
         [raw, a],
         [raw, b],

@@ -39,6 +39,7 @@ const FULL = {
   host: 'ledger.example',
   ack: true,
   ack_timeout_s: 30,
+  content_encoding: 'gzip',
 };
 const REMOTE = { allowLocalHttp: false };
 const parse = (v: unknown, rules = REMOTE) => parseDestinationConfig(JSON.stringify(v), rules);
@@ -66,7 +67,7 @@ describe('splunk-hec configuration', () => {
       'a token in the configuration',
       { ...VALID, token: '12345678-9abc-4def-8123-456789abcdef' },
       'token',
-      'is not a member of a splunk-hec destination (name, streams, type, format, url, secret, ocsf_rules, index, sourcetype, source, host, ack, ack_timeout_s)',
+      'is not a member of a splunk-hec destination (name, streams, type, format, url, secret, ocsf_rules, index, sourcetype, source, host, ack, ack_timeout_s, content_encoding)',
     );
   });
 
@@ -99,6 +100,16 @@ describe('splunk-hec configuration', () => {
       'secret',
       'must be the NAME of a Worker secret matching ^DEST_[A-Z0-9_]{1,59}$ (never the key itself)',
     );
+  });
+
+  it('takes gzip as the one content coding, as a webhook does', () => {
+    for (const content_encoding of ['deflate', 'identity', true])
+      refused(
+        `content_encoding ${JSON.stringify(content_encoding)}`,
+        { ...VALID, content_encoding },
+        'content_encoding',
+        'must be "gzip" (or left out: bodies sent as they are)',
+      );
   });
 
   it('checks index, sourcetype, source and host', () => {

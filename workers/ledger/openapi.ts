@@ -672,9 +672,9 @@ export const openapi = {
         }),
         description:
           "The members every destination has, and exactly its type's own (webhook: url, " +
-          'secret, optionally content_encoding "gzip"; the others in docs/destinations.md, a ' +
-          'section per type). Secrets only as the ' +
-          'NAMES of Worker secrets (^DEST_[A-Z0-9_]{1,59}$), never their values.',
+          'secret and optionally content_encoding "gzip"; the others in docs/destinations.md, ' +
+          'a section per type). Secrets only as the NAMES of Worker secrets ' +
+          '(^DEST_[A-Z0-9_]{1,59}$), never their values.',
         additionalProperties: true,
         examples: [
           {

@@ -22,12 +22,16 @@
  *   what is pending (as a restart of Splunk does): those ids are never acknowledged.
  * - Success is `{"text":"Success","code":0}` (with `"ackId"`); a switch makes every request
  *   fail like a busy server (503 code 9) or any other answer.
+ * - A body with `Content-Encoding: gzip` is decoded first (a body that does not decode is
+ *   400 code 6); another coding is collected in `violations`. Each indexed event keeps how
+ *   its request came.
  *
  * What Splunk would accept but a Stele sender must never do (an unknown top-level member, an
  * entry record without a `time`, a `time` as a string) is collected in `violations` for the test to assert empty.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 /** A token as the collector is configured with it (inputs.conf `[http://<name>]`). */
 export interface HecToken {
@@ -63,6 +67,8 @@ export interface IndexedEvent {
   readonly sourcetype: string | undefined;
   readonly index: string;
   readonly event: unknown;
+  /** The Content-Encoding of the request that carried it, if any. */
+  readonly encoding: string | undefined;
 }
 
 /** A request the collector refused, and how. */
@@ -212,11 +218,28 @@ export class HecReceiver {
       return answer(400, 10, 'Data channel is missing');
     if (channel !== undefined) this.channels.add(channel);
 
-    if (isAck) return this.#ack(tokenValue, token, channel, body);
-    return this.#events(tokenValue, token, channel, body);
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'gzip')
+      this.violations.push(`${url.pathname}: content-encoding ${encoding}`);
+    let decoded = body;
+    if (encoding === 'gzip') {
+      try {
+        decoded = gunzipSync(body);
+      } catch {
+        return answer(400, 6, 'Invalid data format');
+      }
+    }
+    if (isAck) return this.#ack(tokenValue, token, channel, decoded);
+    return this.#events(tokenValue, token, channel, decoded, encoding);
   }
 
-  #events(tokenValue: string, token: HecToken, channel: string | undefined, body: Buffer): Answer {
+  #events(
+    tokenValue: string,
+    token: HecToken,
+    channel: string | undefined,
+    body: Buffer,
+    encoding: string | undefined,
+  ): Answer {
     const text = body.toString('utf8');
     if (text.trim() === '') return answer(400, 5, 'No data');
     const indexed: IndexedEvent[] = [];
@@ -292,6 +315,7 @@ export class HecReceiver {
         sourcetype: e.sourcetype as string | undefined,
         index,
         event: e.event,
+        encoding,
       });
       n++;
     }

@@ -23,6 +23,7 @@ import {
   utf8,
 } from '../../../src/index.js';
 import {
+  encodedBody,
   failure,
   refusal,
   ruleOf,
@@ -56,10 +57,16 @@ export const splunkHec: Transport<SplunkHecDestination> = {
       'user-agent': 'stele-ledger',
     };
     if (config.ack === true) headers['x-splunk-request-channel'] = hecChannel(config.name);
-    const body = hecBody(batch.records.map((r) => r.frame));
     let ackId: number | undefined;
     try {
-      const res = await post(hecEndpoint(config.url, 'event'), headers, body, settings.timeoutMs);
+      // Only the events are gzipped (content_encoding); the ack queries are a few bytes.
+      const events = await encodedBody(config, hecBody(batch.records.map((r) => r.frame)));
+      const res = await post(
+        hecEndpoint(config.url, 'event'),
+        { ...headers, ...events.headers },
+        events.body,
+        settings.timeoutMs,
+      );
       const answer = parseHecAnswer(res.text);
       if (res.status !== 200 || answer?.code !== 0)
         return refusal(hecFailure(res.status, answer), res.headers);

@@ -7,9 +7,11 @@
  */
 import {
   type BatchLimits,
+  type ContentEncoding,
   type DeliverySettings,
   type DestinationConfig,
   FormatError,
+  gzip,
   retryAfterMs,
 } from '../../../src/index.js';
 
@@ -129,6 +131,18 @@ export const MAX_ERROR = 256;
 export function refusal(error: string, headers: Headers): Sent {
   const wait = retryAfterMs(headers.get('retry-after'), Date.now());
   return wait === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs: wait };
+}
+
+/**
+ * A request body as the destination's `content_encoding` asks: gzipped, with the header that
+ * says so, or as it is.
+ */
+export async function encodedBody(
+  config: { readonly content_encoding?: ContentEncoding },
+  body: Uint8Array,
+): Promise<{ body: Uint8Array; headers: Record<string, string> }> {
+  if (config.content_encoding !== 'gzip') return { body, headers: {} };
+  return { body: await gzip(body), headers: { 'content-encoding': 'gzip' } };
 }
 
 /** Why a request failed, as the destination's state shows it (bounded). */

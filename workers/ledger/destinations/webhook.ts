@@ -5,14 +5,20 @@
  * configuration asks (`content_encoding`), the signature still over the JSON.
  */
 import {
-  gzip,
   jsonArrayBody,
   jsonArrayFrame,
   parseWebhookSecret,
   type WebhookDestination,
   webhookHeaders,
 } from '../../../src/index.js';
-import { failure, refusal, ruleOf, type Transport, unusableSecret } from './transport.js';
+import {
+  encodedBody,
+  failure,
+  refusal,
+  ruleOf,
+  type Transport,
+  unusableSecret,
+} from './transport.js';
 
 function key(config: WebhookDestination, vars: Readonly<Record<string, unknown>>): Uint8Array {
   return parseWebhookSecret(vars[config.secret] as string);
@@ -35,16 +41,16 @@ export const webhook: Transport<WebhookDestination> = {
       body,
     );
     try {
-      const gzipped = config.content_encoding === 'gzip';
+      const encoded = await encodedBody(config, body);
       const res = await fetch(config.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+          ...encoded.headers,
           'user-agent': 'stele-ledger',
           ...headers,
         },
-        body: gzipped ? await gzip(body) : body,
+        body: encoded.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
