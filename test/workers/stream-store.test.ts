@@ -101,3 +101,106 @@ describe('StreamStore keeps the LogStore contract', () => {
     });
   });
 });
+
+/**
+ * A StreamStore whose SQL statements are counted: every cursor it opens, so that a test can
+ * add up the rows SQLite read for a call (`rowsRead`), which says how far a statement
+ * scanned whatever the machine's speed.
+ */
+function countedStore(storage: DurableObjectStorage): { db: StreamStore; read: () => number } {
+  const cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  // The runtime's methods need their own object as `this`.
+  const own = <T extends object>(target: T, prop: string | symbol) => {
+    const v = Reflect.get(target, prop);
+    return typeof v === 'function' ? v.bind(target) : v;
+  };
+  const sql = new Proxy(storage.sql, {
+    get(target, prop) {
+      if (prop !== 'exec') return own(target, prop);
+      return (query: string, ...bindings: SqlStorageValue[]) => {
+        const c = target.exec(query, ...bindings);
+        cursors.push(c);
+        return c;
+      };
+    },
+  });
+  const counted = new Proxy(storage, {
+    get: (target, prop) => (prop === 'sql' ? sql : own(target, prop)),
+  });
+  return {
+    db: new StreamStore(counted),
+    read: () => cursors.splice(0).reduce((n, c) => n + c.rowsRead, 0),
+  };
+}
+
+/** Archives keyed entries [first, end), keeping their keys as completeArchive does: seq i, key `key-i`, at `at(i)`. */
+function archiveKeys(db: StreamStore, first: number, end: number, at: (i: number) => number): void {
+  for (let from = first; from < end; from += 256)
+    db.transaction(() =>
+      db.completeArchive(from, Math.min(from + 256, end), {
+        nodes: [],
+        erasures: [],
+        keys: Array.from({ length: Math.min(256, end - from) }, (_, k) => ({
+          idemKey: `key-${from + k}`,
+          seq: from + k,
+          bodyHash: `body-${from + k}`,
+          receivedAt: new Date(at(from + k)).toISOString(),
+          leafHash: new Uint8Array(32),
+          at: at(from + k),
+        })),
+      }),
+    );
+}
+
+describe('the idempotency keys of archived entries: kept for a window, forgotten oldest first', () => {
+  const T = Date.UTC(2026, 11, 6);
+  const kept = (db: StreamStore, n: number) =>
+    Array.from({ length: n }, (_, i) => db.entryByKey(`key-${i}`) !== undefined);
+  // Deleting a key reads its row and its two index entries: a few rows a key, and a few more
+  // a call. Counting the keys instead read all of them on every call (6,002 rows for 3,000).
+  const WORK = (forgot: number) => 5 * forgot + 20;
+
+  it('forgets keys past the count, oldest first, reading about what it forgets', async () => {
+    await runInDurableObject<StreamDurableObject, void>(stubOf('keys-count'), (_, state) => {
+      const { db, read } = countedStore(state.storage);
+      db.migrate();
+      archiveKeys(db, 0, 3000, (i) => T + i);
+      read();
+      // Nothing due: every key newer than the time bound, fewer than the count.
+      expect(db.pruneKeys(T, 1_000_000, 1000)).toBe(0);
+      expect(read(), 'rows read with nothing to forget').toBeLessThanOrEqual(WORK(0));
+      // 3,000 kept against a bound of 1,000: the 2,000 oldest go, at most 500 a call.
+      expect(db.pruneKeys(T, 1000, 500)).toBe(500);
+      expect(read(), 'rows read to forget 500').toBeLessThanOrEqual(WORK(500));
+      expect(kept(db, 3000).indexOf(true), 'the oldest went first').toBe(500);
+      let calls = 1;
+      while (db.pruneKeys(T, 1000, 500) > 0) calls++;
+      expect(calls).toBe(4);
+      expect(kept(db, 3000)).toEqual(Array.from({ length: 3000 }, (_, i) => i >= 2000));
+      read();
+      expect(db.pruneKeys(T, 1000, 500)).toBe(0);
+      expect(read(), 'rows read at the bound').toBeLessThanOrEqual(WORK(0));
+      // Keys archived after a prune count from the newest: 300 more push out the 300 oldest.
+      archiveKeys(db, 3000, 3300, (i) => T + i);
+      expect(db.pruneKeys(T, 1000, 500)).toBe(300);
+      expect(kept(db, 3300)).toEqual(Array.from({ length: 3300 }, (_, i) => i >= 2300));
+    });
+  });
+
+  it('forgets keys older than the time bound, oldest first, reading about what it forgets', async () => {
+    await runInDurableObject<StreamDurableObject, void>(stubOf('keys-time'), (_, state) => {
+      const { db, read } = countedStore(state.storage);
+      db.migrate();
+      archiveKeys(db, 0, 3000, (i) => T + i * 1000);
+      read();
+      // Keys of the first 1,200 seconds are older than the bound.
+      expect(db.pruneKeys(T + 1_200_000, 1_000_000, 1000)).toBe(1000);
+      expect(read(), 'rows read to forget 1,000').toBeLessThanOrEqual(WORK(1000));
+      expect(db.pruneKeys(T + 1_200_000, 1_000_000, 1000)).toBe(200);
+      expect(read(), 'rows read to forget 200').toBeLessThanOrEqual(WORK(200));
+      expect(db.pruneKeys(T + 1_200_000, 1_000_000, 1000)).toBe(0);
+      expect(read(), 'rows read with nothing to forget').toBeLessThanOrEqual(WORK(0));
+      expect(kept(db, 3000)).toEqual(Array.from({ length: 3000 }, (_, i) => i >= 1200));
+    });
+  });
+});

@@ -436,20 +436,33 @@ export class StreamStore implements LogStore, ArchiveStore {
 
   /**
    * Forgets idempotency keys of archived entries older than `before` (ms), and beyond the
-   * newest `keep`, at most `limit` at a time. Returns how many it forgot.
+   * `keep` archived last, oldest first, at most `limit` at a time. Returns how many it forgot.
+   *
+   * Each bound walks from the old end and reads about as many rows as it forgets, whatever
+   * the table holds: the time through the index on `at`; the count through the rowid, which
+   * SQLite gives one more than the largest held, so it grows in the order keys are archived,
+   * and the `keep` rowids below the largest hold every key archived last (a gap is a key
+   * already forgotten). Counting the keys (`ORDER BY at DESC ... OFFSET keep`) read all of
+   * them, up to a million rows, on every alarm.
    */
   pruneKeys(before: number, keep: number, limit: number): number {
-    const r = this.#sql.exec(
-      `DELETE FROM idempotency WHERE idem_key IN (
-         SELECT idem_key FROM idempotency WHERE at < ?1
-         UNION
-         SELECT idem_key FROM (SELECT idem_key FROM idempotency ORDER BY at DESC LIMIT -1 OFFSET ?2)
-         LIMIT ?3)`,
+    const old = this.#sql.exec(
+      'DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE at < ? ORDER BY at LIMIT ?)',
       before,
-      keep,
       limit,
+    ).rowsWritten;
+    const top = this.#sql
+      .exec<{ top: number | null }>('SELECT max(rowid) AS top FROM idempotency')
+      .one().top;
+    if (top === null || old >= limit) return old;
+    return (
+      old +
+      this.#sql.exec(
+        'DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE rowid <= ? ORDER BY rowid LIMIT ?)',
+        top - keep,
+        limit - old,
+      ).rowsWritten
     );
-    return r.rowsWritten;
   }
 
   // --- checkpoints -----------------------------------------------------------------------
