@@ -204,3 +204,36 @@ describe('the idempotency keys of archived entries: kept for a window, forgotten
     });
   });
 });
+
+describe('thinning checkpoints reads the rows it thins, not the day it keeps', () => {
+  it('stops at the first checkpoint too young to thin', async () => {
+    await runInDurableObject<StreamDurableObject, void>(stubOf('thin-reads'), (_, state) => {
+      const { db, read } = countedStore(state.storage);
+      db.migrate();
+      const HOUR = 3_600_000;
+      const T = Date.UTC(2026, 11, 6);
+      // A checkpoint a second for 3,000 seconds, every one published, the last witnessed.
+      for (let size = 1; size <= 3000; size++) {
+        db.addCheckpoint({ size, root: new Uint8Array(32), note: `n${size}`, signedAt: T + size * 1000 });
+        db.markPublished(size);
+      }
+      db.markWitnessed(3000);
+      read();
+      // None older than the bound: nothing to look at past the first row.
+      expect(db.thinCheckpoints(T, 5000)).toBe(0);
+      expect(read(), 'rows read with nothing to thin').toBeLessThanOrEqual(20);
+      // The first 1,200 seconds are: of those, the first of the hour stays.
+      expect(db.thinCheckpoints(T + 1_200_500, 5000)).toBe(1199);
+      const left = read();
+      expect(left, 'rows read to thin 1,199').toBeLessThanOrEqual(5 * 1200 + 20);
+      expect(db.thinCheckpoints(T + 1_200_500, 5000)).toBe(0);
+      expect(read(), 'rows read once thinned').toBeLessThanOrEqual(20);
+      expect(db.thinCheckpoints(T + HOUR + 2_000_000, 5000)).toBe(1799);
+      const sizes = state.storage.sql
+        .exec<{ size: number }>('SELECT size FROM checkpoints ORDER BY size')
+        .toArray()
+        .map((r) => r.size);
+      expect(sizes).toEqual([1, 3000]);
+    });
+  });
+});
