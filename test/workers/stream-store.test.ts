@@ -214,7 +214,12 @@ describe('thinning checkpoints reads the rows it thins, not the day it keeps', (
       const T = Date.UTC(2026, 11, 6);
       // A checkpoint a second for 3,000 seconds, every one published, the last witnessed.
       for (let size = 1; size <= 3000; size++) {
-        db.addCheckpoint({ size, root: new Uint8Array(32), note: `n${size}`, signedAt: T + size * 1000 });
+        db.addCheckpoint({
+          size,
+          root: new Uint8Array(32),
+          note: `n${size}`,
+          signedAt: T + size * 1000,
+        });
         db.markPublished(size);
       }
       db.markWitnessed(3000);
