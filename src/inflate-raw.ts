@@ -10,6 +10,12 @@
  * output is bounded while it is written. A set of code lengths that over-subscribes its
  * codes is refused; an incomplete one is accepted (zlib writes a distance code of one
  * symbol so), and a code it leaves unassigned is refused when it is met.
+ *
+ * Codes are read FAST bits at a time through a table (as zlib's inflate does), and the
+ * tables and output are kept from call to call: reading an event of about 180 bytes took
+ * 16.6 µs in workerd walking each code bit by bit, 7.0 µs so (2026-12-06). A code longer
+ * than FAST bits, or one the table does not hold, is walked bit by bit as before, so the
+ * table changes how fast a stream is read, never what is accepted.
  */
 
 /** Bases and extra bits of the length codes 257..285 and distance codes 0..29 (§3.2.5). */
@@ -34,15 +40,45 @@ const MAX_BITS = 15;
 /** Why decoding stopped: caught once, at the top, and turned into undefined. */
 class Invalid extends Error {}
 
-/** A canonical Huffman code (§3.2.2): how many codes of each length, symbols in code order. */
+/** Bits a code table looks up at once: most literal, length and distance codes are shorter. */
+const FAST = 9;
+const FAST_MASK = (1 << FAST) - 1;
+
+/**
+ * A canonical Huffman code (§3.2.2): how many codes of each length, symbols in code order,
+ * and `fast`: for each value of the next FAST bits of input (low bit first), `symbol << 4 |
+ * length` of the code they start with when it is at most FAST bits long, else 0.
+ */
 interface Code {
   readonly count: Uint16Array;
   readonly symbol: Uint16Array;
+  readonly fast: Uint16Array;
 }
 
-function code(lengths: ArrayLike<number>): Code {
-  const count = new Uint16Array(MAX_BITS + 1);
-  for (let s = 0; s < lengths.length; s++) {
+/** A code's arrays, to be filled (any symbol count up to 288). */
+function newCode(): Code {
+  return {
+    count: new Uint16Array(MAX_BITS + 1),
+    symbol: new Uint16Array(288),
+    fast: new Uint16Array(1 << FAST),
+  };
+}
+const OFFSET = new Uint16Array(MAX_BITS + 2);
+
+/**
+ * The code of `lengths[from..to)`, written into `into` (a new one by default): a dynamic block's codes
+ * reuse three sets of arrays, since decoding never pauses between two blocks (allocating
+ * them was most of what reading a short stream cost).
+ */
+function code(
+  lengths: ArrayLike<number>,
+  into: Code = newCode(),
+  from = 0,
+  to = lengths.length,
+): Code {
+  const { count, symbol, fast } = into;
+  count.fill(0);
+  for (let s = from; s < to; s++) {
     const len = lengths[s] as number;
     count[len] = (count[len] as number) + 1;
   }
@@ -51,22 +87,47 @@ function code(lengths: ArrayLike<number>): Code {
     left = left * 2 - (count[len] as number);
     if (left < 0) throw new Invalid('over-subscribed code');
   }
-  const offset = new Uint16Array(MAX_BITS + 2);
+  OFFSET[1] = 0;
   for (let len = 1; len <= MAX_BITS; len++)
-    offset[len + 1] = (offset[len] as number) + (count[len] as number);
-  const symbol = new Uint16Array(lengths.length);
-  for (let s = 0; s < lengths.length; s++) {
+    OFFSET[len + 1] = (OFFSET[len] as number) + (count[len] as number);
+  for (let s = from; s < to; s++) {
     const len = lengths[s] as number;
-    if (len !== 0) symbol[(offset[len] as number)++] = s;
+    if (len !== 0) symbol[(OFFSET[len] as number)++] = s - from;
   }
   count[0] = 0;
-  return { count, symbol };
+  // Codes of each length are consecutive values from the first of that length (§3.2.2),
+  // sent high bit first: the table is indexed by them reversed, every longer prefix filled.
+  fast.fill(0);
+  let first = 0;
+  let index = 0;
+  for (let len = 1; len <= FAST; len++) {
+    const n = count[len] as number;
+    for (let k = 0; k < n; k++) {
+      let reversed = 0;
+      for (let b = 0, c = first + k; b < len; b++, c >>= 1) reversed = (reversed << 1) | (c & 1);
+      const entry = ((symbol[index + k] as number) << 4) | len;
+      for (let at = reversed; at <= FAST_MASK; at += 1 << len) fast[at] = entry;
+    }
+    index += n;
+    first = (first + n) << 1;
+  }
+  return into;
 }
 
 const FIXED_LIT = code(
   Array.from({ length: 288 }, (_, s) => (s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8)),
 );
 const FIXED_DIST = code(new Array(30).fill(5));
+/** The arrays of a dynamic block's three codes, reused from block to block. */
+const LENGTHS_CODE = newCode();
+const LIT_CODE = newCode();
+const DIST_CODE = newCode();
+/** A dynamic block's code lengths (at most 286 + 30). */
+const LENGTHS = new Uint8Array(316);
+
+/** The output buffer inflateRaw reuses, grown as needed up to SCRATCH_KEPT bytes. */
+let scratch = new Uint8Array(4096);
+const SCRATCH_KEPT = 1 << 20;
 
 /**
  * The bytes a raw DEFLATE stream holds, or undefined when it is not one, when anything
@@ -81,7 +142,9 @@ export function inflateRaw(bytes: Uint8Array, max: number): Uint8Array | undefin
   let pos = 0; // next byte of input
   let buf = 0; // bits read but not used, low bits first
   let have = 0; // how many
-  let out = new Uint8Array(Math.min(max, Math.max(64, bytes.length * 4)));
+  // Decoded into a buffer kept from call to call (decoding never pauses), the result copied
+  // out once: allocating the output twice cost more than decoding a short stream.
+  let out = scratch;
   let n = 0;
 
   const bits = (need: number): number => {
@@ -95,8 +158,28 @@ export function inflateRaw(bytes: Uint8Array, max: number): Uint8Array | undefin
     have -= need;
     return v;
   };
+  // decode reads whole bytes ahead: where the rest of a byte ends the bits (before a stored
+  // block's length, at the end), those go back, leaving the rest of the current byte.
+  const unread = (): void => {
+    pos -= have >>> 3;
+    have &= 7;
+    buf &= (1 << have) - 1;
+  };
   const decode = (c: Code): number => {
-    // Codes are sent most significant bit first (§3.1.1): walk the lengths one bit at a time.
+    while (have < FAST && pos < bytes.length) {
+      buf |= (bytes[pos++] as number) << have;
+      have += 8;
+    }
+    const hit = c.fast[buf & FAST_MASK] as number;
+    if (hit !== 0) {
+      const len = hit & 15;
+      if (len > have) throw new Invalid('cut short');
+      buf >>>= len;
+      have -= len;
+      return hit >>> 4;
+    }
+    // Longer than FAST bits, or not assigned. Codes are sent most significant bit first
+    // (§3.1.1): walk the lengths one bit at a time.
     let value = 0;
     let first = 0;
     let index = 0;
@@ -111,11 +194,12 @@ export function inflateRaw(bytes: Uint8Array, max: number): Uint8Array | undefin
     throw new Invalid('unassigned code');
   };
   const room = (k: number): void => {
-    if (n + k <= out.length) return;
     if (n + k > max) throw new Invalid('too large');
+    if (n + k <= out.length) return;
     const next = new Uint8Array(Math.min(max, Math.max(n + k, out.length * 2)));
     next.set(out.subarray(0, n));
     out = next;
+    if (out.length <= SCRATCH_KEPT) scratch = out;
   };
 
   try {
@@ -124,6 +208,7 @@ export function inflateRaw(bytes: Uint8Array, max: number): Uint8Array | undefin
       const type = bits(2);
       if (type === 0) {
         // Stored (§3.2.4): the rest of the byte is skipped; zlib leaves it 0.
+        unread();
         if (buf !== 0) throw new Invalid('stored block padding not 0');
         have = 0;
         if (pos + 4 > bytes.length) throw new Invalid('cut short');
@@ -165,6 +250,7 @@ export function inflateRaw(bytes: Uint8Array, max: number): Uint8Array | undefin
     if (e instanceof Invalid) return undefined;
     throw e;
   }
+  unread();
   if (pos !== bytes.length || buf !== 0) return undefined; // bytes after, or padding not 0
   return out.slice(0, n);
 }
@@ -177,9 +263,9 @@ function dynamic(bits: (need: number) => number, decode: (c: Code) => number): [
   if (nlit > 286 || ndist > 30) throw new Invalid('too many codes');
   const clen = new Uint8Array(19);
   for (let i = 0; i < nclen; i++) clen[CLEN_ORDER[i] as number] = bits(3);
-  const lencode = code(clen);
-  const lengths = new Uint8Array(nlit + ndist);
-  for (let i = 0; i < lengths.length; ) {
+  const lencode = code(clen, LENGTHS_CODE);
+  const lengths = LENGTHS.fill(0, 0, nlit + ndist);
+  for (let i = 0; i < nlit + ndist; ) {
     const sym = decode(lencode);
     if (sym < 16) {
       lengths[i++] = sym;
@@ -193,10 +279,10 @@ function dynamic(bits: (need: number) => number, decode: (c: Code) => number): [
       repeat = 3 + bits(2);
     } else if (sym === 17) repeat = 3 + bits(3);
     else repeat = 11 + bits(7);
-    if (i + repeat > lengths.length) throw new Invalid('lengths overrun');
+    if (i + repeat > nlit + ndist) throw new Invalid('lengths overrun');
     lengths.fill(value, i, i + repeat);
     i += repeat;
   }
   if (lengths[256] === 0) throw new Invalid('no end-of-block code');
-  return [code(lengths.subarray(0, nlit)), code(lengths.subarray(nlit))];
+  return [code(lengths, LIT_CODE, 0, nlit), code(lengths, DIST_CODE, nlit, nlit + ndist)];
 }

@@ -3,13 +3,14 @@
  * reads: the platform's CompressionStream (src/deflate-raw.ts) and Node's zlib at every level
  * and strategy (stored, fixed and dynamic blocks, long and overlapping matches); and strict:
  * every truncation, anything after the final block, padding bits that are not 0, reserved
- * block types, bad lengths and distances, and more output than allowed are refused.
+ * block types, bad lengths and distances, and more output than allowed are refused; and
+ * never reads a changed stream as bytes other than zlib's, table or no table.
  */
-import { constants, deflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deflateRaw } from '../../src/deflate-raw.js';
-import { toHex, utf8 } from '../../src/encoding.js';
+import { concat as concatBytes, toHex, utf8 } from '../../src/encoding.js';
 import { inflateRaw } from '../../src/inflate-raw.js';
 
 const MAX = 1 << 20;
@@ -130,5 +131,86 @@ describe('inflateRaw', () => {
         }
       expect(refused, name).toBeGreaterThan(0);
     }
+  });
+  it('reads a changed stream as zlib does, or refuses it: the code tables change speed, not results', () => {
+    /**
+     * zlib's reading of `bytes`, or why it refuses them. zlib refuses an incomplete code
+     * set outright (but a distance code of one symbol); this decoder refuses only the
+     * unassigned code when it is met, so there the two may differ by design.
+     */
+    const zlib = (bytes: Uint8Array): Uint8Array | 'incomplete' | 'refused' => {
+      try {
+        return new Uint8Array(inflateRawSync(bytes, { maxOutputLength: MAX }));
+      } catch (e) {
+        return /invalid (distances|literal\/lengths) set/.test(String(e))
+          ? 'incomplete'
+          : 'refused';
+      }
+    };
+    let read = 0;
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 600, size: 'max' }),
+        fc.constantFrom(
+          constants.Z_DEFAULT_STRATEGY,
+          constants.Z_FIXED,
+          constants.Z_HUFFMAN_ONLY,
+          constants.Z_RLE,
+        ),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (text, strategy, changes) => {
+          const packed = new Uint8Array(deflateRawSync(utf8(text), { strategy }));
+          for (const [at, xor] of changes) {
+            const i = at % packed.length;
+            packed[i] = (packed[i] as number) ^ xor;
+          }
+          const ours = inflateRaw(packed, MAX);
+          const theirs = zlib(packed);
+          if (ours === undefined || theirs === 'incomplete') return;
+          read++;
+          expect(theirs, 'zlib reads it too').not.toBe('refused');
+          expect(toHex(ours)).toBe(toHex(theirs as Uint8Array));
+        },
+      ),
+      { numRuns: 3000, seed: 13 },
+    );
+    // Enough changed streams still decode for the comparison to mean something.
+    expect(read).toBeGreaterThan(100);
+  });
+  it('reads a coded block followed by a stored one, and refuses any byte after the final block', () => {
+    // A sync flush ends a coded block with an empty stored block at a byte boundary (what a
+    // streaming encoder writes); an empty final fixed block (0x03 0x00) closes the stream.
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ maxLength: 300, size: 'max' }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(constants.Z_SYNC_FLUSH, constants.Z_FULL_FLUSH),
+        (parts, flush) => {
+          const packed = concatBytes(
+            ...parts.map((p) => deflateRawSync(utf8(p), { finishFlush: flush })),
+            Uint8Array.of(0x03, 0x00),
+          );
+          expect(toHex(inflateRaw(packed, MAX) ?? utf8('refused'))).toBe(
+            toHex(utf8(parts.join(''))),
+          );
+        },
+      ),
+      { numRuns: 300, seed: 13 },
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 300, size: 'max' }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom(constants.Z_DEFAULT_STRATEGY, constants.Z_FIXED, constants.Z_HUFFMAN_ONLY),
+        (text, after, strategy) => {
+          const packed = deflateRawSync(utf8(text), { strategy });
+          expect(inflateRaw(Uint8Array.of(...packed, after), MAX)).toBeUndefined();
+          expect(inflateRaw(Uint8Array.of(...packed, after, 0), MAX)).toBeUndefined();
+        },
+      ),
+      { numRuns: 1000, seed: 13 },
+    );
   });
 });
