@@ -241,4 +241,18 @@ describe('thinning checkpoints reads the rows it thins, not the day it keeps', (
       expect(sizes).toEqual([1, 3000]);
     });
   });
+
+  it('finds the newest witnessed checkpoint without reading the unwitnessed ones after it', async () => {
+    await runInDurableObject<StreamDurableObject, void>(stubOf('witnessed-reads'), (_, state) => {
+      const { db, read } = countedStore(state.storage);
+      db.migrate();
+      // A witness down since checkpoint 10: 3,000 checkpoints signed, 2,990 waiting.
+      for (let size = 1; size <= 3000; size++)
+        db.addCheckpoint({ size, root: new Uint8Array(32), note: `n${size}`, signedAt: size });
+      for (let size = 1; size <= 10; size++) db.markWitnessed(size);
+      read();
+      expect(db.newestWitnessed()).toEqual({ size: 10, note: 'n10' });
+      expect(read(), 'rows read').toBeLessThanOrEqual(5);
+    });
+  });
 });

@@ -97,6 +97,13 @@ CREATE INDEX archived_erasures_unsynced ON archived_erasures (seq) WHERE synced 
 CREATE TABLE idempotency (idem_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, body_hash TEXT NOT NULL, received_at TEXT NOT NULL, leaf_hash BLOB NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX idempotency_at ON idempotency (at);`,
   },
+  {
+    // The newest witnessed checkpoint is found without reading the ones signed since: while a
+    // witness is down, every checkpoint after it waits unwitnessed (a day of them is 86,400).
+    version: 4,
+    sql: `
+CREATE INDEX checkpoints_witnessed ON checkpoints (size) WHERE witnessed = 1;`,
+  },
 ];
 
 export class StreamStore implements LogStore, ArchiveStore {
