@@ -397,6 +397,7 @@ describe('a stream made before the archive existed', () => {
           await state.storage.deleteAlarm();
           for (const t of ['tree_nodes', 'bundle_keys', 'archived_erasures', 'idempotency'])
             sql.exec(`DROP TABLE ${t}`);
+          sql.exec('DROP INDEX checkpoints_witnessed');
           sql.exec("DELETE FROM meta WHERE key IN ('archived', 'schema_version')");
           return false;
         },
