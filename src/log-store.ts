@@ -63,8 +63,11 @@ export interface LogStore {
    * stored (never answers with another hash).
    */
   node(id: NodeId): Uint8Array;
-  /** The entry an idempotency key's MAC names, if it is remembered. */
-  entryByKey(idemMac: string): KeyedEntry | undefined;
+  /**
+   * The entries the idempotency keys' MACs name, by MAC, of those remembered (one read for a
+   * whole batch: a batch of 100 keyed events asked 200 queries one key at a time).
+   */
+  entriesByKeys(idemMacs: readonly string[]): Map<string, KeyedEntry>;
   /**
    * Appends entries, which must continue the stored ones (first seq = stored size, then
    * consecutive), in one atomic write; with the first entries of a stream also its name

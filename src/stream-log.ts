@@ -230,23 +230,30 @@ export class StreamLog {
     const firstInBatch = new Map<string, number>();
     const idemMacs = new Map<number, string>();
     const bodyMacs = new Map<number, string>();
+    // The MACs first, then every key looked up in one read, then the answers in item order
+    // (the first conflict, with the stored entries or within the batch, is the one refused).
+    for (const [i, it] of items.entries()) {
+      if (it.key === undefined) continue;
+      bodyMacs.set(i, keys.cipher.mac('event', it.canonical));
+      if (!firstInBatch.has(it.key)) {
+        firstInBatch.set(it.key, i);
+        idemMacs.set(i, keys.cipher.mac('idempotency-key', it.key));
+      }
+    }
+    const stored = this.#store.entriesByKeys([...idemMacs.values()]);
     for (const [i, it] of items.entries()) {
       if (it.key === undefined) {
         fresh.push(i);
         continue;
       }
-      const bodyMac = keys.cipher.mac('event', it.canonical);
-      bodyMacs.set(i, bodyMac);
-      const earlier = firstInBatch.get(it.key);
-      if (earlier !== undefined) {
+      const bodyMac = bodyMacs.get(i);
+      const earlier = firstInBatch.get(it.key) as number;
+      if (earlier !== i) {
         if (bodyMacs.get(earlier) !== bodyMac)
           return refused({ reason: 'idempotency_conflict', key: it.key });
         continue; // answered below as a duplicate of the earlier item
       }
-      const idemMac = keys.cipher.mac('idempotency-key', it.key);
-      idemMacs.set(i, idemMac);
-      const prior = this.#store.entryByKey(idemMac);
-      firstInBatch.set(it.key, i);
+      const prior = stored.get(idemMacs.get(i) as string);
       if (prior === undefined) {
         fresh.push(i);
       } else if (prior.bodyMac !== bodyMac) {

@@ -101,17 +101,21 @@ export class MemoryLogStore implements LogStore {
     return h;
   }
 
-  entryByKey(idemMac: string): KeyedEntry | undefined {
-    const seq = this.#byKey.get(idemMac);
-    const e = seq === undefined ? undefined : this.entries[seq];
-    if (e === undefined) return undefined;
-    return {
-      seq: e.seq,
-      receivedAt: e.receivedAt,
-      leafHash: e.leafHash,
-      bodyMac: e.bodyMac ?? '',
-      erased: false,
-    };
+  entriesByKeys(idemMacs: readonly string[]): Map<string, KeyedEntry> {
+    const found = new Map<string, KeyedEntry>();
+    for (const idemMac of idemMacs) {
+      const seq = this.#byKey.get(idemMac);
+      const e = seq === undefined ? undefined : this.entries[seq];
+      if (e !== undefined)
+        found.set(idemMac, {
+          seq: e.seq,
+          receivedAt: e.receivedAt,
+          leafHash: e.leafHash,
+          bodyMac: e.bodyMac ?? '',
+          erased: false,
+        });
+    }
+    return found;
   }
 
   newestCheckpoint(): LogCheckpoint | undefined {

@@ -197,37 +197,42 @@ export class StreamStore implements LogStore, ArchiveStore {
     return r && { seq: r.seq, receivedAt: r.received_at, leafHash: new Uint8Array(r.leaf_hash) };
   }
 
-  /** The entry an idempotency key (its MAC) names, if any: a hot row's, or a recent archived one's. */
-  entryByKey(idemMac: string): KeyedEntry | undefined {
+  /**
+   * The entries idempotency keys (their MACs) name, by MAC: hot rows', or recent archived
+   * ones'. Two reads for the whole batch, each key found through its table's unique index.
+   */
+  entriesByKeys(idemMacs: readonly string[]): Map<string, KeyedEntry> {
     type Found = {
+      idem_key: string;
       seq: number;
       received_at: string;
       leaf_hash: ArrayBuffer;
       body_hash: string;
       erased: number;
     };
-    const found =
-      this.#sql
-        .exec<Found>(
-          'SELECT seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key = ?',
-          idemMac,
-        )
-        .toArray()[0] ??
-      this.#sql
-        .exec<Found>(
-          'SELECT i.seq, i.received_at, i.leaf_hash, i.body_hash, e.seq IS NOT NULL AS erased FROM idempotency i LEFT JOIN archived_erasures e ON e.seq = i.seq WHERE i.idem_key = ?',
-          idemMac,
-        )
-        .toArray()[0];
-    return (
-      found && {
-        seq: found.seq,
-        receivedAt: found.received_at,
-        leafHash: new Uint8Array(found.leaf_hash),
-        bodyMac: found.body_hash,
-        erased: Boolean(found.erased),
-      }
-    );
+    const found = new Map<string, KeyedEntry>();
+    if (idemMacs.length === 0) return found;
+    const add = (r: Found) =>
+      found.set(r.idem_key, {
+        seq: r.seq,
+        receivedAt: r.received_at,
+        leafHash: new Uint8Array(r.leaf_hash),
+        bodyMac: r.body_hash,
+        erased: Boolean(r.erased),
+      });
+    for (const r of this.#sql.exec<Found>(
+      'SELECT idem_key, seq, received_at, leaf_hash, body_hash, erased IS NOT NULL AS erased FROM entries WHERE idem_key IN (SELECT value FROM json_each(?))',
+      JSON.stringify(idemMacs),
+    ))
+      add(r);
+    const rest = idemMacs.filter((m) => !found.has(m));
+    if (rest.length === 0) return found;
+    for (const r of this.#sql.exec<Found>(
+      'SELECT i.idem_key, i.seq, i.received_at, i.leaf_hash, i.body_hash, e.seq IS NOT NULL AS erased FROM idempotency i LEFT JOIN archived_erasures e ON e.seq = i.seq WHERE i.idem_key IN (SELECT value FROM json_each(?))',
+      JSON.stringify(rest),
+    ))
+      add(r);
+    return found;
   }
 
   /**
