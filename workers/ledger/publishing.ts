@@ -98,7 +98,13 @@ export const receivedMs = (receivedAt: string): number => Date.parse(receivedAt)
  */
 export const SID = '(SELECT id FROM search_streams WHERE stream = ?)';
 
-/** Stored entries [from, from + limit) as the mirror needs them: opened to read their search fields. */
+/**
+ * Stored entries [from, from + limit) as the mirror needs them: opened to read their search
+ * fields. An entry whose sealed bytes no longer authenticate (changed at rest) is logged and
+ * mirrored without tokens, as an erased one is: a search by stream and time still finds it,
+ * and opens it from the stream as tampered; one damaged row never holds up the mirror (and,
+ * behind it, the archive and every append once MAX_MIRROR_LAG is reached).
+ */
 export async function storedMirrorEntries(
   db: StreamStore,
   cipher: EntryCipher,
@@ -109,11 +115,17 @@ export async function storedMirrorEntries(
   const rows = db.rows(from, limit);
   const plain = await Promise.all(
     rows.map((r) =>
-      r.erased === null ? cipher.open(r.seq, new Uint8Array(r.entry)) : Promise.resolve(undefined),
+      r.erased === null
+        ? cipher.tryOpen(r.seq, new Uint8Array(r.entry))
+        : Promise.resolve(undefined),
     ),
   );
   return rows.map((r, i) => {
     const bytes = plain[i];
+    if (bytes === undefined && r.erased === null)
+      console.error(
+        `stream ${stream}: entry ${r.seq} fails authentication; mirrored without search tokens`,
+      );
     return {
       seq: r.seq,
       received_at: r.received_at,
