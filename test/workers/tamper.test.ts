@@ -6,7 +6,7 @@
  * encryption at rest cannot be what catches them; only the chain, the tree and the signed
  * checkpoints can.
  */
-import { env, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,9 +27,10 @@ import {
   unwrapKey,
   utf8,
 } from '../../src/index.js';
+import { archiveKey } from '../../workers/ledger/archive.js';
 import { masterKeys } from '../../workers/ledger/keys.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { ADMIN, api, event, json, settle } from './helpers.js';
+import { ADMIN, api, event, json, runAlarm, settle, stubOf } from './helpers.js';
 
 const client = new LedgerClient({
   url: 'http://ledger.test',
@@ -240,6 +241,58 @@ describe('stele verify catches tampering', () => {
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([expect.objectContaining({ kind: 'tampered', seq: 5 })]);
     expect(r.entries_verified, 'every other entry verified').toBe(8);
+  });
+
+  it('an archived entry changed in R2 is served as tampered; erased, its search tokens go too', async () => {
+    const s = 't-archived';
+    await fill(s, 300);
+    const archived = () =>
+      runInDurableObject<StreamDurableObject, number>(stubOf(s), (_, state) =>
+        Number(
+          state.storage.sql
+            .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'archived'")
+            .toArray()[0]?.value ?? 0,
+        ),
+      );
+    for (let i = 0; i < 20 && (await archived()) < 256; i++) await runAlarm(s);
+    expect(await archived(), 'bundle 0 archived').toBe(256);
+    // Entry 5 of bundle 0 (v2: a form byte, then each entry as a uint24 length and its
+    // sealed bytes): one bit of its ciphertext flipped, as someone writing R2 directly could.
+    const key = archiveKey(s, -1, 0);
+    const bundle = new Uint8Array(
+      await ((await env.CHECKPOINTS.get(key)) as R2ObjectBody).arrayBuffer(),
+    );
+    let at = 1;
+    for (let i = 0; i < 5; i++)
+      at +=
+        3 +
+        (((bundle[at] as number) << 16) |
+          ((bundle[at + 1] as number) << 8) |
+          (bundle[at + 2] as number));
+    bundle[at + 3 + 10] = (bundle[at + 3 + 10] as number) ^ 0x01;
+    await env.CHECKPOINTS.put(key, bundle);
+    await abortAllDurableObjects(); // no opened bundle kept in memory
+    expect(await json(api(`/v1/streams/${s}/entries/5`))).toMatchObject({ seq: 5, tampered: true });
+    const tokens = () =>
+      env.DB.prepare(
+        `SELECT e.actor IS NOT NULL AS actor, (SELECT count(*) FROM search_targets t WHERE t.sid = e.sid AND t.seq = e.seq) AS targets
+         FROM search_entries e WHERE e.sid = (SELECT id FROM search_streams WHERE stream = ?) AND e.seq = 5`,
+      )
+        .bind(s)
+        .first<{ actor: number; targets: number }>();
+    expect(await tokens()).toEqual({ actor: 1, targets: 1 });
+    const r = await json<{ erased: number[] }>(
+      api(`/v1/streams/${s}/erasures`, { body: { seqs: [5], reason: 'tampered, then erased' } }),
+    );
+    expect(r.erased).toEqual([5]);
+    await settle(s);
+    await runAlarm(s);
+    // Its time is unknown (its sealed bytes held it), yet its row in D1 loses its tokens.
+    expect(await tokens()).toEqual({ actor: 0, targets: 0 });
+    const byActor = await json<{ results: { seq: number }[] }>(
+      api(`/v1/search?stream=${s}&actor=u-5`),
+    );
+    expect(byActor.results.map((x) => x.seq)).not.toContain(5);
   });
 
   it('the newest checkpoint published in R2 with another root', async () => {

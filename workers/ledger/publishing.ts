@@ -234,16 +234,21 @@ export async function mirrorErasures(
   if (rows.length === 0) return [];
   await db.batch(
     rows.flatMap((r) => {
-      const key = [stream, receivedMs(r.received_at), r.seq];
+      // An archived entry whose bundle entry failed authentication when it was erased left
+      // no time (received_at ''): its rows are found by stream and seq alone, reading the
+      // stream's rows once. Any other is found by its key.
+      const known = r.received_at !== '';
+      const where = known
+        ? `sid = ${SID} AND received_ms = ? AND seq = ?`
+        : `sid = ${SID} AND seq = ?`;
+      const key = known ? [stream, receivedMs(r.received_at), r.seq] : [stream, r.seq];
       return [
         db
           .prepare(
-            `UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE sid = ${SID} AND received_ms = ? AND seq = ?`,
+            `UPDATE search_entries SET actor = NULL, action = NULL, outcome = NULL WHERE ${where}`,
           )
           .bind(...key),
-        db
-          .prepare(`DELETE FROM search_targets WHERE sid = ${SID} AND received_ms = ? AND seq = ?`)
-          .bind(...key),
+        db.prepare(`DELETE FROM search_targets WHERE ${where}`).bind(...key),
       ];
     }),
   );
