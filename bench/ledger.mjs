@@ -1,7 +1,7 @@
 // The ledger load benchmark (docs/benchmarks.md). Starts the ledger and the ceiling Worker
 // with `wrangler dev` on loopback, fresh state in a temp folder, and drives them with wrk:
 //   - single-event appends, 1 connection, and 16 connections over 1 and 16 streams;
-//   - 100-event batches on one stream;
+//   - 100-event batches on one stream, without ids and with an id on every event (the SDK's);
 //   - the same loads against the ceiling (a Worker that parses and counts the events, and a
 //     Durable Object that only adds the count to a counter);
 //   - inclusion-proof latency at 1,000 and 1,000,000 entries.
@@ -69,18 +69,34 @@ function varied() {
   };
 }
 
+/**
+ * A wrk script sending `bodies` in turn over `streams` streams. Each "@@" in a body becomes
+ * a prefix no other request of any run has (the run, the wrk thread, the request): events
+ * with ids, as the SDK sends them, are then each new. Bodies without "@@" go as they are.
+ */
 function lua(bodies, streams) {
-  const file = join(tmp, `s${streams}-${bodies[0].length}.lua`);
+  const run = randomBytes(6).toString('hex');
+  const file = join(tmp, `s${streams}-${bodies[0].length}-${run}.lua`);
+  const ids = bodies[0].includes('@@')
+    ? `body = string.gsub(body, "@@", "${run}-" .. tid .. "-" .. n)`
+    : '';
   writeFileSync(
     file,
     `wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer ${ADMIN}"
 local bodies = { ${bodies.map((b) => `[[${b}]]`).join(',\n')} }
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, "/v1/streams/s" .. (n % ${streams}) .. "/events", nil, bodies[n % #bodies + 1])
+  local body = bodies[n % #bodies + 1]
+  ${ids}
+  return wrk.format(nil, "/v1/streams/s" .. (n % ${streams}) .. "/events", nil, body)
 end
 `,
   );
@@ -174,6 +190,12 @@ const single = Array.from({ length: 64 }, () => JSON.stringify(varied()));
 const batch100 = Array.from({ length: 64 }, () =>
   JSON.stringify({ events: Array.from({ length: 100 }, varied) }),
 );
+// The same with an id on every event, as the SDK sends (each id new: see lua()).
+const keyed100 = Array.from({ length: 64 }, () =>
+  JSON.stringify({
+    events: Array.from({ length: 100 }, (_, i) => ({ ...varied(), id: `@@-${i}` })),
+  }),
+);
 for (let run = 1; run <= RUNS; run++) {
   console.log(`\n== run ${run}/${RUNS}`);
   for (const [label, port, conns, streams] of ONLY_BATCHES
@@ -198,6 +220,14 @@ for (let run = 1; run <= RUNS; run++) {
   console.log(`${'ledger, 100-event batches, 4 conns'.padEnd(32)} ${fmt(b, 'events/s', 100)}`);
   console.log(
     `  batches: ${Math.round(b.rps * 100).toLocaleString('en-US')} events/s (target 25,000), ${(b.rps / cb.rps).toFixed(2)} of the ceiling's (target 0.40)`,
+  );
+  // The same with ids: each event's key is looked up, stored and kept (the SDK's load).
+  const ck = wrk(8802, lua(keyed100, 1), 4);
+  console.log(`${'ceiling, batches with ids'.padEnd(32)} ${fmt(ck, 'events/s', 100)}`);
+  const k = wrk(8801, lua(keyed100, 1), 4);
+  console.log(`${'ledger, batches with ids'.padEnd(32)} ${fmt(k, 'events/s', 100)}`);
+  console.log(
+    `  batches with ids: ${Math.round(k.rps * 100).toLocaleString('en-US')} events/s, ${(k.rps / ck.rps).toFixed(2)} of the ceiling's`,
   );
 }
 if (ONLY_BATCHES) process.exit(0);
