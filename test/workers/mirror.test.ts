@@ -27,6 +27,38 @@ async function d1Count(stream: string): Promise<number> {
   return r?.n ?? 0;
 }
 
+/**
+ * Appends `events` to a new stream named `${prefix}-<try>` and crashes its object before the
+ * mirror has any of them, so that they are only in storage; `then` runs in the same call
+ * (say, to change a row at rest). Alarms run for real, so the append's alarm is deleted in
+ * that call, and a try whose alarm ran first anyway is made again on a fresh stream.
+ * Returns the stream's name.
+ */
+async function unmirroredAtCrash(
+  prefix: string,
+  events: readonly ReturnType<typeof event>[],
+  then: (state: DurableObjectState) => void = () => {},
+): Promise<string> {
+  const items = events.map((e) => ({ canonical: validateEventCanonical(e).canonical }));
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const s = `${prefix}-${attempt}`;
+    const mirrored = await runInDurableObject<StreamDurableObject, number>(
+      stubOf(s),
+      async (obj, state) => {
+        expect((await obj.append(s, items)).ok).toBe(true);
+        await state.storage.deleteAlarm();
+        then(state);
+        return obj.status(s).mirrored_size;
+      },
+    );
+    if (mirrored !== 0) continue;
+    await abortAllDurableObjects();
+    expect((await stubOf(s).status(s)).mirrored_size, 'unmirrored at the crash').toBe(0);
+    return s;
+  }
+  throw new Error('an alarm mirrored before the crash in every try');
+}
+
 describe('D1 mirror', () => {
   it('a crash between the Durable Object commit and the mirror loses nothing and duplicates nothing', async () => {
     const r = await api('/v1/streams/crash/events', {
@@ -126,26 +158,8 @@ describe('D1 mirror', () => {
     const events = Array.from({ length: 6 }, (_, i) =>
       event(i, { targets: [{ id: `h-${i}` }, { id: `h-${i}` }, { id: 'shared' }] }),
     );
-    // The premise, checked: nothing of 0-5 was mirrored when the object crashed. Alarms run
-    // for real, so the append's alarm is deleted in the same call, and a try whose alarm
-    // ran first anyway is made again on a fresh stream.
-    let s = '';
-    for (let attempt = 0; ; attempt++) {
-      s = `mixed-${attempt}`;
-      const items = events.map((e) => ({ canonical: validateEventCanonical(e).canonical }));
-      const mirrored = await runInDurableObject<StreamDurableObject, number>(
-        stubOf(s),
-        async (obj, state) => {
-          expect((await obj.append(s, items)).ok).toBe(true);
-          await state.storage.deleteAlarm();
-          return obj.status(s).mirrored_size;
-        },
-      );
-      if (mirrored === 0) break;
-      if (attempt >= 9) throw new Error('an alarm mirrored before the crash in every try');
-    }
-    await abortAllDurableObjects();
-    expect((await stubOf(s).status(s)).mirrored_size, 'unmirrored at the crash').toBe(0);
+    // The premise, checked: nothing of 0-5 was mirrored when the object crashed.
+    const s = await unmirroredAtCrash('mixed', events);
     await api(`/v1/streams/${s}/events`, { body: { events } });
     await settle(s);
     const rows = await env.DB.prepare(
@@ -179,29 +193,18 @@ describe('D1 mirror', () => {
     // Seqs 0-5 only in storage when the object restarts; then seq 2's sealed bytes change at
     // rest. The mirror reads them back to index them: one damaged row must not hold up the
     // mirror (and with it the archive and, past MAX_MIRROR_LAG, every append).
-    const events = Array.from({ length: 6 }, (_, i) => event(i));
-    let s = '';
-    for (let attempt = 0; ; attempt++) {
-      s = `damaged-${attempt}`;
-      const items = events.map((e) => ({ canonical: validateEventCanonical(e).canonical }));
-      const mirrored = await runInDurableObject<StreamDurableObject, number>(
-        stubOf(s),
-        async (obj, state) => {
-          expect((await obj.append(s, items)).ok).toBe(true);
-          await state.storage.deleteAlarm();
-          const row = state.storage.sql
-            .exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = 2')
-            .one();
-          const bytes = new Uint8Array(row.entry);
-          bytes[20] = (bytes[20] as number) ^ 0x01;
-          state.storage.sql.exec('UPDATE entries SET entry = ? WHERE seq = 2', bytes);
-          return obj.status(s).mirrored_size;
-        },
-      );
-      if (mirrored === 0) break;
-      if (attempt >= 9) throw new Error('an alarm mirrored before the crash in every try');
-    }
-    await abortAllDurableObjects();
+    const s = await unmirroredAtCrash(
+      'damaged',
+      Array.from({ length: 6 }, (_, i) => event(i)),
+      (state) => {
+        const row = state.storage.sql
+          .exec<{ entry: ArrayBuffer }>('SELECT entry FROM entries WHERE seq = 2')
+          .one();
+        const bytes = new Uint8Array(row.entry);
+        bytes[20] = (bytes[20] as number) ^ 0x01;
+        state.storage.sql.exec('UPDATE entries SET entry = ? WHERE seq = 2', bytes);
+      },
+    );
     await api(`/v1/streams/${s}/events`, { body: { events: [event(6)] } });
     await settle(s);
     const rows = await env.DB.prepare(
