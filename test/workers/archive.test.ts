@@ -36,7 +36,7 @@ import {
 import { ARCHIVE_PREFIX, archiveKey } from '../../workers/ledger/archive.js';
 import { masterKeys } from '../../workers/ledger/keys.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { api, event, json, runAlarm, settle, stubOf } from './helpers.js';
+import { api, archivedOf, event, json, runAlarm, settle, stubOf } from './helpers.js';
 
 const client = new LedgerClient({
   url: 'http://ledger.test',
@@ -93,13 +93,7 @@ async function fill(stream: string, n: number, marker = 'arch'): Promise<void> {
 /** Runs the alarm until the stream's archive holds `upTo` entries. */
 async function archiveUpTo(stream: string, upTo: number): Promise<void> {
   for (let i = 0; i < 20; i++) {
-    const archived = await runInDurableObject<StreamDurableObject, number>(stubOf(stream), (_, s) =>
-      Number(
-        s.storage.sql
-          .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'archived'")
-          .toArray()[0]?.value ?? 0,
-      ),
-    );
+    const archived = await archivedOf(stream);
     if (archived >= upTo) {
       expect(archived).toBe(upTo);
       return;

@@ -8,11 +8,9 @@
  * src/delivery.ts `due`'s rule and the destination tests' "checkpoints after their
  * entries"; here every entry is signed.)
  */
-import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { fromBase64 } from '../../src/index.js';
-import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { api, event, json, runAlarm, settle, stubOf } from './helpers.js';
+import { api, archivedOf, event, json, runAlarm, settle, stubOf } from './helpers.js';
 
 const STREAM = 'dpage';
 /** Events of varied size: every seventh carries a 3 KB note. */
@@ -27,14 +25,7 @@ async function fill(): Promise<void> {
 }
 
 /** The stream's archive watermark: entries below it are read from R2. */
-const archived = () =>
-  runInDurableObject<StreamDurableObject, number>(stubOf(STREAM), (_, s) =>
-    Number(
-      s.storage.sql
-        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'archived'")
-        .toArray()[0]?.value ?? 0,
-    ),
-  );
+const archived = () => archivedOf(STREAM);
 
 /** Every entry's bytes, as the entries API serves them. */
 async function served(): Promise<Uint8Array[]> {

@@ -81,6 +81,17 @@ export async function expiringToken(
 /** The stream's Durable Object. */
 export const stubOf = (stream: string) => env.STREAM.get(env.STREAM.idFromName(stream));
 
+/** The stream's archive watermark (meta 'archived'): entries below it are read from R2. */
+export function archivedOf(stream: string): Promise<number> {
+  return runInDurableObject<StreamDurableObject, number>(stubOf(stream), (_, state) =>
+    Number(
+      state.storage.sql
+        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'archived'")
+        .toArray()[0]?.value ?? 0,
+    ),
+  );
+}
+
 /**
  * Runs the stream's alarm once, for certain: runDurableObjectAlarm answers false when no
  * alarm is due or one is already running (alarms run for real in the pool), so this sets it

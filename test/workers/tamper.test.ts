@@ -30,7 +30,7 @@ import {
 import { archiveKey } from '../../workers/ledger/archive.js';
 import { masterKeys } from '../../workers/ledger/keys.js';
 import type { StreamDurableObject } from '../../workers/ledger/stream-do.js';
-import { ADMIN, api, event, json, runAlarm, settle, stubOf } from './helpers.js';
+import { ADMIN, api, archivedOf, event, json, runAlarm, settle } from './helpers.js';
 
 const client = new LedgerClient({
   url: 'http://ledger.test',
@@ -246,14 +246,7 @@ describe('stele verify catches tampering', () => {
   it('an archived entry changed in R2 is served as tampered; erased, its search tokens go too', async () => {
     const s = 't-archived';
     await fill(s, 300);
-    const archived = () =>
-      runInDurableObject<StreamDurableObject, number>(stubOf(s), (_, state) =>
-        Number(
-          state.storage.sql
-            .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'archived'")
-            .toArray()[0]?.value ?? 0,
-        ),
-      );
+    const archived = () => archivedOf(s);
     for (let i = 0; i < 20 && (await archived()) < 256; i++) await runAlarm(s);
     expect(await archived(), 'bundle 0 archived').toBe(256);
     // Entry 5 of bundle 0 (v2: a form byte, then each entry as a uint24 length and its
