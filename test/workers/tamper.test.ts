@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type AuditReport,
   audit,
+  BUNDLE_WIDTH,
   EntryCipher,
   ed25519Signer,
   ed25519Verifier,
@@ -21,6 +22,7 @@ import {
   generateNoteKey,
   LedgerClient,
   ledgerSource,
+  parseBundle,
   parseEntry,
   parseVerifierKey,
   signNote,
@@ -249,20 +251,14 @@ describe('stele verify catches tampering', () => {
     const archived = () => archivedOf(s);
     for (let i = 0; i < 20 && (await archived()) < 256; i++) await runAlarm(s);
     expect(await archived(), 'bundle 0 archived').toBe(256);
-    // Entry 5 of bundle 0 (v2: a form byte, then each entry as a uint24 length and its
-    // sealed bytes): one bit of its ciphertext flipped, as someone writing R2 directly could.
+    // Entry 5 of bundle 0: one bit of its ciphertext flipped, as someone writing R2 directly
+    // could (parseBundle's entries are views of the bundle's bytes).
     const key = archiveKey(s, -1, 0);
     const bundle = new Uint8Array(
       await ((await env.CHECKPOINTS.get(key)) as R2ObjectBody).arrayBuffer(),
     );
-    let at = 1;
-    for (let i = 0; i < 5; i++)
-      at +=
-        3 +
-        (((bundle[at] as number) << 16) |
-          ((bundle[at + 1] as number) << 8) |
-          (bundle[at + 2] as number));
-    bundle[at + 3 + 10] = (bundle[at + 3 + 10] as number) ^ 0x01;
+    const sealed = parseBundle(bundle, BUNDLE_WIDTH).entries[5] as Uint8Array;
+    sealed[10] = (sealed[10] as number) ^ 0x01;
     await env.CHECKPOINTS.put(key, bundle);
     await abortAllDurableObjects(); // no opened bundle kept in memory
     expect(await json(api(`/v1/streams/${s}/entries/5`))).toMatchObject({ seq: 5, tampered: true });
