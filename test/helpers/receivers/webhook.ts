@@ -66,6 +66,11 @@ export class WebhookReceiver {
     return this.deliveries.filter((d) => d.path === path).flatMap((d) => d.records);
   }
 
+  /** The Content-Encodings the deliveries to `path` came with (undefined: none). */
+  encodings(path: string): Set<string | undefined> {
+    return new Set(this.deliveries.filter((d) => d.path === path).map((d) => d.encoding));
+  }
+
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
